@@ -1,0 +1,165 @@
+package core
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+)
+
+// AuthOptions configure an [AuthManager].
+type AuthOptions struct {
+	// Provider authenticates and authorizes; required.
+	Provider AuthProvider
+	// AnonymousRead lists the protocols whose packages anyone may read.
+	AnonymousRead []Protocol
+	// JWTSecret signs OCI bearer tokens (HS256). Replicas that share a bucket
+	// must share it; when empty a random secret is made per process.
+	JWTSecret []byte
+	// JWTIssuer is the iss claim of issued bearer tokens; default
+	// "smartregistry".
+	JWTIssuer string
+	// JWTTTL is the lifetime of issued bearer tokens; default 15 minutes.
+	JWTTTL time.Duration
+}
+
+// AuthManager is what protocol handlers use: it turns a request's
+// credentials into a [Principal], decides authorization (anonymous read
+// included), and issues and checks OCI bearer JWTs. It delegates everything
+// else to the [AuthProvider].
+type AuthManager struct {
+	provider  AuthProvider
+	anonymous []Protocol
+	jwtSecret []byte
+	jwtIssuer string
+	jwtTTL    time.Duration
+}
+
+// NewAuthManager returns a manager over opts.Provider.
+func NewAuthManager(opts AuthOptions) (*AuthManager, error) {
+	if opts.Provider == nil {
+		return nil, errors.New("auth: a provider is required")
+	}
+	m := &AuthManager{
+		provider:  opts.Provider,
+		anonymous: slices.Clone(opts.AnonymousRead),
+		jwtSecret: slices.Clone(opts.JWTSecret),
+		jwtIssuer: opts.JWTIssuer,
+		jwtTTL:    opts.JWTTTL,
+	}
+	if len(m.jwtSecret) == 0 {
+		m.jwtSecret = make([]byte, 32)
+		if _, err := rand.Read(m.jwtSecret); err != nil {
+			return nil, fmt.Errorf("auth: make JWT secret: %w", err)
+		}
+	}
+	if m.jwtIssuer == "" {
+		m.jwtIssuer = "smartregistry"
+	}
+	if m.jwtTTL <= 0 {
+		m.jwtTTL = 15 * time.Minute
+	}
+	return m, nil
+}
+
+// Provider returns the underlying provider, for token management endpoints.
+func (m *AuthManager) Provider() AuthProvider { return m.provider }
+
+// AnonymousRead reports whether anyone may read the protocol's packages.
+func (m *AuthManager) AnonymousRead(p Protocol) bool { return slices.Contains(m.anonymous, p) }
+
+// Identify authenticates the request's credentials for protocol. It returns
+// nil and no error when the request carries none. Credentials that are
+// present but wrong are [ErrUnauthorized]. A Bearer value that is a JWT is
+// checked as an OCI bearer token issued by [AuthManager.IssueBearer] for
+// audience; pass "" when the protocol issues none.
+func (m *AuthManager) Identify(ctx context.Context, protocol Protocol, h http.Header, audience string) (*Principal, error) {
+	c := ParseCredentials(h)
+	switch c.Kind {
+	case CredentialNone:
+		return nil, nil
+	case CredentialBearer:
+		if audience != "" && strings.Count(c.Token, ".") == 2 {
+			return m.ParseBearer(c.Token, audience)
+		}
+		return m.provider.ValidateToken(ctx, c.Token, protocol)
+	case CredentialRaw:
+		return m.provider.ValidateToken(ctx, c.Token, protocol)
+	default:
+		return m.Login(ctx, protocol, c.Username, c.Password)
+	}
+}
+
+// Login checks Basic credentials: the password may be a token (the user name
+// is then ignored, as twine's "__token__" is) or the user's password.
+func (m *AuthManager) Login(ctx context.Context, protocol Protocol, username, password string) (*Principal, error) {
+	if password == "" {
+		return nil, fmt.Errorf("%w: empty password", ErrUnauthorized)
+	}
+	p, err := m.provider.ValidateToken(ctx, password, protocol)
+	if err == nil {
+		return p, nil
+	}
+	if !errors.Is(err, ErrUnauthorized) {
+		return nil, err
+	}
+	return m.provider.Authenticate(ctx, username, password)
+}
+
+// Authorize returns nil when p may perform want. Otherwise it returns
+// [ErrUnauthorized] for an anonymous caller (so the client is asked to log
+// in) and [ErrForbidden] for an authenticated one.
+func (m *AuthManager) Authorize(ctx context.Context, p *Principal, want Scope) error {
+	if p == nil {
+		if want.Action == ActionRead && m.AnonymousRead(Protocol(want.Protocol)) {
+			return nil
+		}
+		return fmt.Errorf("%w: %s needs credentials", ErrUnauthorized, want)
+	}
+	if p.ReadOnly && want.Action != ActionRead {
+		return fmt.Errorf("%w: the token is read-only", ErrForbidden)
+	}
+	if len(p.Protocols) > 0 && !slices.Contains(p.Protocols, Protocol(want.Protocol)) {
+		return fmt.Errorf("%w: the token is not valid for %s", ErrForbidden, want.Protocol)
+	}
+	var ok bool
+	if p.bearer {
+		ok = AnyAllows(p.Scopes, want)
+	} else {
+		var err error
+		if ok, err = m.provider.Authorize(ctx, p, want); err != nil {
+			return err
+		}
+	}
+	if !ok && p.Anonymous() {
+		if want.Action == ActionRead && m.AnonymousRead(Protocol(want.Protocol)) {
+			return nil
+		}
+		return fmt.Errorf("%w: %s needs credentials", ErrUnauthorized, want)
+	}
+	if !ok {
+		return fmt.Errorf("%w: %s is not granted", ErrForbidden, want)
+	}
+	return nil
+}
+
+// Allowed is Authorize as a boolean, for filtering (e.g. which requested OCI
+// scopes to grant). Infrastructure errors count as not allowed.
+func (m *AuthManager) Allowed(ctx context.Context, p *Principal, want Scope) bool {
+	return m.Authorize(ctx, p, want) == nil
+}
+
+// IdentifyRequest is [AuthManager.Identify] for a request; it also records
+// the caller in req.Actor, so storage hooks see who acted.
+func (m *AuthManager) IdentifyRequest(ctx context.Context, protocol Protocol, req *RequestContext, audience string) (*Principal, error) {
+	p, err := m.Identify(ctx, protocol, req.Header, audience)
+	if err == nil && p != nil && req.Actor != nil {
+		req.Actor.UserID = p.UserID
+		req.Actor.TokenID = p.TokenID
+	}
+	return p, err
+}

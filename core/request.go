@@ -1,0 +1,115 @@
+package core
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/url"
+)
+
+// Protocol names one of the package ecosystems the registry serves. It is the
+// first part of every scope and is passed to storage hooks.
+type Protocol string
+
+// The protocols smartregistry knows.
+const (
+	ProtocolOCI      Protocol = "oci"
+	ProtocolNPM      Protocol = "npm"
+	ProtocolMaven    Protocol = "maven"
+	ProtocolCargo    Protocol = "cargo"
+	ProtocolComposer Protocol = "composer"
+	ProtocolPyPI     Protocol = "pypi"
+	ProtocolRubyGems Protocol = "rubygems"
+)
+
+// Actor describes who sent a request. The registry fills in what it knows
+// (IP, user agent) and the authenticated identity; it is passed on to storage
+// hooks and auth providers.
+type Actor struct {
+	UserID    string
+	TokenID   string
+	IP        string
+	UserAgent string
+	OrgID     string
+}
+
+// RequestContext is one request as a protocol handler sees it. Body is
+// streamed: nothing has been read from it before the handler runs.
+type RequestContext struct {
+	// Method is the HTTP method, upper case.
+	Method string
+	// Path is the request path below the protocol's base path, still
+	// percent-encoded as the client sent it (so "/@scope%2fpkg" keeps its
+	// escaped slash). It always starts with "/".
+	Path string
+	// Header holds the request headers.
+	Header http.Header
+	// Query holds the decoded query parameters.
+	Query url.Values
+	// Body is the request body; it may be nil for requests without one.
+	Body io.Reader
+	// ContentLength is the declared body length, or -1 when unknown.
+	ContentLength int64
+	// Actor is who sent the request, if known. Handlers fill in UserID and
+	// TokenID once they identified the caller (see
+	// [AuthManager.IdentifyRequest]); storage hooks see the same value.
+	Actor *Actor
+	// BaseURL is the public URL of the protocol's base path for this
+	// request, without a trailing slash: the configured RegistryURL, or one
+	// derived from the Host the client used.
+	BaseURL string
+}
+
+// Response is what a handler answers. Body, when not nil, is closed by
+// whoever writes the response out.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   io.ReadCloser
+}
+
+// ProtocolHandler is what every protocol package implements. The registry
+// routes a request to it by base path and strips that base path from
+// RequestContext.Path.
+type ProtocolHandler interface {
+	// Protocol names the protocol served.
+	Protocol() Protocol
+	// Handle serves one request. An error is turned into a response by
+	// ErrorResponse; a handler must not write error bodies of its own for
+	// categorised errors.
+	Handle(ctx context.Context, req *RequestContext) (*Response, error)
+	// ErrorResponse renders err in the protocol's own error body format, with
+	// the status code its category maps to.
+	ErrorResponse(ctx context.Context, req *RequestContext, err error) *Response
+}
+
+type ctxKey int
+
+const (
+	actorKey ctxKey = iota
+	protocolKey
+)
+
+// WithActor returns a context carrying the request's actor, read by storage
+// hooks.
+func WithActor(ctx context.Context, a *Actor) context.Context {
+	return context.WithValue(ctx, actorKey, a)
+}
+
+// ActorFrom returns the actor stored in ctx, or nil.
+func ActorFrom(ctx context.Context) *Actor {
+	a, _ := ctx.Value(actorKey).(*Actor)
+	return a
+}
+
+// WithProtocol returns a context naming the protocol being served, read by
+// storage hooks.
+func WithProtocol(ctx context.Context, p Protocol) context.Context {
+	return context.WithValue(ctx, protocolKey, p)
+}
+
+// ProtocolFrom returns the protocol stored in ctx, or "".
+func ProtocolFrom(ctx context.Context) Protocol {
+	p, _ := ctx.Value(protocolKey).(Protocol)
+	return p
+}

@@ -1,0 +1,169 @@
+package core
+
+import (
+	"context"
+	"fmt"
+	"io"
+)
+
+// HookEvent describes a storage operation to a hook.
+type HookEvent struct {
+	// Protocol is the protocol whose request caused the operation, or "".
+	Protocol Protocol
+	// Key is the storage key.
+	Key string
+	// Size is the object size in bytes, or -1 when not known (a put of a
+	// stream of unknown length, before it is written).
+	Size int64
+	// Actor is who sent the request, or nil.
+	Actor *Actor
+}
+
+// StorageHooks observe and may veto storage operations, for quotas and audit
+// logs. A Before hook that returns an error refuses the operation: the
+// client receives 403 with the error's text as the reason. Nil hooks are
+// skipped. Hooks must be safe for concurrent use.
+type StorageHooks struct {
+	BeforePut    func(ctx context.Context, ev HookEvent) error
+	AfterPut     func(ctx context.Context, ev HookEvent)
+	BeforeDelete func(ctx context.Context, ev HookEvent) error
+	AfterDelete  func(ctx context.Context, ev HookEvent)
+	AfterGet     func(ctx context.Context, ev HookEvent)
+}
+
+// Storage wraps a [Backend] with hooks. Protocol handlers use it for every
+// object they read or write; the protocol and actor for hook events come from
+// the context ([WithProtocol], [WithActor]).
+type Storage struct {
+	backend Backend
+	hooks   StorageHooks
+}
+
+// NewStorage returns a Storage over backend with the given hooks.
+func NewStorage(backend Backend, hooks StorageHooks) *Storage {
+	return &Storage{backend: backend, hooks: hooks}
+}
+
+// Backend returns the wrapped backend.
+func (s *Storage) Backend() Backend { return s.backend }
+
+func event(ctx context.Context, key string, size int64) HookEvent {
+	return HookEvent{Protocol: ProtocolFrom(ctx), Key: key, Size: size, Actor: ActorFrom(ctx)}
+}
+
+// Get opens key (or a range of it) for reading and runs the AfterGet hook.
+func (s *Storage) Get(ctx context.Context, key string, rng *ByteRange) (io.ReadCloser, ObjectInfo, error) {
+	rc, info, err := s.backend.Get(ctx, key, rng)
+	if err != nil {
+		return nil, info, err
+	}
+	if s.hooks.AfterGet != nil {
+		s.hooks.AfterGet(ctx, event(ctx, key, info.Size))
+	}
+	return rc, info, nil
+}
+
+// Stat describes the object at key.
+func (s *Storage) Stat(ctx context.Context, key string) (ObjectInfo, error) {
+	return s.backend.Stat(ctx, key)
+}
+
+// Put stores r at key after the BeforePut hook allowed it; size is -1 when
+// unknown.
+func (s *Storage) Put(ctx context.Context, key string, r io.Reader, size int64, opts PutOptions) (ObjectInfo, error) {
+	if s.hooks.BeforePut != nil {
+		if err := s.hooks.BeforePut(ctx, event(ctx, key, size)); err != nil {
+			return ObjectInfo{}, &RefusedError{Op: "put", Key: key, Reason: err.Error()}
+		}
+	}
+	info, err := s.backend.Put(ctx, key, r, size, opts)
+	if err != nil {
+		return info, err
+	}
+	if s.hooks.AfterPut != nil {
+		s.hooks.AfterPut(ctx, event(ctx, key, info.Size))
+	}
+	return info, nil
+}
+
+// Delete removes key after the BeforeDelete hook allowed it.
+func (s *Storage) Delete(ctx context.Context, key string) error {
+	if s.hooks.BeforeDelete != nil {
+		if err := s.hooks.BeforeDelete(ctx, event(ctx, key, -1)); err != nil {
+			return &RefusedError{Op: "delete", Key: key, Reason: err.Error()}
+		}
+	}
+	if err := s.backend.Delete(ctx, key); err != nil {
+		return err
+	}
+	if s.hooks.AfterDelete != nil {
+		s.hooks.AfterDelete(ctx, event(ctx, key, -1))
+	}
+	return nil
+}
+
+// List returns one page of keys under prefix.
+func (s *Storage) List(ctx context.Context, prefix string, opts ListOptions) (ListPage, error) {
+	return s.backend.List(ctx, prefix, opts)
+}
+
+// Walk calls fn for every object under prefix, page by page, in key order.
+// It stops at the first error fn returns and returns it.
+func (s *Storage) Walk(ctx context.Context, prefix string, fn func(ObjectInfo) error) error {
+	opts := ListOptions{}
+	for {
+		page, err := s.backend.List(ctx, prefix, opts)
+		if err != nil {
+			return err
+		}
+		for _, o := range page.Objects {
+			if err := fn(o); err != nil {
+				return err
+			}
+		}
+		if page.NextStartAfter == "" {
+			return nil
+		}
+		opts.StartAfter = page.NextStartAfter
+	}
+}
+
+// Copy copies srcKey to dstKey, server-side where the backend can. The
+// BeforePut and AfterPut hooks run for dstKey.
+func (s *Storage) Copy(ctx context.Context, srcKey, dstKey string) (ObjectInfo, error) {
+	c, ok := s.backend.(Copier)
+	if !ok {
+		rc, info, err := s.backend.Get(ctx, srcKey, nil)
+		if err != nil {
+			return ObjectInfo{}, err
+		}
+		defer rc.Close()
+		return s.Put(ctx, dstKey, rc, info.Size, PutOptions{})
+	}
+	st, err := s.backend.Stat(ctx, srcKey)
+	if err != nil {
+		return ObjectInfo{}, err
+	}
+	if s.hooks.BeforePut != nil {
+		if err := s.hooks.BeforePut(ctx, event(ctx, dstKey, st.Size)); err != nil {
+			return ObjectInfo{}, &RefusedError{Op: "put", Key: dstKey, Reason: err.Error()}
+		}
+	}
+	info, err := c.Copy(ctx, srcKey, dstKey)
+	if err != nil {
+		return info, fmt.Errorf("copy %s to %s: %w", srcKey, dstKey, err)
+	}
+	if s.hooks.AfterPut != nil {
+		s.hooks.AfterPut(ctx, event(ctx, dstKey, info.Size))
+	}
+	return info, nil
+}
+
+// Ping reports whether the backend is reachable; backends without the
+// [Pinger] capability are assumed reachable.
+func (s *Storage) Ping(ctx context.Context) error {
+	if p, ok := s.backend.(Pinger); ok {
+		return p.Ping(ctx)
+	}
+	return nil
+}

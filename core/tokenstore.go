@@ -1,0 +1,155 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+)
+
+// tokenRecord is what is kept of a token: its hash and description.
+type tokenRecord struct {
+	Hash string `json:"hash"`
+	TokenInfo
+}
+
+// tokenStore keeps token records by hash.
+type tokenStore interface {
+	get(ctx context.Context, hash string) (tokenRecord, error)
+	put(ctx context.Context, rec tokenRecord) error
+	revoke(ctx context.Context, userID, id string) error
+	list(ctx context.Context, userID string) ([]TokenInfo, error)
+}
+
+type memoryTokens struct {
+	mu     sync.RWMutex
+	byHash map[string]tokenRecord
+}
+
+func (m *memoryTokens) get(_ context.Context, hash string) (tokenRecord, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	rec, ok := m.byHash[hash]
+	if !ok {
+		return tokenRecord{}, ErrNotFound
+	}
+	return rec, nil
+}
+
+func (m *memoryTokens) put(_ context.Context, rec tokenRecord) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.byHash[rec.Hash] = rec
+	return nil
+}
+
+func (m *memoryTokens) revoke(_ context.Context, userID, id string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for h, rec := range m.byHash {
+		if rec.ID == id && rec.UserID == userID {
+			delete(m.byHash, h)
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: token %s", ErrNotFound, id)
+}
+
+func (m *memoryTokens) list(_ context.Context, userID string) ([]TokenInfo, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	var out []TokenInfo
+	for _, rec := range m.byHash {
+		if rec.UserID == userID {
+			out = append(out, rec.TokenInfo)
+		}
+	}
+	return out, nil
+}
+
+// storedTokens keeps one JSON document per token at <prefix><hash>.json, so
+// a lookup is one read and the ID (a prefix of the hash) finds its record
+// with one listing.
+type storedTokens struct {
+	storage *Storage
+	prefix  string
+}
+
+func (s *storedTokens) key(hash string) string { return s.prefix + hash + ".json" }
+
+func (s *storedTokens) get(ctx context.Context, hash string) (tokenRecord, error) {
+	var rec tokenRecord
+	_, err := GetJSON(ctx, s.storage, s.key(hash), &rec)
+	return rec, err
+}
+
+func (s *storedTokens) put(ctx context.Context, rec tokenRecord) error {
+	_, err := PutJSON(ctx, s.storage, s.key(rec.Hash), rec, PutOptions{IfAbsent: true})
+	return err
+}
+
+func (s *storedTokens) revoke(ctx context.Context, userID, id string) error {
+	page, err := s.storage.List(ctx, s.prefix+id, ListOptions{Limit: 10})
+	if err != nil {
+		return err
+	}
+	for _, o := range page.Objects {
+		hash := strings.TrimSuffix(strings.TrimPrefix(o.Key, s.prefix), ".json")
+		rec, err := s.get(ctx, hash)
+		if err != nil {
+			continue
+		}
+		if rec.UserID == userID && rec.ID == id {
+			return s.storage.Delete(ctx, o.Key)
+		}
+	}
+	return fmt.Errorf("%w: token %s", ErrNotFound, id)
+}
+
+func (s *storedTokens) list(ctx context.Context, userID string) ([]TokenInfo, error) {
+	var out []TokenInfo
+	err := s.storage.Walk(ctx, s.prefix, func(o ObjectInfo) error {
+		var rec tokenRecord
+		if _, err := GetJSON(ctx, s.storage, o.Key, &rec); err != nil {
+			if errors.Is(err, ErrNotFound) {
+				return nil
+			}
+			return err
+		}
+		if rec.UserID == userID {
+			out = append(out, rec.TokenInfo)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// layeredTokens puts the static configured tokens in front of a store; they
+// cannot be revoked.
+type layeredTokens struct {
+	static map[string]tokenRecord
+	next   tokenStore
+}
+
+func (l *layeredTokens) get(ctx context.Context, hash string) (tokenRecord, error) {
+	if rec, ok := l.static[hash]; ok {
+		return rec, nil
+	}
+	return l.next.get(ctx, hash)
+}
+
+func (l *layeredTokens) put(ctx context.Context, rec tokenRecord) error { return l.next.put(ctx, rec) }
+
+func (l *layeredTokens) revoke(ctx context.Context, userID, id string) error {
+	for _, rec := range l.static {
+		if rec.ID == id {
+			return fmt.Errorf("%w: a configured token cannot be revoked", ErrForbidden)
+		}
+	}
+	return l.next.revoke(ctx, userID, id)
+}
+
+func (l *layeredTokens) list(ctx context.Context, userID string) ([]TokenInfo, error) {
+	return l.next.list(ctx, userID)
+}

@@ -1,0 +1,9 @@
+module github.com/smartregistry/smartregistry
+
+go 1.26.0
+
+require (
+	github.com/gobwas/glob v1.1.0
+	github.com/golang-jwt/jwt/v5 v5.3.1
+	github.com/google/uuid v1.6.0
+)

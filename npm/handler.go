@@ -1,0 +1,37 @@
+// Package npm serves the NPM protocol. (Placeholder: not built yet.)
+package npm
+
+import (
+	"context"
+
+	"github.com/smartregistry/smartregistry/core"
+)
+
+// Config configures the NPM handler.
+type Config struct {
+	core.ProtocolConfig
+}
+
+// Handler serves NPM requests.
+type Handler struct {
+	deps core.Deps
+	cfg  Config
+}
+
+// New builds the handler.
+func New(deps core.Deps, cfg Config) (*Handler, error) {
+	return &Handler{deps: deps, cfg: cfg}, nil
+}
+
+// Protocol returns core.ProtocolNPM.
+func (h *Handler) Protocol() core.Protocol { return core.ProtocolNPM }
+
+// Handle serves one request.
+func (h *Handler) Handle(ctx context.Context, req *core.RequestContext) (*core.Response, error) {
+	return nil, core.ErrNotFound
+}
+
+// ErrorResponse renders err.
+func (h *Handler) ErrorResponse(ctx context.Context, req *core.RequestContext, err error) *core.Response {
+	return core.JSONResponse(core.HTTPStatus(err), map[string]string{"error": core.ClientMessage(err)})
+}

@@ -1,0 +1,288 @@
+// Package smartregistry turns a Go program into a private package registry
+// for OCI images, npm, PyPI and more: mount a [Registry] in a net/http server,
+// or call [Registry.HandleRequest] directly.
+package smartregistry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/smartregistry/smartregistry/core"
+	"github.com/smartregistry/smartregistry/core/storage/s3"
+	"github.com/smartregistry/smartregistry/npm"
+	"github.com/smartregistry/smartregistry/oci"
+	"github.com/smartregistry/smartregistry/pypi"
+)
+
+// Registry routes requests by base path to the enabled protocol handlers,
+// which share one Storage and one AuthManager.
+type Registry struct {
+	cfg     Config
+	storage *core.Storage
+	auth    *core.AuthManager
+	log     *slog.Logger
+	mounts  []mount // longest base path first
+
+	oci  *oci.Handler
+	npm  *npm.Handler
+	pypi *pypi.Handler
+}
+
+type mount struct {
+	base    string
+	cfg     *core.ProtocolConfig
+	handler core.ProtocolHandler
+}
+
+// New validates cfg and builds the registry.
+func New(cfg Config) (*Registry, error) {
+	if err := cfg.normalize(); err != nil {
+		return nil, err
+	}
+	backend := cfg.Storage.Backend
+	if backend == nil {
+		b, err := s3.New(*cfg.Storage.S3)
+		if err != nil {
+			return nil, fmt.Errorf("config Storage.S3: %w", err)
+		}
+		backend = b
+	}
+	r := &Registry{cfg: cfg, log: cfg.Logger, storage: core.NewStorage(backend, cfg.StorageHooks)}
+
+	provider := cfg.AuthProvider
+	if provider == nil {
+		opts := core.DefaultAuthOptions{Users: cfg.Auth.Users, Tokens: cfg.Auth.Tokens}
+		if cfg.Auth.PersistTokens {
+			opts.Storage = r.storage
+		}
+		p, err := core.NewDefaultAuthProvider(opts)
+		if err != nil {
+			return nil, fmt.Errorf("config Auth: %w", err)
+		}
+		provider = p
+	}
+	auth, err := core.NewAuthManager(core.AuthOptions{
+		Provider: provider, AnonymousRead: cfg.Auth.AnonymousRead, JWTSecret: []byte(cfg.Auth.JWTSecret),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("config Auth: %w", err)
+	}
+	r.auth = auth
+	deps := core.Deps{Storage: r.storage, Auth: auth, Logger: r.log}
+
+	if cfg.OCI.Enabled {
+		if r.oci, err = oci.New(deps, cfg.OCI); err != nil {
+			return nil, fmt.Errorf("config OCI: %w", err)
+		}
+		r.mount(&r.cfg.OCI.ProtocolConfig, r.oci)
+	}
+	if cfg.NPM.Enabled {
+		if r.npm, err = npm.New(deps, cfg.NPM); err != nil {
+			return nil, fmt.Errorf("config NPM: %w", err)
+		}
+		r.mount(&r.cfg.NPM.ProtocolConfig, r.npm)
+	}
+	if cfg.PyPI.Enabled {
+		if r.pypi, err = pypi.New(deps, cfg.PyPI); err != nil {
+			return nil, fmt.Errorf("config PyPI: %w", err)
+		}
+		r.mount(&r.cfg.PyPI.ProtocolConfig, r.pypi)
+	}
+	return r, nil
+}
+
+func (r *Registry) mount(cfg *core.ProtocolConfig, h core.ProtocolHandler) {
+	m := mount{base: cfg.BasePath, cfg: cfg, handler: h}
+	i := 0
+	for i < len(r.mounts) && len(r.mounts[i].base) >= len(m.base) {
+		i++
+	}
+	r.mounts = append(r.mounts[:i], append([]mount{m}, r.mounts[i:]...)...)
+}
+
+// Storage returns the shared storage.
+func (r *Registry) Storage() *core.Storage { return r.storage }
+
+// Auth returns the shared auth manager.
+func (r *Registry) Auth() *core.AuthManager { return r.auth }
+
+// OCI returns the OCI handler, or nil when OCI is not enabled.
+func (r *Registry) OCI() *oci.Handler { return r.oci }
+
+// NPM returns the npm handler, or nil when npm is not enabled.
+func (r *Registry) NPM() *npm.Handler { return r.npm }
+
+// PyPI returns the PyPI handler, or nil when PyPI is not enabled.
+func (r *Registry) PyPI() *pypi.Handler { return r.pypi }
+
+// route finds the mount for an escaped path and the path below its base.
+// OCI clients always speak to /v2/ at the host root, so /v2 and /v2/... go
+// to the OCI handler whatever its base path.
+func (r *Registry) route(path string) (*mount, string) {
+	for i := range r.mounts {
+		m := &r.mounts[i]
+		if rest, ok := strings.CutPrefix(path, m.base); ok && (rest == "" || rest[0] == '/' || m.base == "/") {
+			if m.base == "/" {
+				rest = path
+			}
+			if rest == "" {
+				rest = "/"
+			}
+			return m, rest
+		}
+	}
+	if r.oci != nil && (path == "/v2" || strings.HasPrefix(path, "/v2/")) {
+		for i := range r.mounts {
+			if r.mounts[i].handler == core.ProtocolHandler(r.oci) {
+				return &r.mounts[i], path
+			}
+		}
+	}
+	return nil, ""
+}
+
+// HandleRequest serves one request. It never panics: a handler's error (or
+// panic) becomes an error response in the protocol's own format. Unknown
+// paths get 404. req.Path is the full request path, percent-encoded; the
+// caller closes the returned body.
+func (r *Registry) HandleRequest(ctx context.Context, req *core.RequestContext) (resp *core.Response) {
+	m, rest := r.route(req.Path)
+	if m == nil {
+		return core.JSONResponse(http.StatusNotFound, map[string]string{"error": "not found"})
+	}
+	sub := *req
+	sub.Path = rest
+	if sub.Header == nil {
+		sub.Header = make(http.Header)
+	}
+	if sub.ContentLength == 0 && sub.Body == nil {
+		sub.Body = http.NoBody
+	}
+	if sub.Actor == nil {
+		sub.Actor = &core.Actor{}
+	}
+	if sub.BaseURL == "" {
+		sub.BaseURL = m.cfg.RegistryURL
+	}
+	if sub.BaseURL == "" {
+		sub.BaseURL = "http://localhost" + strings.TrimSuffix(m.base, "/")
+	}
+	proto := m.handler.Protocol()
+	ctx = core.WithActor(core.WithProtocol(ctx, proto), sub.Actor)
+	defer func() {
+		if p := recover(); p != nil {
+			r.log.ErrorContext(ctx, "handler panic", "protocol", proto, "method", req.Method, "path", req.Path,
+				"panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			resp = m.handler.ErrorResponse(ctx, &sub, fmt.Errorf("panic: %v", p))
+		}
+	}()
+	resp, err := m.handler.Handle(ctx, &sub)
+	if err != nil {
+		if resp != nil && resp.Body != nil {
+			resp.Body.Close()
+		}
+		if core.HTTPStatus(err) >= 500 {
+			r.log.ErrorContext(ctx, "request failed", "protocol", proto, "method", req.Method, "path", req.Path, "error", err)
+		}
+		return m.handler.ErrorResponse(ctx, &sub, err)
+	}
+	if resp == nil {
+		return core.NewResponse(http.StatusNoContent)
+	}
+	if resp.Header == nil {
+		resp.Header = make(http.Header)
+	}
+	return resp
+}
+
+// ServeHTTP makes Registry an http.Handler. The request body is streamed to
+// the handler and the response body streamed to the client.
+func (r *Registry) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
+	start := time.Now()
+	req := &core.RequestContext{
+		Method:        hr.Method,
+		Path:          hr.URL.EscapedPath(),
+		Header:        hr.Header,
+		Query:         hr.URL.Query(),
+		Body:          hr.Body,
+		ContentLength: hr.ContentLength,
+		Actor:         &core.Actor{IP: clientIP(hr), UserAgent: hr.UserAgent()},
+	}
+	if m, _ := r.route(req.Path); m != nil && m.cfg.RegistryURL == "" {
+		req.BaseURL = requestBaseURL(hr, m)
+	}
+	resp := r.HandleRequest(hr.Context(), req)
+	n, err := writeResponse(w, hr, resp)
+	level := slog.LevelInfo
+	if err != nil && !errors.Is(err, context.Canceled) {
+		level = slog.LevelWarn
+	}
+	r.log.LogAttrs(hr.Context(), level, "request",
+		slog.String("method", hr.Method), slog.String("path", hr.URL.Path), slog.Int("status", resp.Status),
+		slog.Int64("bytes", n), slog.Duration("duration", time.Since(start)),
+		slog.String("user", req.Actor.UserID), slog.String("ip", req.Actor.IP), slog.Any("writeError", err))
+}
+
+func writeResponse(w http.ResponseWriter, hr *http.Request, resp *core.Response) (int64, error) {
+	if resp.Body != nil {
+		defer resp.Body.Close()
+	}
+	h := w.Header()
+	for k, v := range resp.Header {
+		h[k] = v
+	}
+	status := resp.Status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	w.WriteHeader(status)
+	if resp.Body == nil || hr.Method == http.MethodHead {
+		return 0, nil
+	}
+	return io.Copy(w, resp.Body)
+}
+
+// requestBaseURL derives a protocol's public URL from the request, for when
+// no RegistryURL is configured. For OCI requests at /v2 the base path is the
+// host root.
+func requestBaseURL(hr *http.Request, m *mount) string {
+	scheme := "http"
+	if hr.TLS != nil {
+		scheme = "https"
+	}
+	if p := hr.Header.Get("X-Forwarded-Proto"); p == "https" || p == "http" {
+		scheme = p
+	}
+	base := m.base
+	if base == "/" || !strings.HasPrefix(hr.URL.Path, base) {
+		base = ""
+	}
+	return scheme + "://" + hr.Host + base
+}
+
+func clientIP(hr *http.Request) string {
+	host, _, err := net.SplitHostPort(hr.RemoteAddr)
+	if err != nil {
+		return hr.RemoteAddr
+	}
+	return host
+}
+
+// Close stops background work of the handlers (such as upload cleanup).
+func (r *Registry) Close(ctx context.Context) error {
+	var errs []error
+	for _, m := range r.mounts {
+		if c, ok := m.handler.(interface{ Close(context.Context) error }); ok {
+			errs = append(errs, c.Close(ctx))
+		}
+	}
+	return errors.Join(errs...)
+}
