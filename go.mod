@@ -7,3 +7,8 @@ require (
 	github.com/golang-jwt/jwt/v5 v5.3.1
 	github.com/google/uuid v1.6.0
 )
+
+require (
+	golang.org/x/crypto v0.57.0
+	golang.org/x/sys v0.48.0 // indirect
+)
