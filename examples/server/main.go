@@ -1,0 +1,99 @@
+// Command server is the example smartregistry server: every built protocol
+// on one port, with filesystem storage in ./data and no other set-up.
+//
+//	go run ./examples/server
+//
+// Configuration comes from flags or environment variables:
+//
+//	SMARTREGISTRY_ADDR            listen address (default 127.0.0.1:8080; port 0 picks a free one)
+//	SMARTREGISTRY_DATA            filesystem storage directory (default ./data)
+//	SMARTREGISTRY_URL             public URL of the server, used in generated links
+//	SMARTREGISTRY_S3_ENDPOINT     switch to S3: host:port of the endpoint
+//	SMARTREGISTRY_S3_BUCKET       bucket (default smartregistry)
+//	SMARTREGISTRY_S3_ACCESS_KEY   access key
+//	SMARTREGISTRY_S3_SECRET_KEY   secret key
+//	SMARTREGISTRY_S3_SSL          "true" for https
+//	SMARTREGISTRY_ADMIN_USER      admin user name (default admin)
+//	SMARTREGISTRY_ADMIN_PASSWORD  admin password (default: generated and printed once)
+//	SMARTREGISTRY_TOKEN           a fixed admin token with all scopes, for scripts and CI
+//	SMARTREGISTRY_JWT_SECRET      secret for OCI bearer tokens (share it between replicas)
+//	SMARTREGISTRY_ANONYMOUS_READ  comma-separated protocols anyone may read, e.g. "oci,pypi"
+//
+// It serves GET /healthz, logs each request, and on SIGINT or SIGTERM stops
+// accepting connections and finishes the requests in flight.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/smartregistry/smartregistry"
+)
+
+func main() {
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, log, os.Args[1:], os.Getenv, os.Stdout); err != nil {
+		log.Error("server stopped", "error", err)
+		os.Exit(1)
+	}
+}
+
+// run serves until ctx is done, then shuts down gracefully: it stops
+// accepting connections and waits for requests in flight. The listening
+// line and a generated password go to out.
+func run(ctx context.Context, log *slog.Logger, args []string, getenv func(string) string, out io.Writer) error {
+	opts, err := parseOptions(args, getenv)
+	if err != nil {
+		return err
+	}
+	cfg, backendName, err := opts.registryConfig(log, out)
+	if err != nil {
+		return err
+	}
+	reg, err := smartregistry.New(cfg)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", opts.addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           newRootHandler(reg, backendName),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
+	// This line is read by scripts and tests to learn the port.
+	fmt.Fprintf(out, "smartregistry listening on http://%s\n", ln.Addr())
+	log.Info("serving", "addr", ln.Addr().String(), "storage", backendName)
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	select {
+	case err := <-serveErr:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down; finishing requests in flight")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	err = srv.Shutdown(shutdownCtx)
+	if cerr := reg.Close(shutdownCtx); err == nil {
+		err = cerr
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
