@@ -100,28 +100,66 @@ func (c *Config) normalize() error {
 			p.cfg.BasePath = "/" + string(p.protocol)
 		}
 		bp := p.cfg.BasePath
-		if !strings.HasPrefix(bp, "/") || (len(bp) > 1 && strings.HasSuffix(bp, "/")) || strings.ContainsAny(bp, "?#%") {
-			return fmt.Errorf("config %s.BasePath: %q must start with / and not end with /", p.field, bp)
+		if err := checkBasePath(bp); err != nil {
+			return fmt.Errorf("config %s.BasePath: %q %w", p.field, bp, err)
 		}
 		if other, dup := seen[bp]; dup {
 			return fmt.Errorf("config %s.BasePath: %q is already used by %s", p.field, bp, other)
 		}
 		seen[bp] = p.field
+		if c.OCI.Enabled && (bp == "/v2" || strings.HasPrefix(bp, "/v2/")) {
+			return fmt.Errorf("config %s.BasePath: %q is taken: OCI clients connect at /v2 whatever OCI's base path", p.field, bp)
+		}
 		if u := p.cfg.RegistryURL; u != "" {
 			parsed, err := url.Parse(u)
-			if err != nil || (parsed.Scheme != "http" && parsed.Scheme != "https") || parsed.Host == "" {
-				return fmt.Errorf("config %s.RegistryURL: %q is not an absolute http(s) URL", p.field, u)
+			if err != nil || (parsed.Scheme != "http" && parsed.Scheme != "https") || parsed.Host == "" ||
+				parsed.RawQuery != "" || parsed.Fragment != "" || parsed.User != nil {
+				return fmt.Errorf("config %s.RegistryURL: %q is not an absolute http(s) URL without query, fragment or user", p.field, u)
 			}
 			p.cfg.RegistryURL = strings.TrimSuffix(u, "/")
 		}
 	}
 	for i, p := range c.Auth.AnonymousRead {
-		if p == "" {
-			return fmt.Errorf("config Auth.AnonymousRead[%d]: empty protocol", i)
+		if !knownProtocol(p) {
+			return fmt.Errorf("config Auth.AnonymousRead[%d]: %q is not a protocol name (such as %q)", i, p, core.ProtocolNPM)
 		}
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	return nil
+}
+
+// knownProtocol reports whether p names a protocol, for Auth.AnonymousRead.
+func knownProtocol(p core.Protocol) bool {
+	switch p {
+	case core.ProtocolOCI, core.ProtocolNPM, core.ProtocolMaven, core.ProtocolCargo,
+		core.ProtocolComposer, core.ProtocolPyPI, core.ProtocolRubyGems:
+		return true
+	}
+	return false
+}
+
+// checkBasePath says what is wrong with a base path: it must be "/" or
+// slash-separated segments, starting with "/", not ending with one, with
+// no empty, "." or ".." segment and only characters that need no escaping
+// in a URL path (it is compared with the escaped request path).
+func checkBasePath(bp string) error {
+	if bp == "/" {
+		return nil
+	}
+	if !strings.HasPrefix(bp, "/") || strings.HasSuffix(bp, "/") {
+		return errors.New("must start with / and not end with /")
+	}
+	for seg := range strings.SplitSeq(bp[1:], "/") {
+		if seg == "" || seg == "." || seg == ".." {
+			return errors.New("has an empty, \".\" or \"..\" segment")
+		}
+	}
+	for _, c := range bp {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("/-._~", c)) {
+			return fmt.Errorf("contains %q; use letters, digits and -._~", c)
+		}
 	}
 	return nil
 }

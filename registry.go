@@ -40,6 +40,7 @@ type mount struct {
 	base    string
 	cfg     *core.ProtocolConfig
 	handler core.ProtocolHandler
+	oci     bool // the handler serves OCI, so also /v2 at the root
 }
 
 // New validates cfg and builds the registry.
@@ -100,7 +101,7 @@ func New(cfg Config) (*Registry, error) {
 }
 
 func (r *Registry) mount(cfg *core.ProtocolConfig, h core.ProtocolHandler) {
-	m := mount{base: cfg.BasePath, cfg: cfg, handler: h}
+	m := mount{base: cfg.BasePath, cfg: cfg, handler: h, oci: h.Protocol() == core.ProtocolOCI}
 	i := 0
 	for i < len(r.mounts) && len(r.mounts[i].base) >= len(m.base) {
 		i++
@@ -123,28 +124,35 @@ func (r *Registry) NPM() *npm.Handler { return r.npm }
 // PyPI returns the PyPI handler, or nil when PyPI is not enabled.
 func (r *Registry) PyPI() *pypi.Handler { return r.pypi }
 
-// route finds the mount for an escaped path and the path below its base.
+// route finds the mount for an escaped path and the path below its base:
+// the longest base path that is the path or a prefix of it ending at a "/".
 // OCI clients always speak to /v2/ at the host root, so /v2 and /v2/... go
-// to the OCI handler whatever its base path.
+// to the OCI handler whatever its base path, unless a mount claims them
+// explicitly; a protocol mounted at "/" gets only what nothing else takes.
 func (r *Registry) route(path string) (*mount, string) {
+	var root *mount
 	for i := range r.mounts {
 		m := &r.mounts[i]
-		if rest, ok := strings.CutPrefix(path, m.base); ok && (rest == "" || rest[0] == '/' || m.base == "/") {
-			if m.base == "/" {
-				rest = path
-			}
+		if m.base == "/" {
+			root = m
+			continue
+		}
+		if rest, ok := strings.CutPrefix(path, m.base); ok && (rest == "" || rest[0] == '/') {
 			if rest == "" {
 				rest = "/"
 			}
 			return m, rest
 		}
 	}
-	if r.oci != nil && (path == "/v2" || strings.HasPrefix(path, "/v2/")) {
+	if path == "/v2" || strings.HasPrefix(path, "/v2/") {
 		for i := range r.mounts {
-			if r.mounts[i].handler == core.ProtocolHandler(r.oci) {
+			if r.mounts[i].oci {
 				return &r.mounts[i], path
 			}
 		}
+	}
+	if root != nil && strings.HasPrefix(path, "/") {
+		return root, path
 	}
 	return nil, ""
 }
@@ -152,18 +160,22 @@ func (r *Registry) route(path string) (*mount, string) {
 // HandleRequest serves one request. It never panics: a handler's error (or
 // panic) becomes an error response in the protocol's own format. Unknown
 // paths get 404. req.Path is the full request path, percent-encoded; the
-// caller closes the returned body.
+// caller closes the returned body. The returned response is never nil and
+// has a status and a header.
 func (r *Registry) HandleRequest(ctx context.Context, req *core.RequestContext) (resp *core.Response) {
+	if req == nil {
+		return core.JSONResponse(http.StatusBadRequest, map[string]string{"error": "no request"})
+	}
 	m, rest := r.route(req.Path)
 	if m == nil {
-		return core.JSONResponse(http.StatusNotFound, map[string]string{"error": "not found"})
+		return notFound()
 	}
 	sub := *req
 	sub.Path = rest
 	if sub.Header == nil {
 		sub.Header = make(http.Header)
 	}
-	if sub.ContentLength == 0 && sub.Body == nil {
+	if sub.Body == nil {
 		sub.Body = http.NoBody
 	}
 	if sub.Actor == nil {
@@ -175,15 +187,16 @@ func (r *Registry) HandleRequest(ctx context.Context, req *core.RequestContext) 
 	if sub.BaseURL == "" {
 		sub.BaseURL = "http://localhost" + strings.TrimSuffix(m.base, "/")
 	}
-	proto := m.handler.Protocol()
-	ctx = core.WithActor(core.WithProtocol(ctx, proto), sub.Actor)
 	defer func() {
 		if p := recover(); p != nil {
-			r.log.ErrorContext(ctx, "handler panic", "protocol", proto, "method", req.Method, "path", req.Path,
+			r.log.ErrorContext(ctx, "handler panic", "base", m.base, "method", req.Method, "path", req.Path,
 				"panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-			resp = m.handler.ErrorResponse(ctx, &sub, fmt.Errorf("panic: %v", p))
+			resp = r.errorResponse(ctx, m, &sub, fmt.Errorf("panic: %v", p))
 		}
+		resp = finish(resp)
 	}()
+	proto := m.handler.Protocol()
+	ctx = core.WithActor(core.WithProtocol(ctx, proto), sub.Actor)
 	resp, err := m.handler.Handle(ctx, &sub)
 	if err != nil {
 		if resp != nil && resp.Body != nil {
@@ -192,15 +205,43 @@ func (r *Registry) HandleRequest(ctx context.Context, req *core.RequestContext) 
 		if core.HTTPStatus(err) >= 500 {
 			r.log.ErrorContext(ctx, "request failed", "protocol", proto, "method", req.Method, "path", req.Path, "error", err)
 		}
-		return m.handler.ErrorResponse(ctx, &sub, err)
+		return r.errorResponse(ctx, m, &sub, err)
 	}
 	if resp == nil {
 		return core.NewResponse(http.StatusNoContent)
+	}
+	return resp
+}
+
+// errorResponse renders err with the handler's ErrorResponse, falling back
+// to a plain JSON error should that panic or return nil.
+func (r *Registry) errorResponse(ctx context.Context, m *mount, req *core.RequestContext, err error) (resp *core.Response) {
+	defer func() {
+		if p := recover(); p != nil {
+			r.log.ErrorContext(ctx, "error response panic", "base", m.base, "panic", fmt.Sprint(p),
+				"stack", string(debug.Stack()))
+			resp = nil
+		}
+		if resp == nil {
+			resp = core.JSONResponse(core.HTTPStatus(err), map[string]string{"error": core.ClientMessage(err)})
+		}
+	}()
+	return m.handler.ErrorResponse(ctx, req, err)
+}
+
+// finish gives a response the status and header its writer expects.
+func finish(resp *core.Response) *core.Response {
+	if resp.Status == 0 {
+		resp.Status = http.StatusOK
 	}
 	if resp.Header == nil {
 		resp.Header = make(http.Header)
 	}
 	return resp
+}
+
+func notFound() *core.Response {
+	return core.JSONResponse(http.StatusNotFound, map[string]string{"error": "not found"})
 }
 
 // ServeHTTP makes Registry an http.Handler. The request body is streamed to
@@ -216,7 +257,7 @@ func (r *Registry) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 		ContentLength: hr.ContentLength,
 		Actor:         &core.Actor{IP: clientIP(hr), UserAgent: hr.UserAgent()},
 	}
-	if m, _ := r.route(req.Path); m != nil && m.cfg.RegistryURL == "" {
+	if m, _ := r.route(req.Path); m != nil && m.cfg.RegistryURL == "" && hr.Host != "" {
 		req.BaseURL = requestBaseURL(hr, m)
 	}
 	resp := r.HandleRequest(hr.Context(), req)
@@ -251,8 +292,8 @@ func writeResponse(w http.ResponseWriter, hr *http.Request, resp *core.Response)
 }
 
 // requestBaseURL derives a protocol's public URL from the request, for when
-// no RegistryURL is configured. For OCI requests at /v2 the base path is the
-// host root.
+// no RegistryURL is configured. It is the URL of the base path also for OCI
+// requests that arrived at /v2, so the token realm stays under it.
 func requestBaseURL(hr *http.Request, m *mount) string {
 	scheme := "http"
 	if hr.TLS != nil {
@@ -261,11 +302,7 @@ func requestBaseURL(hr *http.Request, m *mount) string {
 	if p := hr.Header.Get("X-Forwarded-Proto"); p == "https" || p == "http" {
 		scheme = p
 	}
-	base := m.base
-	if base == "/" || !strings.HasPrefix(hr.URL.Path, base) {
-		base = ""
-	}
-	return scheme + "://" + hr.Host + base
+	return scheme + "://" + hr.Host + strings.TrimSuffix(m.base, "/")
 }
 
 func clientIP(hr *http.Request) string {

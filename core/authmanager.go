@@ -112,12 +112,14 @@ func (m *AuthManager) Login(ctx context.Context, protocol Protocol, username, pa
 
 // Authorize returns nil when p may perform want. Otherwise it returns
 // [ErrUnauthorized] for an anonymous caller (so the client is asked to log
-// in) and [ErrForbidden] for an authenticated one.
+// in) and [ErrForbidden] for an authenticated one. A read that anonymous
+// callers may do is allowed to everyone: credentials never give less than
+// none.
 func (m *AuthManager) Authorize(ctx context.Context, p *Principal, want Scope) error {
+	if want.Action == ActionRead && m.AnonymousRead(Protocol(want.Protocol)) {
+		return nil
+	}
 	if p == nil {
-		if want.Action == ActionRead && m.AnonymousRead(Protocol(want.Protocol)) {
-			return nil
-		}
 		return fmt.Errorf("%w: %s needs credentials", ErrUnauthorized, want)
 	}
 	if p.ReadOnly && want.Action != ActionRead {
@@ -135,16 +137,58 @@ func (m *AuthManager) Authorize(ctx context.Context, p *Principal, want Scope) e
 			return err
 		}
 	}
-	if !ok && p.Anonymous() {
-		if want.Action == ActionRead && m.AnonymousRead(Protocol(want.Protocol)) {
-			return nil
-		}
+	switch {
+	case ok:
+		return nil
+	case p.Anonymous():
 		return fmt.Errorf("%w: %s needs credentials", ErrUnauthorized, want)
-	}
-	if !ok {
+	default:
 		return fmt.Errorf("%w: %s is not granted", ErrForbidden, want)
 	}
-	return nil
+}
+
+// CreateToken issues a token for the authenticated caller p, never with
+// more than p holds: a token made with a read-only token is read-only, one
+// made with a protocol-restricted token is restricted to (a subset of) its
+// protocols, one made with a scoped token keeps only scopes it covers, and
+// one made with an expiring token expires no later. A password login holds
+// all its user's scopes. Anonymous callers and OCI bearer tokens are
+// [ErrUnauthorized]. Token endpoints (npm token create, login) should use
+// this rather than the provider's CreateToken, which trusts its caller.
+func (m *AuthManager) CreateToken(ctx context.Context, p *Principal, opts TokenOptions) (string, TokenInfo, error) {
+	if p.Anonymous() || p.bearer {
+		return "", TokenInfo{}, fmt.Errorf("%w: creating a token needs a password or token login", ErrUnauthorized)
+	}
+	opts.ReadOnly = opts.ReadOnly || p.ReadOnly
+	if len(p.Protocols) > 0 {
+		if len(opts.Protocols) == 0 {
+			opts.Protocols = slices.Clone(p.Protocols)
+		} else {
+			opts.Protocols = slices.DeleteFunc(slices.Clone(opts.Protocols), func(q Protocol) bool {
+				return !slices.Contains(p.Protocols, q)
+			})
+			if len(opts.Protocols) == 0 {
+				return "", TokenInfo{}, fmt.Errorf("%w: the token is not valid for the requested protocols", ErrForbidden)
+			}
+		}
+	}
+	if p.TokenID != "" {
+		if opts.Scopes == nil {
+			opts.Scopes = slices.Clone(p.Scopes)
+		} else {
+			opts.Scopes = narrowScopes(p.Scopes, opts.Scopes)
+		}
+	}
+	if !p.ExpiresAt.IsZero() {
+		left := time.Until(p.ExpiresAt)
+		if left <= 0 {
+			return "", TokenInfo{}, fmt.Errorf("%w: the token has expired", ErrUnauthorized)
+		}
+		if opts.TTL <= 0 || opts.TTL > left {
+			opts.TTL = left
+		}
+	}
+	return m.provider.CreateToken(ctx, p.UserID, opts)
 }
 
 // Allowed is Authorize as a boolean, for filtering (e.g. which requested OCI

@@ -2,6 +2,8 @@ package core
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
@@ -50,12 +52,27 @@ type DefaultAuthOptions struct {
 // DefaultAuthProvider is the built-in [AuthProvider]: users from
 // configuration with PBKDF2-hashed passwords, and opaque random tokens stored
 // only as SHA-256 hashes.
+//
+// A PBKDF2 check costs tens of milliseconds, and clients that log in with a
+// password send it on every request, so Authenticate remembers, per user,
+// an HMAC (under a random per-process key) of the last password that checked
+// out and accepts the same password again without PBKDF2. Wrong passwords
+// are never remembered and always pay the full cost, also for unknown users,
+// so that timing does not tell which user names exist.
 type DefaultAuthProvider struct {
-	users  map[string]*defaultUser
-	tokens tokenStore
+	users map[string]*defaultUser
+	// holds are the scopes each known user holds: a configured user's own,
+	// or for a user known only from static tokens what those grant.
+	holds     map[string][]Scope
+	tokens    tokenStore
+	staticIDs map[string]bool // IDs of the configured tokens
 
+	// decoy is a configured user's hash, checked for unknown user names so
+	// they cost what a wrong password costs.
+	decoy    string
+	cacheKey []byte // HMAC key of the verified-password cache
 	mu       sync.Mutex
-	verified map[string][32]byte // user → SHA-256 of the last password that checked out
+	verified map[string][sha256.Size]byte // user → HMAC of the last password that checked out
 }
 
 type defaultUser struct {
@@ -67,10 +84,22 @@ var allScopes = []Scope{{Protocol: "*", Type: "*", Name: "*", Action: ActionAll}
 
 // NewDefaultAuthProvider builds the provider, hashing clear-text passwords.
 func NewDefaultAuthProvider(opts DefaultAuthOptions) (*DefaultAuthProvider, error) {
-	p := &DefaultAuthProvider{users: map[string]*defaultUser{}, verified: map[string][32]byte{}}
+	p := &DefaultAuthProvider{
+		users:     map[string]*defaultUser{},
+		holds:     map[string][]Scope{},
+		staticIDs: map[string]bool{},
+		cacheKey:  make([]byte, 32),
+		verified:  map[string][sha256.Size]byte{},
+	}
+	if _, err := rand.Read(p.cacheKey); err != nil {
+		return nil, fmt.Errorf("auth: make cache key: %w", err)
+	}
 	for i, u := range opts.Users {
 		if u.Username == "" {
 			return nil, fmt.Errorf("auth users[%d]: username is empty", i)
+		}
+		if _, dup := p.users[u.Username]; dup {
+			return nil, fmt.Errorf("auth users[%d]: user %q is configured twice", i, u.Username)
 		}
 		hash := u.PasswordHash
 		if hash == "" {
@@ -90,41 +119,66 @@ func NewDefaultAuthProvider(opts DefaultAuthOptions) (*DefaultAuthProvider, erro
 			}
 		}
 		p.users[u.Username] = &defaultUser{hash: hash, scopes: scopes}
+		if p.decoy == "" {
+			p.decoy = hash
+		}
+		p.holds[u.Username] = scopes
 	}
+	var next tokenStore = &memoryTokens{byHash: map[string]tokenRecord{}}
 	if opts.Storage != nil {
 		prefix := opts.StoragePrefix
 		if prefix == "" {
 			prefix = "auth/tokens/"
 		}
-		p.tokens = &storedTokens{storage: opts.Storage, prefix: prefix}
-	} else {
-		p.tokens = &memoryTokens{byHash: map[string]tokenRecord{}}
+		if !strings.HasSuffix(prefix, "/") {
+			prefix += "/"
+		}
+		if err := ValidatePrefix(prefix); err != nil {
+			return nil, fmt.Errorf("auth storage prefix: %w", err)
+		}
+		next = &storedTokens{storage: opts.Storage, prefix: prefix}
 	}
-	p.tokens = &layeredTokens{static: map[string]tokenRecord{}, next: p.tokens}
+	layered := &layeredTokens{static: map[string]tokenRecord{}, next: next}
+	p.tokens = layered
 	for i, st := range opts.Tokens {
 		if st.Token == "" || st.UserID == "" {
 			return nil, fmt.Errorf("auth tokens[%d]: token and user are required", i)
 		}
-		scopes := st.Scopes
-		if len(scopes) == 0 {
-			scopes = scopeStrings(p.userScopes(st.UserID))
+		scopes := allScopes
+		if u, ok := p.users[st.UserID]; ok {
+			scopes = u.scopes
 		}
-		if _, err := ParseScopes(scopes); err != nil {
-			return nil, fmt.Errorf("auth tokens[%d]: %w", i, err)
+		if len(st.Scopes) > 0 {
+			var err error
+			if scopes, err = ParseScopes(st.Scopes); err != nil {
+				return nil, fmt.Errorf("auth tokens[%d]: %w", i, err)
+			}
 		}
 		h := hashToken(st.Token)
-		p.tokens.(*layeredTokens).static[h] = tokenRecord{Hash: h, TokenInfo: TokenInfo{
-			ID: h[:tokenIDLen], UserID: st.UserID, Name: "static", Scopes: scopes, ReadOnly: st.ReadOnly,
+		if _, dup := layered.static[h]; dup {
+			return nil, fmt.Errorf("auth tokens[%d]: the same token is configured twice", i)
+		}
+		p.staticIDs[h[:tokenIDLen]] = true
+		layered.static[h] = tokenRecord{Hash: h, TokenInfo: TokenInfo{
+			ID: h[:tokenIDLen], UserID: st.UserID, Name: "static", Scopes: scopeStrings(scopes), ReadOnly: st.ReadOnly,
 		}}
+		if _, ok := p.users[st.UserID]; !ok {
+			if st.ReadOnly {
+				scopes = readOnlyScopes(scopes)
+			}
+			p.holds[st.UserID] = append(p.holds[st.UserID], scopes...)
+		}
 	}
 	return p, nil
 }
 
-func (p *DefaultAuthProvider) userScopes(userID string) []Scope {
-	if u, ok := p.users[userID]; ok {
-		return u.scopes
+// readOnlyScopes returns list with every action narrowed to read.
+func readOnlyScopes(list []Scope) []Scope {
+	out := slices.Clone(list)
+	for i := range out {
+		out[i].Action = ActionRead
 	}
-	return allScopes
+	return out
 }
 
 func scopeStrings(list []Scope) []string {
@@ -139,13 +193,19 @@ func scopeStrings(list []Scope) []string {
 func (p *DefaultAuthProvider) Authenticate(_ context.Context, username, password string) (*Principal, error) {
 	u, ok := p.users[username]
 	if !ok {
+		if p.decoy != "" {
+			CheckPassword(p.decoy, password) // the cost of a wrong password; the result does not matter
+		}
 		return nil, fmt.Errorf("%w: unknown user or wrong password", ErrUnauthorized)
 	}
-	sum := sha256.Sum256([]byte(password))
+	mac := hmac.New(sha256.New, p.cacheKey)
+	mac.Write([]byte(password))
+	var sum [sha256.Size]byte
+	mac.Sum(sum[:0])
 	p.mu.Lock()
 	last, seen := p.verified[username]
 	p.mu.Unlock()
-	if !seen || subtle.ConstantTimeCompare(last[:], sum[:]) != 1 {
+	if !seen || !hmac.Equal(last[:], sum[:]) {
 		if !CheckPassword(u.hash, password) {
 			return nil, fmt.Errorf("%w: unknown user or wrong password", ErrUnauthorized)
 		}
@@ -178,6 +238,9 @@ func (p *DefaultAuthProvider) ValidateToken(ctx context.Context, token string, p
 	if protocol != "" && len(rec.Protocols) > 0 && !slices.Contains(rec.Protocols, protocol) {
 		return nil, fmt.Errorf("%w: token is not valid for %s", ErrUnauthorized, protocol)
 	}
+	if _, known := p.holds[rec.UserID]; !known {
+		return nil, fmt.Errorf("%w: the token's user no longer exists", ErrUnauthorized)
+	}
 	scopes, err := ParseScopes(rec.Scopes)
 	if err != nil {
 		return nil, fmt.Errorf("stored token %s: %w", rec.ID, err)
@@ -187,20 +250,19 @@ func (p *DefaultAuthProvider) ValidateToken(ctx context.Context, token string, p
 }
 
 // CreateToken issues a random token. Requested scopes are kept only where
-// the user holds them.
+// the user holds them. Users are those configured and those named by a
+// static token; any other user ID is [ErrInvalidArgument].
 func (p *DefaultAuthProvider) CreateToken(ctx context.Context, userID string, opts TokenOptions) (string, TokenInfo, error) {
 	if userID == "" {
 		return "", TokenInfo{}, fmt.Errorf("%w: a token needs a user", ErrInvalidArgument)
 	}
-	own := p.userScopes(userID)
+	own, ok := p.holds[userID]
+	if !ok {
+		return "", TokenInfo{}, fmt.Errorf("%w: unknown user %q", ErrInvalidArgument, userID)
+	}
 	scopes := own
 	if opts.Scopes != nil {
-		scopes = nil
-		for _, s := range opts.Scopes {
-			if AnyAllows(own, s) || slices.ContainsFunc(own, func(o Scope) bool { return o.String() == s.String() }) {
-				scopes = append(scopes, s)
-			}
-		}
+		scopes = narrowScopes(own, opts.Scopes)
 	}
 	token := newTokenString()
 	h := hashToken(token)
@@ -232,12 +294,18 @@ func (p *DefaultAuthProvider) ListTokens(ctx context.Context, userID string) ([]
 	return list, nil
 }
 
-// Authorize checks want against the principal's scopes.
+// Authorize checks want against the principal's scopes. A created token
+// is also held to what its user holds now, so that narrowing a user's
+// scopes in the configuration narrows the tokens made before; static
+// tokens have exactly their configured scopes.
 func (p *DefaultAuthProvider) Authorize(_ context.Context, pr *Principal, want Scope) (bool, error) {
-	if pr == nil {
+	if pr == nil || !AnyAllows(pr.Scopes, want) {
 		return false, nil
 	}
-	return AnyAllows(pr.Scopes, want), nil
+	if pr.TokenID != "" && !p.staticIDs[pr.TokenID] {
+		return AnyAllows(p.holds[pr.UserID], want), nil
+	}
+	return true, nil
 }
 
 // tokenIDLen is how many hex characters of a token's hash make its ID.

@@ -20,7 +20,7 @@ func (m *AuthManager) IssueBearer(p *Principal, granted []Scope, audience string
 	now := time.Now().UTC().Truncate(time.Second)
 	ttl := m.jwtTTL
 	if p != nil && !p.ExpiresAt.IsZero() && p.ExpiresAt.Sub(now) < ttl {
-		ttl = p.ExpiresAt.Sub(now)
+		ttl = max(p.ExpiresAt.Sub(now), 0)
 	}
 	claims := bearerClaims{
 		RegisteredClaims: jwt.RegisteredClaims{

@@ -59,7 +59,7 @@ func (m *memoryTokens) revoke(_ context.Context, userID, id string) error {
 func (m *memoryTokens) list(_ context.Context, userID string) ([]TokenInfo, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	var out []TokenInfo
+	out := []TokenInfo{}
 	for _, rec := range m.byHash {
 		if rec.UserID == userID {
 			out = append(out, rec.TokenInfo)
@@ -90,6 +90,9 @@ func (s *storedTokens) put(ctx context.Context, rec tokenRecord) error {
 }
 
 func (s *storedTokens) revoke(ctx context.Context, userID, id string) error {
+	if !validTokenID(id) {
+		return fmt.Errorf("%w: token %q", ErrNotFound, id)
+	}
 	page, err := s.storage.List(ctx, s.prefix+id, ListOptions{Limit: 10})
 	if err != nil {
 		return err
@@ -108,7 +111,7 @@ func (s *storedTokens) revoke(ctx context.Context, userID, id string) error {
 }
 
 func (s *storedTokens) list(ctx context.Context, userID string) ([]TokenInfo, error) {
-	var out []TokenInfo
+	out := []TokenInfo{}
 	err := s.storage.Walk(ctx, s.prefix, func(o ObjectInfo) error {
 		var rec tokenRecord
 		if _, err := GetJSON(ctx, s.storage, o.Key, &rec); err != nil {
@@ -152,4 +155,19 @@ func (l *layeredTokens) revoke(ctx context.Context, userID, id string) error {
 
 func (l *layeredTokens) list(ctx context.Context, userID string) ([]TokenInfo, error) {
 	return l.next.list(ctx, userID)
+}
+
+// validTokenID reports whether id has the form [TokenID] gives: 16 lower-case
+// hex characters. Anything else names no token (and must not reach a
+// storage listing as a prefix).
+func validTokenID(id string) bool {
+	if len(id) != tokenIDLen {
+		return false
+	}
+	for _, c := range []byte(id) {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }

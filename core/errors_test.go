@@ -1,0 +1,60 @@
+package core_test
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"testing"
+
+	"github.com/smartregistry/smartregistry/core"
+)
+
+func TestHTTPStatusAndClientMessage(t *testing.T) {
+	tests := []struct {
+		err     error
+		status  int
+		message string
+	}{
+		{fmt.Errorf("%w: package x", core.ErrNotFound), http.StatusNotFound, "not found: package x"},
+		{fmt.Errorf("%w: bad name", core.ErrInvalidArgument), http.StatusBadRequest, "invalid argument: bad name"},
+		{core.ErrUnauthorized, http.StatusUnauthorized, "authentication required"},
+		{core.ErrForbidden, http.StatusForbidden, "forbidden"},
+		{core.ErrConflict, http.StatusConflict, "conflict"},
+		{core.ErrPreconditionFailed, http.StatusPreconditionFailed, "precondition failed"},
+		{core.ErrTooLarge, http.StatusRequestEntityTooLarge, "too large"},
+		{core.ErrMethodNotAllowed, http.StatusMethodNotAllowed, "method not allowed"},
+		{core.ErrRangeNotSatisfiable, http.StatusRequestedRangeNotSatisfiable, "range not satisfiable"},
+		{core.ErrUnsupported, http.StatusNotImplemented, "unsupported"},
+		// Wrapped twice, still its category.
+		{fmt.Errorf("publish: %w", fmt.Errorf("%w: v1", core.ErrConflict)), http.StatusConflict, "publish: conflict: v1"},
+		// Uncategorised errors are 500 and never shown.
+		{errors.New("dial tcp 10.0.0.1:9000: connection refused"), http.StatusInternalServerError, "internal error"},
+		{nil, http.StatusInternalServerError, "internal error"},
+		// A storage hook's refusal is a 403 carrying its reason.
+		{&core.RefusedError{Op: "put", Key: "npm/x", Reason: "quota exceeded"}, http.StatusForbidden, "put refused: quota exceeded"},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprint(tt.err), func(t *testing.T) {
+			if got := core.HTTPStatus(tt.err); got != tt.status {
+				t.Errorf("HTTPStatus = %d, want %d", got, tt.status)
+			}
+			if tt.err == nil {
+				return
+			}
+			if got := core.ClientMessage(tt.err); got != tt.message {
+				t.Errorf("ClientMessage = %q, want %q", got, tt.message)
+			}
+		})
+	}
+}
+
+func TestRefusedErrorIsForbidden(t *testing.T) {
+	var err error = fmt.Errorf("store: %w", &core.RefusedError{Op: "delete", Key: "k", Reason: "retention"})
+	if !errors.Is(err, core.ErrForbidden) {
+		t.Error("RefusedError is not ErrForbidden")
+	}
+	var refused *core.RefusedError
+	if !errors.As(err, &refused) || refused.Reason != "retention" || refused.Key != "k" {
+		t.Errorf("errors.As = %+v", refused)
+	}
+}
