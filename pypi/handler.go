@@ -1,37 +1,130 @@
-// Package pypi serves the PYPI protocol. (Placeholder: not built yet.)
 package pypi
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
 
 	"github.com/smartregistry/smartregistry/core"
+	"github.com/smartregistry/smartregistry/internal/route"
 )
 
-// Config configures the PYPI handler.
+// Config configures the PyPI handler. The zero value of every field other
+// than the embedded ProtocolConfig means its default.
 type Config struct {
 	core.ProtocolConfig
+	// MaxUploadSize bounds one upload request, form fields and file
+	// together; default 1 GiB.
+	MaxUploadSize int64
+	// MaxMetadataSize bounds the METADATA or PKG-INFO read out of an
+	// uploaded distribution; default 4 MiB.
+	MaxMetadataSize int64
+	// PageCacheEntries is how many rendered /simple/<project>/ pages are
+	// kept in memory, keyed by the project document's ETag so that a
+	// cached page is never stale; default 256, negative disables the cache.
+	PageCacheEntries int
 }
 
-// Handler serves PYPI requests.
+const (
+	defaultMaxUploadSize   = 1 << 30
+	defaultMaxMetadataSize = 4 << 20
+	defaultPageCache       = 256
+	// maxFormField bounds one non-file field of the upload form, and
+	// maxFormFields all of them together.
+	maxFormField  = 1 << 20
+	maxFormFields = 8 << 20
+)
+
+// Handler serves the PyPI simple API, the legacy upload API, the JSON API,
+// downloads, and yank and delete. It is safe for concurrent use, also by
+// several handlers (replicas) sharing one storage.
 type Handler struct {
-	deps core.Deps
-	cfg  Config
+	deps   core.Deps
+	cfg    Config
+	log    *slog.Logger
+	routes route.Table[routeFunc]
+	pages  *pageCache
 }
 
-// New builds the handler.
+// routeFunc serves one route with the wildcard values of its pattern.
+type routeFunc func(ctx context.Context, req *core.RequestContext, p route.Params) (*core.Response, error)
+
+// New builds the handler. deps.Storage and deps.Auth are required.
 func New(deps core.Deps, cfg Config) (*Handler, error) {
-	return &Handler{deps: deps, cfg: cfg}, nil
+	if deps.Storage == nil || deps.Auth == nil {
+		return nil, errors.New("pypi: Storage and Auth are required")
+	}
+	if cfg.MaxUploadSize <= 0 {
+		cfg.MaxUploadSize = defaultMaxUploadSize
+	}
+	if cfg.MaxMetadataSize <= 0 {
+		cfg.MaxMetadataSize = defaultMaxMetadataSize
+	}
+	if cfg.PageCacheEntries == 0 {
+		cfg.PageCacheEntries = defaultPageCache
+	}
+	h := &Handler{deps: deps, cfg: cfg, log: deps.Logger, pages: newPageCache(cfg.PageCacheEntries)}
+	if h.log == nil {
+		h.log = slog.Default()
+	}
+	h.addRoutes()
+	return h, nil
 }
 
 // Protocol returns core.ProtocolPyPI.
 func (h *Handler) Protocol() core.Protocol { return core.ProtocolPyPI }
 
-// Handle serves one request.
+// Handle serves one request; req.Path is relative to the base path.
 func (h *Handler) Handle(ctx context.Context, req *core.RequestContext) (*core.Response, error) {
-	return nil, core.ErrNotFound
+	fn, params, err := h.routes.Match(req.Method, req.Path)
+	if err != nil {
+		if mna := (*route.MethodNotAllowedError)(nil); errors.As(err, &mna) {
+			return nil, fmt.Errorf("%w: %w", core.ErrMethodNotAllowed, mna)
+		}
+		return nil, fmt.Errorf("%w: %s", core.ErrNotFound, req.Path)
+	}
+	return fn(ctx, req, params)
 }
 
-// ErrorResponse renders err.
-func (h *Handler) ErrorResponse(ctx context.Context, req *core.RequestContext, err error) *core.Response {
-	return core.JSONResponse(core.HTTPStatus(err), map[string]string{"error": core.ClientMessage(err)})
+// identify returns the caller, nil for an anonymous one; wrong credentials
+// are ErrUnauthorized.
+func (h *Handler) identify(ctx context.Context, req *core.RequestContext) (*core.Principal, error) {
+	return h.deps.Auth.IdentifyRequest(ctx, core.ProtocolPyPI, req, "")
+}
+
+// authorize identifies the caller and checks that it may act on the
+// project (a normalized name): pypi:package:<project>:<action>.
+func (h *Handler) authorize(ctx context.Context, req *core.RequestContext, project string, a core.Action) (*core.Principal, error) {
+	p, err := h.identify(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	return p, h.deps.Auth.Authorize(ctx, p, packageScope(project, a))
+}
+
+func packageScope(project string, a core.Action) core.Scope {
+	return core.NewScope(core.ProtocolPyPI, "package", project, a)
+}
+
+// projectParam validates the {project} wildcard and returns it with its
+// normalized form.
+func projectParam(p route.Params) (name, normalized string, err error) {
+	name = p["project"]
+	if err := ValidateName(name); err != nil {
+		return "", "", fmt.Errorf("%w: %w", core.ErrNotFound, err)
+	}
+	return name, NormalizeName(name), nil
+}
+
+// redirect answers 301 to a path below the base path, keeping the query.
+func redirect(req *core.RequestContext, path string) *core.Response {
+	loc := req.BaseURL + path
+	if q := req.Query.Encode(); q != "" {
+		loc += "?" + q
+	}
+	resp := core.NewResponse(http.StatusMovedPermanently)
+	resp.Header.Set("Location", loc)
+	return resp
 }

@@ -1,0 +1,161 @@
+package pypi
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/smartregistry/smartregistry/core"
+	"github.com/smartregistry/smartregistry/core/storage/memory"
+)
+
+// Credentials of the test environment.
+const (
+	adminToken  = "admin-token"
+	fooReader   = "foo-read-token"  // pypi:package:foo:read
+	fooWriter   = "foo-write-token" // pypi:package:foo:write
+	testBaseURL = "http://registry.test/pypi"
+)
+
+// testEnv is a handler on a memory backend, called through Handle and
+// ErrorResponse the way the registry does.
+type testEnv struct {
+	t       testing.TB
+	backend core.Backend
+	storage *core.Storage
+	h       *Handler
+}
+
+func newTestEnv(t testing.TB, anonymousRead bool, users ...core.UserConfig) *testEnv {
+	t.Helper()
+	return newTestEnvOn(t, memory.New(), anonymousRead, users...)
+}
+
+// newTestEnvOn builds a handler on an existing backend: two environments on
+// one backend are two replicas.
+func newTestEnvOn(t testing.TB, backend core.Backend, anonymousRead bool, users ...core.UserConfig) *testEnv {
+	t.Helper()
+	storage := core.NewStorage(backend, core.StorageHooks{})
+	provider, err := core.NewDefaultAuthProvider(core.DefaultAuthOptions{
+		Users: users,
+		Tokens: []core.StaticToken{
+			{Token: adminToken, UserID: "admin"},
+			{Token: fooReader, UserID: "reader", Scopes: []string{"pypi:package:foo:read"}},
+			{Token: fooWriter, UserID: "writer", Scopes: []string{"pypi:package:foo:write"}},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := core.AuthOptions{Provider: provider}
+	if anonymousRead {
+		opts.AnonymousRead = []core.Protocol{core.ProtocolPyPI}
+	}
+	auth, err := core.NewAuthManager(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := New(core.Deps{Storage: storage, Auth: auth, Logger: slog.New(slog.DiscardHandler)}, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &testEnv{t: t, backend: backend, storage: storage, h: h}
+}
+
+// request describes one call: the token (sent as twine does, Basic
+// __token__:token) and headers are optional.
+type request struct {
+	method, path string
+	token        string
+	user, pass   string // Basic user:password instead of a token
+	header       map[string]string
+	body         []byte
+}
+
+type response struct {
+	status int
+	header http.Header
+	body   string
+}
+
+func (e *testEnv) do(ctx context.Context, r request) response {
+	e.t.Helper()
+	p, q, _ := strings.Cut(r.path, "?")
+	query, err := url.ParseQuery(q)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	req := &core.RequestContext{Method: r.method, Path: p, Header: http.Header{}, Query: query,
+		Body: bytes.NewReader(r.body), ContentLength: int64(len(r.body)), Actor: &core.Actor{}, BaseURL: testBaseURL}
+	for k, v := range r.header {
+		req.Header.Set(k, v)
+	}
+	if r.token != "" {
+		r.user, r.pass = "__token__", r.token
+	}
+	if r.user != "" {
+		req.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(r.user+":"+r.pass)))
+	}
+	ctx = core.WithActor(core.WithProtocol(ctx, core.ProtocolPyPI), req.Actor)
+	resp, err := e.h.Handle(ctx, req)
+	if err != nil {
+		resp = e.h.ErrorResponse(ctx, req, err)
+	}
+	if resp == nil {
+		resp = core.NewResponse(http.StatusNoContent)
+	}
+	var body []byte
+	if resp.Body != nil {
+		body, err = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	if resp.Status == 0 {
+		resp.Status = http.StatusOK
+	}
+	return response{status: resp.Status, header: resp.Header, body: string(body)}
+}
+
+// upload sends a file as twine would, with the admin token unless told.
+func (e *testEnv) upload(ctx context.Context, d dist, filename string, content []byte, fields map[string]string) response {
+	e.t.Helper()
+	body, ct := uploadBody(e.t, d, filename, content, fields)
+	return e.do(ctx, request{method: http.MethodPost, path: "/", token: adminToken,
+		header: map[string]string{"Content-Type": ct}, body: body})
+}
+
+// mustUpload uploads a wheel and an sdist of d.
+func (e *testEnv) mustUpload(ctx context.Context, d dist) {
+	e.t.Helper()
+	for _, f := range []struct {
+		name    string
+		content []byte
+	}{{d.wheelName(), d.wheel(e.t)}, {d.sdistName(), d.sdist(e.t)}} {
+		if r := e.upload(ctx, d, f.name, f.content, nil); r.status != http.StatusOK {
+			e.t.Fatalf("upload %s: %d %s", f.name, r.status, r.body)
+		}
+	}
+}
+
+// keys lists every storage key.
+func (e *testEnv) keys(ctx context.Context) []string {
+	e.t.Helper()
+	var keys []string
+	if err := e.storage.Walk(ctx, "", func(o core.ObjectInfo) error {
+		keys = append(keys, o.Key)
+		return nil
+	}); err != nil {
+		e.t.Fatal(err)
+	}
+	slices.Sort(keys)
+	return keys
+}

@@ -1,0 +1,37 @@
+package pypi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/smartregistry/smartregistry/core"
+	"github.com/smartregistry/smartregistry/internal/route"
+)
+
+// ErrFileExists refuses a second upload of a file name. Its text contains
+// "already exists", which is what twine's --skip-existing looks for in a
+// 400 response.
+var ErrFileExists = fmt.Errorf("%w: File already exists", core.ErrInvalidArgument)
+
+// ErrorResponse renders err as PyPI does: the status its category maps to
+// and a plain-text body with the message. A 401 carries
+// WWW-Authenticate: Basic realm="pypi" so pip and twine retry with
+// credentials; a 405 carries Allow. Internal errors are logged by the
+// registry, once, and shown to the client only as "internal error".
+func (h *Handler) ErrorResponse(_ context.Context, _ *core.RequestContext, err error) *core.Response {
+	status := core.HTTPStatus(err)
+	msg := core.ClientMessage(err)
+	resp := core.BytesResponse(status, "text/plain; charset=utf-8", []byte(fmt.Sprintf("%d %s\n", status, msg)))
+	switch status {
+	case http.StatusUnauthorized:
+		resp.Header.Set("WWW-Authenticate", `Basic realm="pypi"`)
+	case http.StatusMethodNotAllowed:
+		if mna := (*route.MethodNotAllowedError)(nil); errors.As(err, &mna) {
+			resp.Header.Set("Allow", strings.Join(mna.Allow, ", "))
+		}
+	}
+	return resp
+}

@@ -1,0 +1,271 @@
+package pypi
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/smartregistry/smartregistry/core"
+)
+
+func sha256Hex(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}
+
+// TestSimpleAPI uploads two versions of two projects and checks the simple
+// API, downloads, the metadata files and the JSON API, request by request.
+func TestSimpleAPI(t *testing.T) {
+	ctx := t.Context()
+	e := newTestEnv(t, true)
+	foo1 := dist{name: "Foo", version: "1.0", requiresPython: ">=3.7,<4"}
+	foo2 := dist{name: "foo", version: "2.0", requires: []string{"bar-lib>=1.0"}}
+	bar := dist{name: "Bar_Lib", version: "1.0.0"}
+	for _, d := range []dist{foo1, foo2, bar} {
+		e.mustUpload(ctx, d)
+	}
+	wheel1 := foo1.wheel(t)
+	wheelHash := sha256Hex(wheel1)
+	metaHash := sha256Hex([]byte(foo1.metadata()))
+	pipAccept := "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html; q=0.1, text/html; q=0.01"
+
+	tests := []struct {
+		name       string
+		req        request
+		status     int
+		header     map[string]string
+		contains   []string
+		notContain []string
+	}{
+		{name: "index html", req: request{method: "GET", path: "/simple/"}, status: 200,
+			header:   map[string]string{"Content-Type": "text/html; charset=utf-8"},
+			contains: []string{`<a href="bar-lib/">bar-lib</a>`, `<a href="foo/">foo</a>`, `content="1.1"`}},
+		{name: "index json", req: request{method: "GET", path: "/simple/", header: map[string]string{"Accept": pipAccept}},
+			status: 200, header: map[string]string{"Content-Type": ContentTypeJSON},
+			contains: []string{`"api-version":"1.1"`, `{"name":"bar-lib"}`, `{"name":"foo"}`}},
+		{name: "index no slash", req: request{method: "GET", path: "/simple"}, status: 301,
+			header: map[string]string{"Location": testBaseURL + "/simple/"}},
+		{name: "project html", req: request{method: "GET", path: "/simple/foo/"}, status: 200,
+			header: map[string]string{"Content-Type": "text/html; charset=utf-8", "Vary": "Accept"},
+			contains: []string{
+				`<a href="../../packages/foo/foo-1.0-py3-none-any.whl#sha256=` + wheelHash + `" data-requires-python="&gt;=3.7,&lt;4" data-dist-info-metadata="sha256=` + metaHash + `" data-core-metadata="sha256=` + metaHash + `">foo-1.0-py3-none-any.whl</a>`,
+				`>foo-1.0.tar.gz</a>`, `>foo-2.0-py3-none-any.whl</a>`, `<title>Links for foo</title>`}},
+		{name: "project json by accept", req: request{method: "GET", path: "/simple/foo/", header: map[string]string{"Accept": pipAccept}},
+			status: 200, header: map[string]string{"Content-Type": ContentTypeJSON},
+			contains: []string{`"name":"foo"`, `"versions":["1.0","2.0"]`, `"filename":"foo-1.0-py3-none-any.whl"`,
+				`"url":"../../packages/foo/foo-1.0-py3-none-any.whl"`, `"hashes":{"sha256":"` + wheelHash + `"}`,
+				`"requires-python":">=3.7,<4"`, `"core-metadata":{"sha256":"` + metaHash + `"}`,
+				`"dist-info-metadata":{"sha256":"` + metaHash + `"}`, `"yanked":false`,
+				`"size":` + strconv.Itoa(len(wheel1)), `"upload-time":"20`}},
+		{name: "project json by format", req: request{method: "GET", path: "/simple/foo/?format=" + url.QueryEscape(ContentTypeJSON)}, status: 200,
+			header: map[string]string{"Content-Type": ContentTypeJSON}},
+		{name: "project v1 html by accept", req: request{method: "GET", path: "/simple/foo/",
+			header: map[string]string{"Accept": "application/vnd.pypi.simple.v1+html, application/vnd.pypi.simple.v1+json;q=0.5"}},
+			status: 200, header: map[string]string{"Content-Type": ContentTypeHTML}},
+		{name: "bad format", req: request{method: "GET", path: "/simple/foo/?format=text/plain"}, status: 400},
+		{name: "sdist has no core metadata link", req: request{method: "GET", path: "/simple/foo/"}, status: 200,
+			contains: []string{`<a href="../../packages/foo/foo-1.0.tar.gz#sha256=` + sha256Hex(foo1.sdist(t)) + `" data-requires-python="&gt;=3.7,&lt;4">`}},
+		{name: "redirect non-normalized", req: request{method: "GET", path: "/simple/Bar_Lib/?format=" + url.QueryEscape(ContentTypeJSON)}, status: 301,
+			header: map[string]string{"Location": testBaseURL + "/simple/bar-lib/?format=application%2Fvnd.pypi.simple.v1%2Bjson"}},
+		{name: "redirect no slash", req: request{method: "GET", path: "/simple/bar.lib"}, status: 301,
+			header: map[string]string{"Location": testBaseURL + "/simple/bar-lib/"}},
+		{name: "unknown project", req: request{method: "GET", path: "/simple/nothing/"}, status: 404},
+		{name: "download", req: request{method: "GET", path: "/packages/foo/foo-1.0-py3-none-any.whl"}, status: 200,
+			header: map[string]string{"Content-Length": strconv.Itoa(len(wheel1))}},
+		{name: "head download", req: request{method: "HEAD", path: "/packages/foo/foo-1.0-py3-none-any.whl"}, status: 200,
+			header: map[string]string{"Content-Length": strconv.Itoa(len(wheel1))}},
+		{name: "core metadata", req: request{method: "GET", path: "/packages/foo/foo-1.0-py3-none-any.whl.metadata"}, status: 200,
+			contains: []string{"Name: Foo\nVersion: 1.0\n"}},
+		{name: "download missing", req: request{method: "GET", path: "/packages/foo/foo-9.0.tar.gz"}, status: 404},
+		{name: "download traversal", req: request{method: "GET", path: "/packages/foo/..%2F..%2Fproject.json"}, status: 404},
+		{name: "json api", req: request{method: "GET", path: "/foo/json"}, status: 200,
+			contains: []string{`"version":"2.0"`, `"requires_dist":["bar-lib>=1.0"]`, `"releases":{"1.0":[`, `"2.0":[`,
+				`"url":"` + testBaseURL + `/packages/foo/foo-2.0-py3-none-any.whl"`, `"packagetype":"bdist_wheel"`,
+				`"digests":{"blake2b_256":"`, `"name":"foo"`, `"project_urls":{"Source":"https://example.invalid/src"}`}},
+		{name: "json api version", req: request{method: "GET", path: "/foo/1.0/json"}, status: 200,
+			contains: []string{`"version":"1.0"`, `"requires_python":">=3.7,<4"`, `"urls":[{`}, notContain: []string{`"releases"`}},
+		{name: "json api redirect", req: request{method: "GET", path: "/Foo/json"}, status: 301,
+			header: map[string]string{"Location": testBaseURL + "/foo/json"}},
+		{name: "json api missing version", req: request{method: "GET", path: "/foo/3.0/json"}, status: 404},
+		{name: "method not allowed", req: request{method: "PUT", path: "/simple/foo/"}, status: 405,
+			header: map[string]string{"Allow": "GET, HEAD"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := e.do(ctx, tt.req)
+			if r.status != tt.status {
+				t.Fatalf("status %d, want %d: %s", r.status, tt.status, r.body)
+			}
+			for k, v := range tt.header {
+				if got := r.header.Get(k); got != v {
+					t.Errorf("%s = %q, want %q", k, got, v)
+				}
+			}
+			for _, s := range tt.contains {
+				if !strings.Contains(r.body, s) {
+					t.Errorf("body lacks %s\n%s", s, r.body)
+				}
+			}
+			for _, s := range tt.notContain {
+				if strings.Contains(r.body, s) {
+					t.Errorf("body has %s", s)
+				}
+			}
+		})
+	}
+	t.Run("download is the upload", func(t *testing.T) {
+		r := e.do(ctx, request{method: "GET", path: "/packages/foo/foo-1.0-py3-none-any.whl"})
+		if r.body != string(wheel1) {
+			t.Fatal("downloaded wheel differs from the upload")
+		}
+		r = e.do(ctx, request{method: "GET", path: "/packages/foo/foo-1.0-py3-none-any.whl.metadata"})
+		if sha256Hex([]byte(r.body)) != metaHash {
+			t.Fatal("metadata file does not match data-core-metadata")
+		}
+	})
+}
+
+// TestYankAndDelete drives the management API.
+func TestYankAndDelete(t *testing.T) {
+	ctx := t.Context()
+	e := newTestEnv(t, true)
+	e.mustUpload(ctx, dist{name: "foo", version: "1.0"})
+	e.mustUpload(ctx, dist{name: "foo", version: "2.0"})
+	page := func(accept string) string {
+		return e.do(ctx, request{method: "GET", path: "/simple/foo/", header: map[string]string{"Accept": accept}}).body
+	}
+
+	r := e.do(ctx, request{method: "PUT", path: "/foo/2.0/yank", token: adminToken,
+		header: map[string]string{"Content-Type": "application/json"}, body: []byte(`{"reason":"broken <build>"}`)})
+	if r.status != 200 || !strings.Contains(r.body, `"yanked":true`) {
+		t.Fatalf("yank: %d %s", r.status, r.body)
+	}
+	if p := page(""); !strings.Contains(p, `data-yanked="broken &lt;build&gt;">foo-2.0-py3-none-any.whl`) ||
+		strings.Contains(p, `data-yanked="broken &lt;build&gt;">foo-1.0`) {
+		t.Fatalf("html after yank:\n%s", p)
+	}
+	if p := page(ContentTypeJSON); !strings.Contains(p, `"yanked":"broken <build>"`) {
+		t.Fatalf("json after yank:\n%s", p)
+	}
+	var info struct {
+		Info struct {
+			Version string `json:"version"`
+		} `json:"info"`
+	}
+	if err := json.Unmarshal([]byte(e.do(ctx, request{method: "GET", path: "/foo/json"}).body), &info); err != nil || info.Info.Version != "1.0" {
+		t.Fatalf("latest with 2.0 yanked = %q (%v), want 1.0", info.Info.Version, err)
+	}
+	// Yank without a reason, by query; then unyank.
+	if r := e.do(ctx, request{method: "PUT", path: "/foo/1.0/yank", token: adminToken}); r.status != 200 {
+		t.Fatalf("yank 1.0: %d %s", r.status, r.body)
+	}
+	if p := page(""); !strings.Contains(p, `data-yanked="">foo-1.0.tar.gz`) {
+		t.Fatalf("html after empty yank:\n%s", p)
+	}
+	if p := page(ContentTypeJSON); !strings.Contains(p, `"yanked":true`) {
+		t.Fatalf("json after empty yank:\n%s", p)
+	}
+	for _, v := range []string{"1.0", "2.0"} {
+		if r := e.do(ctx, request{method: "DELETE", path: "/foo/" + v + "/yank", token: adminToken}); r.status != 200 {
+			t.Fatalf("unyank: %d %s", r.status, r.body)
+		}
+	}
+	if p := page(""); strings.Contains(p, "data-yanked") {
+		t.Fatalf("html after unyank:\n%s", p)
+	}
+
+	// Deletes need the delete scope; a writer may yank but not delete.
+	if r := e.do(ctx, request{method: "DELETE", path: "/foo/2.0", token: fooWriter}); r.status != 403 {
+		t.Fatalf("delete as writer: %d %s", r.status, r.body)
+	}
+	if r := e.do(ctx, request{method: "PUT", path: "/foo/2.0/yank", token: fooWriter}); r.status != 200 {
+		t.Fatalf("yank as writer: %d %s", r.status, r.body)
+	}
+	r = e.do(ctx, request{method: "DELETE", path: "/packages/foo/foo-1.0.tar.gz", token: adminToken})
+	if r.status != 200 || !strings.Contains(r.body, `"deleted":["foo-1.0.tar.gz"]`) {
+		t.Fatalf("delete file: %d %s", r.status, r.body)
+	}
+	r = e.do(ctx, request{method: "DELETE", path: "/foo/2.0", token: adminToken})
+	if r.status != 200 || !strings.Contains(r.body, `"deleted":["foo-2.0-py3-none-any.whl","foo-2.0.tar.gz"]`) {
+		t.Fatalf("delete release: %d %s", r.status, r.body)
+	}
+	if r := e.do(ctx, request{method: "DELETE", path: "/foo/2.0", token: adminToken}); r.status != 404 {
+		t.Fatalf("delete release twice: %d %s", r.status, r.body)
+	}
+	p := page(ContentTypeJSON)
+	if !strings.Contains(p, `"versions":["1.0"]`) || strings.Contains(p, "foo-2.0") || strings.Contains(p, "foo-1.0.tar.gz") {
+		t.Fatalf("page after deletes:\n%s", p)
+	}
+	want := []string{"pypi/projects/foo/files/foo-1.0-py3-none-any.whl", "pypi/projects/foo/files/foo-1.0-py3-none-any.whl.metadata",
+		"pypi/projects/foo/project.json"}
+	if got := e.keys(ctx); strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("keys after deletes: %v", got)
+	}
+	// A deleted file name may be uploaded again.
+	d := dist{name: "foo", version: "2.0"}
+	if r := e.upload(ctx, d, d.sdistName(), d.sdist(t), nil); r.status != 200 {
+		t.Fatalf("re-upload after delete: %d %s", r.status, r.body)
+	}
+}
+
+// TestAuth checks who may read and write.
+func TestAuth(t *testing.T) {
+	ctx := t.Context()
+	e := newTestEnv(t, false, core.UserConfig{Username: "alice", Password: "alice-pw", Scopes: []string{"pypi:package:*:*"}})
+	e.mustUpload(ctx, dist{name: "foo", version: "1.0"})
+	e.mustUpload(ctx, dist{name: "other", version: "1.0"})
+	foo := dist{name: "foo", version: "3.0"}
+	other := dist{name: "other", version: "3.0"}
+	tests := []struct {
+		name   string
+		req    request
+		status int
+		body   string
+	}{
+		{"anonymous index", request{method: "GET", path: "/simple/"}, 401, ""},
+		{"anonymous project", request{method: "GET", path: "/simple/foo/"}, 401, ""},
+		{"anonymous download", request{method: "GET", path: "/packages/foo/foo-1.0.tar.gz"}, 401, ""},
+		{"bad token", request{method: "GET", path: "/simple/foo/", token: "nope"}, 401, ""},
+		{"reader reads foo", request{method: "GET", path: "/simple/foo/", token: fooReader}, 200, "foo-1.0"},
+		{"reader lists only foo", request{method: "GET", path: "/simple/", token: fooReader}, 200, `<a href="foo/">foo</a><br />` + "\n  </body>"},
+		{"reader may not read other", request{method: "GET", path: "/simple/other/", token: fooReader}, 403, ""},
+		{"reader may not yank", request{method: "PUT", path: "/foo/1.0/yank", token: fooReader}, 403, ""},
+		{"anonymous upload", uploadRequest(t, foo, ""), 401, ""},
+		{"reader upload", uploadRequest(t, foo, fooReader), 403, ""},
+		{"writer upload other", uploadRequest(t, other, fooWriter), 403, ""},
+		{"writer upload foo", uploadRequest(t, foo, fooWriter), 200, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := e.do(ctx, tt.req)
+			if r.status != tt.status || !strings.Contains(r.body, tt.body) {
+				t.Fatalf("got %d %q, want %d with %q", r.status, r.body, tt.status, tt.body)
+			}
+			if r.status == 401 && r.header.Get("WWW-Authenticate") != `Basic realm="pypi"` {
+				t.Fatalf("401 without WWW-Authenticate: %v", r.header)
+			}
+		})
+	}
+	t.Run("password login", func(t *testing.T) {
+		body, ct := uploadBody(t, other, other.wheelName(), other.wheel(t), nil)
+		up := request{method: http.MethodPost, path: "/", user: "alice", pass: "alice-pw",
+			header: map[string]string{"Content-Type": ct}, body: body}
+		if r := e.do(ctx, up); r.status != 200 {
+			t.Fatalf("upload as alice: %d %s", r.status, r.body)
+		}
+		up.pass = "wrong"
+		if r := e.do(ctx, up); r.status != 401 {
+			t.Fatalf("upload with a wrong password: %d %s", r.status, r.body)
+		}
+	})
+}
+
+func uploadRequest(t testing.TB, d dist, token string) request {
+	body, ct := uploadBody(t, d, d.sdistName(), d.sdist(t), nil)
+	return request{method: http.MethodPost, path: "/", token: token, header: map[string]string{"Content-Type": ct}, body: body}
+}

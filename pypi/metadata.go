@@ -1,0 +1,202 @@
+package pypi
+
+import (
+	"bytes"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/smartregistry/smartregistry/core"
+)
+
+// validName is a PEP 508 project name.
+var validName = regexp.MustCompile(`(?i)^([a-z0-9]|[a-z0-9][a-z0-9._-]*[a-z0-9])$`)
+
+var separatorRun = regexp.MustCompile(`[-_.]+`)
+
+// NormalizeName returns the PEP 503 normalized form of a project name:
+// runs of "-", "_" and "." become one "-", and letters are lower-cased.
+func NormalizeName(name string) string {
+	return strings.ToLower(separatorRun.ReplaceAllString(name, "-"))
+}
+
+// ValidateName checks that name is a PEP 508 project name.
+func ValidateName(name string) error {
+	if len(name) > 200 || !validName.MatchString(name) {
+		return fmt.Errorf("%w: %q is not a valid project name", core.ErrInvalidArgument, name)
+	}
+	return nil
+}
+
+// Package types, as the upload form's filetype and the JSON API's
+// packagetype name them.
+const (
+	TypeWheel = "bdist_wheel"
+	TypeSdist = "sdist"
+)
+
+// Filename is what a distribution's file name says about it.
+type Filename struct {
+	// Project is the name as spelled in the file name (wheels escape "-"
+	// as "_").
+	Project string
+	// Version is the version as spelled in the file name.
+	Version string
+	// Type is TypeWheel or TypeSdist.
+	Type string
+	// PythonTag is a wheel's python tag ("py3"), or "source" for an sdist.
+	PythonTag string
+}
+
+// validFilename is the alphabet of distribution file names; it excludes
+// path separators and everything that needs quoting in a URL.
+var validFilename = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._+!-]*$`)
+
+// ParseFilename parses a wheel name (PEP 427:
+// {name}-{version}(-{build})?-{python}-{abi}-{platform}.whl) or an sdist
+// name ({name}-{version}.tar.gz or .zip). Anything else, including names
+// with path separators or "..", is ErrInvalidArgument.
+func ParseFilename(filename string) (Filename, error) {
+	bad := func(why string) (Filename, error) {
+		return Filename{}, fmt.Errorf("%w: file name %q %s", core.ErrInvalidArgument, filename, why)
+	}
+	if len(filename) > 255 || !validFilename.MatchString(filename) || strings.Contains(filename, "..") {
+		return bad("has characters or a length not allowed in a distribution file name")
+	}
+	if stem, ok := strings.CutSuffix(filename, ".whl"); ok {
+		parts := strings.Split(stem, "-")
+		if len(parts) != 5 && len(parts) != 6 {
+			return bad("is not a wheel name {name}-{version}(-{build})?-{python}-{abi}-{platform}.whl")
+		}
+		for _, p := range parts {
+			if p == "" {
+				return bad("has an empty part")
+			}
+		}
+		return Filename{Project: parts[0], Version: parts[1], Type: TypeWheel, PythonTag: parts[len(parts)-3]}, nil
+	}
+	stem, ok := strings.CutSuffix(filename, ".tar.gz")
+	if !ok {
+		stem, ok = strings.CutSuffix(filename, ".zip")
+	}
+	if !ok {
+		return bad("is neither a wheel (.whl) nor an sdist (.tar.gz, .zip)")
+	}
+	i := strings.LastIndexByte(stem, '-')
+	if i <= 0 || i == len(stem)-1 {
+		return bad("is not an sdist name {name}-{version}.tar.gz")
+	}
+	return Filename{Project: stem[:i], Version: stem[i+1:], Type: TypeSdist, PythonTag: "source"}, nil
+}
+
+// Metadata is the core metadata of a distribution (a wheel's METADATA, an
+// sdist's PKG-INFO): the fields this registry uses or shows.
+type Metadata struct {
+	MetadataVersion        string
+	Name                   string
+	Version                string
+	Summary                string
+	Description            string
+	DescriptionContentType string
+	Keywords               string
+	HomePage               string
+	DownloadURL            string
+	Author                 string
+	AuthorEmail            string
+	Maintainer             string
+	MaintainerEmail        string
+	License                string
+	RequiresPython         string
+	Platforms              []string
+	Classifiers            []string
+	RequiresDist           []string
+	ProvidesExtra          []string
+	// ProjectURLs are "label, url" pairs as written.
+	ProjectURLs []string
+}
+
+// ParseMetadata parses core metadata: RFC 822 style headers, continuation
+// lines starting with white space, and the description as the body after
+// the first empty line. Name and Version are required.
+func ParseMetadata(b []byte) (Metadata, error) {
+	fields := map[string][]string{}
+	var last string
+	rest := b
+	var body []byte
+	for len(rest) > 0 {
+		raw := rest
+		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
+			raw, rest = rest[:i], rest[i+1:]
+		} else {
+			rest = nil
+		}
+		line := strings.TrimSuffix(string(raw), "\r")
+		if line == "" {
+			body = rest
+			break
+		}
+		if line[0] == ' ' || line[0] == '\t' {
+			if last == "" {
+				return Metadata{}, fmt.Errorf("%w: metadata starts with a continuation line", core.ErrInvalidArgument)
+			}
+			vs := fields[last]
+			vs[len(vs)-1] += "\n" + strings.TrimLeft(line, " \t")
+			continue
+		}
+		k, v, ok := strings.Cut(line, ":")
+		if !ok {
+			return Metadata{}, fmt.Errorf("%w: metadata line %q is not a header", core.ErrInvalidArgument, line)
+		}
+		last = strings.ToLower(strings.TrimSpace(k))
+		fields[last] = append(fields[last], strings.TrimSpace(v))
+	}
+	one := func(k string) string {
+		if vs := fields[k]; len(vs) > 0 {
+			return vs[0]
+		}
+		return ""
+	}
+	m := Metadata{
+		MetadataVersion:        one("metadata-version"),
+		Name:                   one("name"),
+		Version:                one("version"),
+		Summary:                one("summary"),
+		Description:            one("description"),
+		DescriptionContentType: one("description-content-type"),
+		Keywords:               one("keywords"),
+		HomePage:               one("home-page"),
+		DownloadURL:            one("download-url"),
+		Author:                 one("author"),
+		AuthorEmail:            one("author-email"),
+		Maintainer:             one("maintainer"),
+		MaintainerEmail:        one("maintainer-email"),
+		License:                one("license"),
+		RequiresPython:         one("requires-python"),
+		Platforms:              fields["platform"],
+		Classifiers:            fields["classifier"],
+		RequiresDist:           fields["requires-dist"],
+		ProvidesExtra:          fields["provides-extra"],
+		ProjectURLs:            fields["project-url"],
+	}
+	if len(bytes.TrimSpace(body)) > 0 {
+		m.Description = string(body)
+	}
+	if m.Name == "" || m.Version == "" {
+		return Metadata{}, fmt.Errorf("%w: metadata lacks Name or Version", core.ErrInvalidArgument)
+	}
+	return m, nil
+}
+
+// isWheelMetadata matches the METADATA file of a wheel's top-level
+// .dist-info directory.
+func isWheelMetadata(name string) bool {
+	dir, file, ok := strings.Cut(name, "/")
+	return ok && file == "METADATA" && strings.HasSuffix(dir, ".dist-info")
+}
+
+// isSdistPKGInfo matches the PKG-INFO at the top of an sdist's one
+// top-level directory.
+func isSdistPKGInfo(name string) bool {
+	_, file, ok := strings.Cut(name, "/")
+	return ok && file == "PKG-INFO"
+}

@@ -1,0 +1,375 @@
+package pypi
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/smartregistry/smartregistry/core"
+	"github.com/smartregistry/smartregistry/internal/archive"
+	"github.com/smartregistry/smartregistry/internal/digest"
+	"github.com/smartregistry/smartregistry/internal/route"
+)
+
+// uploadForm is what the legacy upload form carried: its fields, and the
+// file part once it has been streamed to a temporary key.
+type uploadForm struct {
+	fields   map[string][]string
+	filename string
+	tmpKey   string
+	hashes   *digest.Set
+}
+
+func (f *uploadForm) get(k string) string {
+	if vs := f.fields[k]; len(vs) > 0 {
+		return strings.TrimSpace(vs[0])
+	}
+	return ""
+}
+
+// upload serves POST / with ":action=file_upload", the legacy API twine
+// speaks. The file part is streamed to a temporary key while it is hashed;
+// then the digests the client sent are checked, the core metadata is read
+// back from storage and cross-checked with the file name and the form, the
+// file is written to its final key only if absent, and the project document
+// gains the file through core.UpdateJSON. On any failure nothing is left
+// behind.
+func (h *Handler) upload(ctx context.Context, req *core.RequestContext, _ route.Params) (*core.Response, error) {
+	principal, err := h.identify(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	if principal == nil {
+		return nil, fmt.Errorf("%w: uploading needs credentials", core.ErrUnauthorized)
+	}
+	if req.ContentLength > h.cfg.MaxUploadSize {
+		return nil, fmt.Errorf("%w: upload of %d bytes is over the limit of %d", core.ErrTooLarge, req.ContentLength, h.cfg.MaxUploadSize)
+	}
+	form, err := h.readForm(ctx, req, principal)
+	if form != nil && form.tmpKey != "" {
+		defer h.deleteQuietly(context.WithoutCancel(ctx), form.tmpKey)
+	}
+	if err != nil {
+		return nil, err
+	}
+	up, err := h.checkUpload(ctx, form)
+	if err != nil {
+		return nil, err
+	}
+	if err := h.deps.Auth.Authorize(ctx, principal, packageScope(up.project, core.ActionWrite)); err != nil {
+		return nil, err
+	}
+	if err := h.store(ctx, form, up); err != nil {
+		return nil, err
+	}
+	h.log.DebugContext(ctx, "pypi upload", "project", up.project, "version", up.version, "file", form.filename,
+		"size", form.hashes.Size(), "user", principal.UserID)
+	return core.BytesResponse(http.StatusOK, "text/plain; charset=utf-8", []byte("OK\n")), nil
+}
+
+// readForm parses the multipart body as a stream. Fields are small and
+// bounded; the "content" part is streamed to a temporary key through the
+// hashers. Before the file is streamed, a caller who may not write the
+// named project, or a file name already taken, is refused.
+func (h *Handler) readForm(ctx context.Context, req *core.RequestContext, principal *core.Principal) (*uploadForm, error) {
+	mt, params, err := mime.ParseMediaType(req.Header.Get("Content-Type"))
+	if err != nil || mt != "multipart/form-data" || params["boundary"] == "" {
+		return nil, fmt.Errorf("%w: an upload is a multipart/form-data request", core.ErrInvalidArgument)
+	}
+	body := &limitedReader{r: req.Body, left: h.cfg.MaxUploadSize}
+	mr := multipart.NewReader(body, params["boundary"])
+	form := &uploadForm{fields: map[string][]string{}}
+	fieldBytes := 0
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return form, uploadReadError(err)
+		}
+		name := part.FormName()
+		if name != "content" {
+			v, err := io.ReadAll(io.LimitReader(part, maxFormField+1))
+			if err != nil {
+				return form, uploadReadError(err)
+			}
+			fieldBytes += len(v)
+			if len(v) > maxFormField || fieldBytes > maxFormFields {
+				return form, fmt.Errorf("%w: form field %q makes the form too large", core.ErrTooLarge, name)
+			}
+			form.fields[name] = append(form.fields[name], string(v))
+			continue
+		}
+		if form.tmpKey != "" {
+			return form, fmt.Errorf("%w: more than one file in the upload", core.ErrInvalidArgument)
+		}
+		form.filename = rawFileName(part)
+		if _, err := ParseFilename(form.filename); err != nil {
+			return form, err
+		}
+		if err := h.precheck(ctx, form, principal); err != nil {
+			return form, err
+		}
+		form.tmpKey = uploadKey(uuid.NewString())
+		form.hashes = digest.NewSet(digest.SHA256, digest.MD5, digest.BLAKE2b256)
+		pr := &errReader{r: part}
+		if _, err := h.deps.Storage.Put(ctx, form.tmpKey, form.hashes.Reader(pr), -1, core.PutOptions{}); err != nil {
+			if pr.err != nil {
+				return form, uploadReadError(pr.err)
+			}
+			return form, fmt.Errorf("store upload %s: %w", form.filename, err)
+		}
+	}
+	if form.tmpKey == "" {
+		return form, fmt.Errorf("%w: the upload has no \"content\" file part", core.ErrInvalidArgument)
+	}
+	return form, nil
+}
+
+// rawFileName is the file name of a part exactly as sent: Part.FileName
+// strips directories, which would hide a "../" we must refuse.
+func rawFileName(p *multipart.Part) string {
+	_, params, err := mime.ParseMediaType(p.Header.Get("Content-Disposition"))
+	if err != nil {
+		return ""
+	}
+	return params["filename"]
+}
+
+// precheck refuses early what would be refused after the file is read:
+// a project the caller may not write, a file name already taken.
+func (h *Handler) precheck(ctx context.Context, form *uploadForm, principal *core.Principal) error {
+	name := form.get("name")
+	if name == "" || ValidateName(name) != nil {
+		return nil // checked with the file's metadata later
+	}
+	project := NormalizeName(name)
+	if err := h.deps.Auth.Authorize(ctx, principal, packageScope(project, core.ActionWrite)); err != nil {
+		return err
+	}
+	_, err := h.deps.Storage.Stat(ctx, fileKey(project, form.filename))
+	switch {
+	case err == nil:
+		return fmt.Errorf("%w: %s", ErrFileExists, form.filename)
+	case errors.Is(err, core.ErrNotFound):
+		return nil
+	default:
+		return fmt.Errorf("stat %s: %w", form.filename, err)
+	}
+}
+
+// uploadReadError keeps the category of an error reading the request
+// (too large, cancelled) and calls anything else a malformed request.
+func uploadReadError(err error) error {
+	if core.HTTPStatus(err) != http.StatusInternalServerError || errors.Is(err, context.Canceled) ||
+		errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return fmt.Errorf("%w: malformed upload: %v", core.ErrInvalidArgument, err)
+}
+
+// errReader remembers the first error of the reader it wraps, so that a
+// failed Put can be blamed on the client (the body) or on the storage.
+type errReader struct {
+	r   io.Reader
+	err error
+}
+
+func (e *errReader) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err != nil && err != io.EOF && e.err == nil {
+		e.err = err
+	}
+	return n, err
+}
+
+// checkedUpload is an upload whose file, metadata and form agree.
+type checkedUpload struct {
+	project     string // normalized
+	displayName string
+	version     string // normalized
+	file        Filename
+	metadata    []byte
+	meta        Metadata
+}
+
+// checkUpload verifies the digests, reads the core metadata from the
+// stored temporary file, and cross-checks file name, metadata and form.
+func (h *Handler) checkUpload(ctx context.Context, form *uploadForm) (*checkedUpload, error) {
+	if a := form.get(":action"); a != "file_upload" {
+		return nil, fmt.Errorf("%w: :action %q is not supported; use file_upload", core.ErrInvalidArgument, a)
+	}
+	if v := form.get("protocol_version"); v != "" && v != "1" {
+		return nil, fmt.Errorf("%w: protocol_version %q is not supported", core.ErrInvalidArgument, v)
+	}
+	if form.hashes.Size() == 0 {
+		return nil, fmt.Errorf("%w: the file is empty", core.ErrInvalidArgument)
+	}
+	for field, alg := range map[string]digest.Algorithm{
+		"sha256_digest": digest.SHA256, "md5_digest": digest.MD5, "blake2_256_digest": digest.BLAKE2b256,
+	} {
+		if want := strings.ToLower(form.get(field)); want != "" && want != form.hashes.Hex(alg) {
+			return nil, fmt.Errorf("%w: %s does not match the file", core.ErrInvalidArgument, field)
+		}
+	}
+	fn, err := ParseFilename(form.filename)
+	if err != nil {
+		return nil, err
+	}
+	if ft := form.get("filetype"); ft != "" && ft != fn.Type {
+		return nil, fmt.Errorf("%w: filetype %q does not match file %s", core.ErrInvalidArgument, ft, form.filename)
+	}
+	raw, err := h.readCoreMetadata(ctx, form.tmpKey, form.hashes.Size(), form.filename)
+	if err != nil {
+		return nil, err
+	}
+	meta, err := ParseMetadata(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%w (in %s)", err, form.filename)
+	}
+	if err := ValidateName(meta.Name); err != nil {
+		return nil, err
+	}
+	project := NormalizeName(meta.Name)
+	for what, n := range map[string]string{"file name": fn.Project, "form field name": form.get("name")} {
+		if n != "" && NormalizeName(n) != project {
+			return nil, fmt.Errorf("%w: the %s says project %q but the metadata says %q", core.ErrInvalidArgument, what, n, meta.Name)
+		}
+	}
+	mv, err := ParseVersion(meta.Version)
+	if err != nil {
+		return nil, err
+	}
+	version := mv.String()
+	for what, v := range map[string]string{"file name": fn.Version, "form field version": form.get("version")} {
+		if v == "" {
+			continue
+		}
+		// Wheel file names escape "-" in versions as "_".
+		pv, err := ParseVersion(strings.ReplaceAll(v, "_", "-"))
+		if err != nil || pv.String() != version {
+			return nil, fmt.Errorf("%w: the %s says version %q but the metadata says %q", core.ErrInvalidArgument, what, v, meta.Version)
+		}
+	}
+	return &checkedUpload{project: project, displayName: meta.Name, version: version, file: fn, metadata: raw, meta: meta}, nil
+}
+
+// readCoreMetadata reads METADATA (wheel) or PKG-INFO (sdist) back from the
+// stored temporary file: a zip through ranged reads, a tar.gz as a stream.
+func (h *Handler) readCoreMetadata(ctx context.Context, key string, size int64, filename string) ([]byte, error) {
+	lim := archive.Limits{MaxMemberSize: h.cfg.MaxMetadataSize}
+	var raw []byte
+	var err error
+	switch {
+	case strings.HasSuffix(filename, ".whl"):
+		_, raw, err = archive.FromZip(newStorageReaderAt(ctx, h.deps.Storage, key), size, isWheelMetadata, lim)
+	case strings.HasSuffix(filename, ".zip"):
+		_, raw, err = archive.FromZip(newStorageReaderAt(ctx, h.deps.Storage, key), size, isSdistPKGInfo, lim)
+	default:
+		rc, _, gerr := h.deps.Storage.Get(ctx, key, nil)
+		if gerr != nil {
+			return nil, fmt.Errorf("read back %s: %w", key, gerr)
+		}
+		defer rc.Close()
+		_, raw, err = archive.FromTarGz(rc, isSdistPKGInfo, lim)
+	}
+	if errors.Is(err, archive.ErrInvalid) {
+		return nil, fmt.Errorf("%w: %s: no readable core metadata: %w", core.ErrInvalidArgument, filename, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read metadata of %s: %w", filename, err)
+	}
+	return raw, nil
+}
+
+// store moves the checked upload to its final key (only if no file of that
+// name exists), writes its metadata file, and records it in the project
+// document. A failure removes what this upload wrote.
+func (h *Handler) store(ctx context.Context, form *uploadForm, up *checkedUpload) (err error) {
+	key := fileKey(up.project, form.filename)
+	if err := h.putFromTemp(ctx, form.tmpKey, key, form.hashes.Size()); err != nil {
+		return err
+	}
+	cleanup := context.WithoutCancel(ctx)
+	defer func() {
+		if err != nil {
+			h.deleteQuietly(cleanup, key)
+			h.deleteQuietly(cleanup, metadataKey(up.project, form.filename))
+		}
+	}()
+	mdSet := digest.NewSet(digest.SHA256)
+	if _, err := h.deps.Storage.Put(ctx, metadataKey(up.project, form.filename), mdSet.Reader(bytes.NewReader(up.metadata)),
+		int64(len(up.metadata)), core.PutOptions{ContentType: "text/plain; charset=utf-8"}); err != nil {
+		return fmt.Errorf("store metadata of %s: %w", form.filename, err)
+	}
+	rec := fileRecord{
+		Filename: form.filename, Version: up.version, Type: up.file.Type, PythonVersion: up.file.PythonTag,
+		RequiresPython: up.meta.RequiresPython, Size: form.hashes.Size(),
+		SHA256: form.hashes.Hex(digest.SHA256), MD5: form.hashes.Hex(digest.MD5), BLAKE2b256: form.hashes.Hex(digest.BLAKE2b256),
+		UploadTime: time.Now().UTC(), Comment: form.get("comment"),
+	}
+	if up.file.Type == TypeWheel {
+		rec.MetadataSHA256 = mdSet.Hex(digest.SHA256)
+	}
+	_, err = h.updateProject(ctx, up.project, func(doc *projectDoc, _ bool) error {
+		return doc.addFile(up.displayName, rec)
+	})
+	return err
+}
+
+// putFromTemp copies the temporary upload to its final key with a
+// conditional put, so that of two uploads of one file name exactly one
+// wins. It streams the object through this process once more (a
+// server-side copy cannot be made conditional).
+func (h *Handler) putFromTemp(ctx context.Context, tmpKey, key string, size int64) error {
+	rc, _, err := h.deps.Storage.Get(ctx, tmpKey, nil)
+	if err != nil {
+		return fmt.Errorf("read back %s: %w", tmpKey, err)
+	}
+	defer rc.Close()
+	_, err = h.deps.Storage.Put(ctx, key, rc, size, core.PutOptions{IfAbsent: true})
+	if errors.Is(err, core.ErrPreconditionFailed) {
+		return fmt.Errorf("%w: %s", ErrFileExists, key[strings.LastIndexByte(key, '/')+1:])
+	}
+	if err != nil {
+		return fmt.Errorf("store %s: %w", key, err)
+	}
+	return nil
+}
+
+func (h *Handler) deleteQuietly(ctx context.Context, key string) {
+	if err := h.deps.Storage.Delete(ctx, key); err != nil {
+		h.log.WarnContext(ctx, "pypi: cannot delete", "key", key, "error", err)
+	}
+}
+
+// limitedReader fails with ErrTooLarge once more than left bytes are read.
+type limitedReader struct {
+	r    io.Reader
+	left int64
+}
+
+func (l *limitedReader) Read(p []byte) (int, error) {
+	if l.left < 0 {
+		return 0, fmt.Errorf("%w: the upload is over the size limit", core.ErrTooLarge)
+	}
+	if int64(len(p)) > l.left+1 {
+		p = p[:l.left+1]
+	}
+	n, err := l.r.Read(p)
+	l.left -= int64(n)
+	if l.left < 0 {
+		return n, fmt.Errorf("%w: the upload is over the size limit", core.ErrTooLarge)
+	}
+	return n, err
+}
