@@ -1,17 +1,42 @@
 package core
 
-import "strings"
+import (
+	"fmt"
+	"iter"
+	"strings"
+)
 
-// PageOf cuts one listing page out of sorted keys, for backends that list by
-// scanning (memory, filesystem). keys must be sorted, all under prefix and
-// greater than startAfter; infos describes them. With delimiter "/" keys that
-// have a further "/" after the prefix are folded into common prefixes; a
-// common prefix is reported once, where it first sorts, and a page never
-// resumes inside a prefix it already reported.
-func PageOf(keys []string, infos map[string]ObjectInfo, prefix, delimiter, startAfter string, limit int) ListPage {
+// CheckListing validates the prefix and options of a List call the same way
+// for every backend: the prefix must pass [ValidatePrefix] and the
+// delimiter must be "" or "/". It returns opts with the default Limit
+// filled in.
+func CheckListing(prefix string, opts ListOptions) (ListOptions, error) {
+	if err := ValidatePrefix(prefix); err != nil {
+		return opts, err
+	}
+	if opts.Delimiter != "" && opts.Delimiter != "/" {
+		return opts, fmt.Errorf("%w: list delimiter must be \"/\" or empty", ErrInvalidArgument)
+	}
+	if opts.Limit <= 0 {
+		opts.Limit = DefaultListLimit
+	}
+	return opts, nil
+}
+
+// PageOf cuts one listing page out of a sequence of objects, for backends
+// that list by scanning (memory, filesystem). objects must yield objects in
+// key order, all under prefix and with keys greater than startAfter; PageOf
+// stops pulling from it as soon as the page is full and one more entry is
+// known to follow, so a backend can produce objects lazily. With delimiter
+// "/" keys that have a further "/" after the prefix are folded into common
+// prefixes; a common prefix is reported once, where it first sorts, and a
+// page never resumes inside a prefix it already reported (a backend may
+// therefore yield just one object per common prefix).
+func PageOf(objects iter.Seq[ObjectInfo], prefix, delimiter, startAfter string, limit int) ListPage {
 	var page ListPage
 	n := 0
-	for _, k := range keys {
+	for o := range objects {
+		k := o.Key
 		if delimiter != "" {
 			if i := strings.Index(k[len(prefix):], delimiter); i >= 0 {
 				cp := k[:len(prefix)+i+len(delimiter)]
@@ -34,7 +59,7 @@ func PageOf(keys []string, infos map[string]ObjectInfo, prefix, delimiter, start
 			page.NextStartAfter = page.lastEntry()
 			return page
 		}
-		page.Objects = append(page.Objects, infos[k])
+		page.Objects = append(page.Objects, o)
 		n++
 	}
 	return page

@@ -145,25 +145,18 @@ func (b *Backend) Copy(_ context.Context, src, dst string) (core.ObjectInfo, err
 
 // List pages through the sorted keys under prefix.
 func (b *Backend) List(_ context.Context, prefix string, opts core.ListOptions) (core.ListPage, error) {
-	if err := core.ValidatePrefix(prefix); err != nil {
+	opts, err := core.CheckListing(prefix, opts)
+	if err != nil {
 		return core.ListPage{}, err
 	}
-	limit := opts.Limit
-	if limit <= 0 {
-		limit = core.DefaultListLimit
-	}
 	b.mu.RLock()
-	keys := make([]string, 0)
-	for k := range b.objects {
+	var infos []core.ObjectInfo
+	for k, o := range b.objects {
 		if strings.HasPrefix(k, prefix) && k > opts.StartAfter {
-			keys = append(keys, k)
+			infos = append(infos, o.info(k))
 		}
 	}
-	slices.Sort(keys)
-	infos := make(map[string]core.ObjectInfo, len(keys))
-	for _, k := range keys {
-		infos[k] = b.objects[k].info(k)
-	}
 	b.mu.RUnlock()
-	return core.PageOf(keys, infos, prefix, opts.Delimiter, opts.StartAfter, limit), nil
+	slices.SortFunc(infos, func(a, b core.ObjectInfo) int { return strings.Compare(a.Key, b.Key) })
+	return core.PageOf(slices.Values(infos), prefix, opts.Delimiter, opts.StartAfter, opts.Limit), nil
 }

@@ -1,37 +1,297 @@
-// Package s3 is the S3 storage backend, built on minio-go. It works with
-// AWS S3, MinIO and other S3-compatible servers that honour conditional
-// writes (If-None-Match: * and If-Match).
 package s3
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"github.com/smartregistry/smartregistry/core"
 )
 
-// Options describe the S3 endpoint and bucket.
+// Options describe the S3 endpoint and bucket. The zero value of every
+// optional field means its default.
 type Options struct {
 	// Endpoint is the host name, without scheme, e.g. "s3.amazonaws.com".
 	Endpoint string
 	// Port, when not 0, is appended to Endpoint.
 	Port int
 	// UseSSL selects https.
-	UseSSL    bool
-	Region    string
-	Bucket    string
+	UseSSL bool
+	// Region is the bucket's region; empty lets the client discover it.
+	Region string
+	// Bucket is the bucket name. New creates it when it does not exist.
+	Bucket string
+	// AccessKey and SecretKey are static credentials; both empty means
+	// anonymous access.
 	AccessKey string
 	SecretKey string
 	// Prefix is prepended to every key, so several registries can share a
-	// bucket.
+	// bucket. A "/" is added if it does not end in one: Prefix "reg1" keeps
+	// key "a/b" at "reg1/a/b".
 	Prefix string
+	// PartSize is the size of the parts of multipart uploads, and so the
+	// memory a put of unknown size holds; 0 means 16 MiB. S3 requires at
+	// least 5 MiB.
+	PartSize int64
+	// Transport replaces the HTTP transport, e.g. for custom TLS roots.
+	Transport http.RoundTripper
 }
+
+const (
+	defaultPartSize = 16 << 20
+	minPartSize     = 5 << 20
+	// maxSinglePut is the largest PUT S3 accepts; larger objects are
+	// uploaded in parts.
+	maxSinglePut = 5 << 30
+	// maxParts is the largest number of parts of a multipart upload.
+	maxParts = 10000
+	// newTimeout bounds New's bucket check and creation.
+	newTimeout = 30 * time.Second
+)
 
 // Backend stores objects in an S3 bucket.
-type Backend struct{ core.Backend }
-
-// New connects to the bucket.
-func New(opts Options) (*Backend, error) {
-	return nil, errors.New("s3: not implemented yet")
+type Backend struct {
+	client   *minio.Client
+	core     minio.Core
+	bucket   string
+	prefix   string
+	partSize int64
 }
 
-var _ core.Backend = (*Backend)(nil)
+var (
+	_ core.Backend = (*Backend)(nil)
+	_ core.Copier  = (*Backend)(nil)
+	_ core.Pinger  = (*Backend)(nil)
+)
+
+// New connects to the bucket, creating it if it does not exist.
+func New(opts Options) (*Backend, error) {
+	if opts.Endpoint == "" || opts.Bucket == "" {
+		return nil, fmt.Errorf("%w: s3: Endpoint and Bucket are required", core.ErrInvalidArgument)
+	}
+	partSize := opts.PartSize
+	if partSize == 0 {
+		partSize = defaultPartSize
+	}
+	if partSize < minPartSize {
+		return nil, fmt.Errorf("%w: s3: PartSize %d is under S3's minimum of 5 MiB", core.ErrInvalidArgument, partSize)
+	}
+	endpoint := opts.Endpoint
+	if opts.Port != 0 {
+		endpoint = net.JoinHostPort(endpoint, strconv.Itoa(opts.Port))
+	}
+	client, err := minio.New(endpoint, &minio.Options{
+		Creds:     credentials.NewStaticV4(opts.AccessKey, opts.SecretKey, ""),
+		Secure:    opts.UseSSL,
+		Region:    opts.Region,
+		Transport: opts.Transport,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("s3: %w", err)
+	}
+	prefix := strings.Trim(opts.Prefix, "/")
+	if prefix != "" {
+		prefix += "/"
+	}
+	b := &Backend{client: client, core: minio.Core{Client: client}, bucket: opts.Bucket, prefix: prefix, partSize: partSize}
+	ctx, cancel := context.WithTimeout(context.Background(), newTimeout)
+	defer cancel()
+	if err := b.ensureBucket(ctx, opts.Region); err != nil {
+		return nil, fmt.Errorf("s3: bucket %s: %w", opts.Bucket, err)
+	}
+	return b, nil
+}
+
+func (b *Backend) ensureBucket(ctx context.Context, region string) error {
+	ok, err := b.client.BucketExists(ctx, b.bucket)
+	if err != nil || ok {
+		return err
+	}
+	err = b.client.MakeBucket(ctx, b.bucket, minio.MakeBucketOptions{Region: region})
+	if code := minio.ToErrorResponse(err).Code; code == "BucketAlreadyOwnedByYou" || code == "BucketAlreadyExists" {
+		return nil // created meanwhile by another instance
+	}
+	return err
+}
+
+// Client returns the underlying minio-go client.
+func (b *Backend) Client() *minio.Client { return b.client }
+
+// Bucket returns the bucket name.
+func (b *Backend) Bucket() string { return b.bucket }
+
+func (b *Backend) name(key string) string { return b.prefix + key }
+
+// Stat describes the object at key.
+func (b *Backend) Stat(ctx context.Context, key string) (core.ObjectInfo, error) {
+	if err := core.ValidateKey(key); err != nil {
+		return core.ObjectInfo{}, err
+	}
+	st, err := b.client.StatObject(ctx, b.bucket, b.name(key), minio.StatObjectOptions{})
+	if err != nil {
+		return core.ObjectInfo{}, mapError("stat", key, err)
+	}
+	return objectInfo(key, st), nil
+}
+
+// Get opens the object with one GET, which reports a missing key at once
+// and describes the very object it streams. A range is sent as an HTTP
+// Range; the cases S3 cannot express (zero length, the end of an empty
+// object) are answered from a stat.
+func (b *Backend) Get(ctx context.Context, key string, rng *core.ByteRange) (io.ReadCloser, core.ObjectInfo, error) {
+	if err := core.ValidateKey(key); err != nil {
+		return nil, core.ObjectInfo{}, err
+	}
+	if rng != nil && rng.Offset == 0 && rng.Length < 0 {
+		rng = nil // the whole object
+	}
+	var gopts minio.GetObjectOptions
+	if rng != nil {
+		if rng.Offset < 0 || rng.Length == 0 {
+			return b.getFromStat(ctx, key, rng)
+		}
+		end := int64(0) // to the end
+		if rng.Length > 0 {
+			end = rng.Offset + rng.Length - 1
+		}
+		if err := gopts.SetRange(rng.Offset, end); err != nil {
+			return nil, core.ObjectInfo{}, fmt.Errorf("%w: get %s: %w", core.ErrInvalidArgument, key, err)
+		}
+	}
+	rc, st, h, err := b.core.GetObject(ctx, b.bucket, b.name(key), gopts)
+	if err != nil {
+		err = mapError("get", key, err)
+		if errors.Is(err, core.ErrRangeNotSatisfiable) {
+			return b.getFromStat(ctx, key, rng)
+		}
+		return nil, core.ObjectInfo{}, err
+	}
+	info := objectInfo(key, st)
+	if rng != nil {
+		// Size is the whole object's: the total of the Content-Range.
+		cr := h.Get("Content-Range")
+		total, err := strconv.ParseInt(cr[strings.LastIndexByte(cr, '/')+1:], 10, 64)
+		if err != nil {
+			rc.Close()
+			return nil, core.ObjectInfo{}, fmt.Errorf("get %s: server sent Content-Range %q for a range request", key, cr)
+		}
+		info.Size = total
+	}
+	return rc, info, nil
+}
+
+// getFromStat answers a range S3 cannot serve: an empty one (a zero length,
+// or the end of an empty object), or an invalid one, with its error.
+func (b *Backend) getFromStat(ctx context.Context, key string, rng *core.ByteRange) (io.ReadCloser, core.ObjectInfo, error) {
+	info, err := b.Stat(ctx, key)
+	if err != nil {
+		return nil, core.ObjectInfo{}, err
+	}
+	_, n, err := clampRange(rng, info.Size)
+	if err != nil {
+		return nil, core.ObjectInfo{}, fmt.Errorf("get %s: %w", key, err)
+	}
+	if n != 0 {
+		// The object grew since the GET that found the range invalid.
+		return b.Get(ctx, key, rng)
+	}
+	return io.NopCloser(strings.NewReader("")), info, nil
+}
+
+// clampRange checks rng against an object of size bytes and returns the
+// offset and length to read. Reading from the end of an empty object is
+// allowed and yields nothing; any other offset at or past the end is not
+// satisfiable.
+func clampRange(rng *core.ByteRange, size int64) (off, n int64, err error) {
+	if rng.Offset < 0 {
+		return 0, 0, fmt.Errorf("%w: negative range offset %d", core.ErrInvalidArgument, rng.Offset)
+	}
+	if rng.Offset > size || (rng.Offset == size && size > 0) {
+		return 0, 0, fmt.Errorf("%w: offset %d of %d bytes", core.ErrRangeNotSatisfiable, rng.Offset, size)
+	}
+	n = size - rng.Offset
+	if rng.Length >= 0 && rng.Length < n {
+		n = rng.Length
+	}
+	return rng.Offset, n, nil
+}
+
+// Delete removes the object; S3 does not mind a missing key.
+func (b *Backend) Delete(ctx context.Context, key string) error {
+	if err := core.ValidateKey(key); err != nil {
+		return err
+	}
+	if err := b.client.RemoveObject(ctx, b.bucket, b.name(key), minio.RemoveObjectOptions{}); err != nil {
+		return mapError("delete", key, err)
+	}
+	return nil
+}
+
+// Copy copies server-side: CopyObject up to 5 GiB, ComposeObject (a
+// multipart copy) beyond. The source is pinned to the ETag stat saw.
+func (b *Backend) Copy(ctx context.Context, srcKey, dstKey string) (core.ObjectInfo, error) {
+	if err := core.ValidateKey(dstKey); err != nil {
+		return core.ObjectInfo{}, err
+	}
+	src, err := b.Stat(ctx, srcKey)
+	if err != nil {
+		return core.ObjectInfo{}, err
+	}
+	srcOpts := minio.CopySrcOptions{Bucket: b.bucket, Object: b.name(srcKey), MatchETag: src.ETag}
+	dstOpts := minio.CopyDestOptions{Bucket: b.bucket, Object: b.name(dstKey)}
+	var up minio.UploadInfo
+	if src.Size <= maxSinglePut {
+		up, err = b.client.CopyObject(ctx, dstOpts, srcOpts)
+	} else {
+		up, err = b.client.ComposeObject(ctx, dstOpts, srcOpts)
+	}
+	if err != nil {
+		return core.ObjectInfo{}, mapError("copy", srcKey+" to "+dstKey, err)
+	}
+	return core.ObjectInfo{Key: dstKey, Size: src.Size, ETag: up.ETag, ModTime: up.LastModified}, nil
+}
+
+// Ping checks that the bucket exists and the credentials can see it.
+func (b *Backend) Ping(ctx context.Context) error {
+	ok, err := b.client.BucketExists(ctx, b.bucket)
+	if err != nil {
+		return fmt.Errorf("s3: %w", err)
+	}
+	if !ok {
+		return fmt.Errorf("s3: bucket %s does not exist", b.bucket)
+	}
+	return nil
+}
+
+func objectInfo(key string, st minio.ObjectInfo) core.ObjectInfo {
+	return core.ObjectInfo{Key: key, Size: st.Size, ETag: strings.Trim(st.ETag, `"`), ModTime: st.LastModified}
+}
+
+// mapError puts S3 errors into core's categories by their code, keeping
+// the original error in the chain.
+func mapError(op, key string, err error) error {
+	resp := minio.ToErrorResponse(err)
+	var category error
+	switch {
+	case resp.Code == minio.NoSuchKey:
+		category = core.ErrNotFound
+	case resp.Code == "PreconditionFailed" || resp.StatusCode == http.StatusPreconditionFailed:
+		category = core.ErrPreconditionFailed
+	case resp.Code == "InvalidRange" || resp.StatusCode == http.StatusRequestedRangeNotSatisfiable:
+		category = core.ErrRangeNotSatisfiable
+	case resp.Code == "EntityTooLarge":
+		category = core.ErrTooLarge
+	default:
+		return fmt.Errorf("s3 %s %s: %w", op, key, err)
+	}
+	return fmt.Errorf("%w: s3 %s %s: %w", category, op, key, err)
+}

@@ -1,0 +1,228 @@
+package filesystem
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/smartregistry/smartregistry/core"
+)
+
+// maxRenameAttempts bounds the retries of a rename whose directory a
+// concurrent delete keeps pruning.
+const maxRenameAttempts = 100
+
+// Put streams r into a temporary file, then, holding the key's lock, checks
+// the condition and renames the file into place. See the package doc for
+// durability and ETags.
+func (b *Backend) Put(ctx context.Context, key string, r io.Reader, size int64, opts core.PutOptions) (core.ObjectInfo, error) {
+	if err := core.ValidateKey(key); err != nil {
+		return core.ObjectInfo{}, err
+	}
+	tmp, err := b.writeTemp(ctx, r, size)
+	if err != nil {
+		return core.ObjectInfo{}, fmt.Errorf("put %s: %w", key, err)
+	}
+	info, err := b.commit(ctx, key, tmp, opts)
+	if err != nil {
+		os.Remove(tmp)
+		return core.ObjectInfo{}, fmt.Errorf("put %s: %w", key, err)
+	}
+	return info, nil
+}
+
+// writeTemp copies r into a new fsynced temporary file and returns its path.
+// With size >= 0, r must yield exactly size bytes.
+func (b *Backend) writeTemp(ctx context.Context, r io.Reader, size int64) (string, error) {
+	f, err := b.createTemp()
+	if err != nil {
+		return "", err
+	}
+	name := f.Name()
+	fail := func(err error) (string, error) {
+		f.Close()
+		os.Remove(name)
+		return "", err
+	}
+	// An *os.File source (Copy) is passed as is, so that the kernel can copy
+	// the data; any other reader is checked for cancellation between reads.
+	src := r
+	if _, ok := r.(*os.File); !ok {
+		src = ctxReader{ctx, r}
+	}
+	if size >= 0 {
+		src = io.LimitReader(src, size+1)
+	}
+	n, err := io.Copy(f, src)
+	if err != nil {
+		return fail(err)
+	}
+	if err := ctx.Err(); err != nil {
+		return fail(err)
+	}
+	if size >= 0 && n != size {
+		if n > size {
+			return fail(fmt.Errorf("%w: more than the announced %d bytes", core.ErrInvalidArgument, size))
+		}
+		return fail(fmt.Errorf("%w: got %d bytes, expected %d", core.ErrInvalidArgument, n, size))
+	}
+	if err := f.Sync(); err != nil {
+		return fail(err)
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(name)
+		return "", err
+	}
+	return name, nil
+}
+
+// createTemp creates a uniquely named file in the temporary directory with
+// the usual permissions (0644 less the umask), recreating the directory if
+// someone removed it.
+func (b *Backend) createTemp() (*os.File, error) {
+	var buf [12]byte
+	rand.Read(buf[:])
+	name := filepath.Join(b.tmp, fmt.Sprintf("put-%x", buf))
+	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+	if errors.Is(err, fs.ErrNotExist) {
+		if err := os.MkdirAll(b.tmp, 0o755); err != nil {
+			return nil, err
+		}
+		f, err = os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+	}
+	return f, err
+}
+
+// commit moves the complete temporary file tmp to key under the key's lock,
+// if opts' condition holds.
+func (b *Backend) commit(ctx context.Context, key, tmp string, opts core.PutOptions) (core.ObjectInfo, error) {
+	unlock, err := b.locks.lock(ctx, key)
+	if err != nil {
+		return core.ObjectInfo{}, err
+	}
+	defer unlock()
+	final := b.path(key)
+	cur, err := os.Lstat(final)
+	exists := err == nil
+	switch {
+	case exists && !cur.Mode().IsRegular():
+		if opts.IfMatch != "" {
+			return core.ObjectInfo{}, fmt.Errorf("%w: no object", core.ErrPreconditionFailed)
+		}
+		return core.ObjectInfo{}, keyConflict(key)
+	case errors.Is(err, syscall.ENAMETOOLONG):
+		return core.ObjectInfo{}, segmentTooLong(key)
+	case err != nil && !isAbsent(err):
+		return core.ObjectInfo{}, err
+	case opts.IfAbsent && exists:
+		return core.ObjectInfo{}, fmt.Errorf("%w: object exists", core.ErrPreconditionFailed)
+	case opts.IfMatch != "" && !exists:
+		return core.ObjectInfo{}, fmt.Errorf("%w: no object", core.ErrPreconditionFailed)
+	case opts.IfMatch != "" && objectInfo(key, cur).ETag != opts.IfMatch:
+		return core.ObjectInfo{}, fmt.Errorf("%w: object changed", core.ErrPreconditionFailed)
+	}
+	var prev time.Time
+	if exists {
+		prev = cur.ModTime()
+	}
+	fi, err := stampAfter(tmp, prev)
+	if err != nil {
+		return core.ObjectInfo{}, err
+	}
+	if err := b.rename(tmp, final); err != nil {
+		b.pruneDirs(filepath.Dir(final)) // those the failed rename made
+		if errors.Is(err, syscall.ENAMETOOLONG) {
+			return core.ObjectInfo{}, segmentTooLong(key)
+		}
+		if errors.Is(err, syscall.ENOTDIR) || errors.Is(err, syscall.EISDIR) ||
+			errors.Is(err, syscall.ENOTEMPTY) || errors.Is(err, syscall.EEXIST) {
+			return core.ObjectInfo{}, keyConflict(key)
+		}
+		return core.ObjectInfo{}, err
+	}
+	if err := syncDir(filepath.Dir(final)); err != nil {
+		return core.ObjectInfo{}, err
+	}
+	return objectInfo(key, fi), nil
+}
+
+// stampAfter sets tmp's modification time to now, or just after prev if now
+// is not later (clock steps, coarse timestamps), so that the new version's
+// ETag differs from the one it replaces. It returns tmp's file info.
+func stampAfter(tmp string, prev time.Time) (fs.FileInfo, error) {
+	mt := time.Now()
+	for _, step := range []time.Duration{time.Nanosecond, time.Microsecond, time.Millisecond, time.Second} {
+		if !mt.After(prev) {
+			mt = prev.Add(step)
+		}
+		if err := os.Chtimes(tmp, mt, mt); err != nil {
+			return nil, err
+		}
+		fi, err := os.Stat(tmp)
+		if err != nil || fi.ModTime().After(prev) {
+			return fi, err
+		}
+		// The filesystem stores coarser times than step: try a larger one.
+		mt = prev
+	}
+	return nil, fmt.Errorf("cannot give %s a modification time after %v", tmp, prev)
+}
+
+// rename moves tmp to final, creating final's directory, again if a
+// concurrent delete pruned it between our MkdirAll and rename.
+func (b *Backend) rename(tmp, final string) error {
+	var err error
+	for range maxRenameAttempts {
+		if err = os.Rename(tmp, final); err == nil || !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		if _, serr := os.Lstat(tmp); serr != nil {
+			return fmt.Errorf("temporary file vanished: %w", serr)
+		}
+		// MkdirAll itself fails with ENOENT when a delete prunes a
+		// directory it has just made: try again.
+		if err = os.MkdirAll(filepath.Dir(final), 0o755); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	return err
+}
+
+// syncDir fsyncs a directory so that a rename into it is durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+func segmentTooLong(key string) error {
+	return fmt.Errorf("%w: key %q has a segment too long for the filesystem", core.ErrInvalidArgument, key)
+}
+
+func keyConflict(key string) error {
+	return fmt.Errorf("%w: key %q collides with another key: on the filesystem backend a key cannot also be a directory of other keys", core.ErrConflict, key)
+}
+
+// ctxReader fails reads once ctx is done, so a cancelled request stops a
+// long upload.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
