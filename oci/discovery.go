@@ -1,0 +1,135 @@
+package oci
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/smartregistry/smartregistry/core"
+	"github.com/smartregistry/smartregistry/internal/route"
+)
+
+// tagList is the body of GET /v2/<name>/tags/list.
+type tagList struct {
+	Name string   `json:"name"`
+	Tags []string `json:"tags"`
+}
+
+// referrersIndex is the body of GET /v2/<name>/referrers/<digest>.
+type referrersIndex struct {
+	SchemaVersion int          `json:"schemaVersion"`
+	MediaType     string       `json:"mediaType"`
+	Manifests     []Descriptor `json:"manifests"`
+}
+
+// listTags serves the tags of a repository in lexical order, n at a time
+// after last, with a Link header to the next page.
+func (h *Handler) listTags(ctx context.Context, req *core.RequestContext, p route.Params) (*core.Response, error) {
+	name := p["name"]
+	if _, err := h.authorize(ctx, req, name, core.ActionRead); err != nil {
+		return nil, err
+	}
+	n := -1
+	if v := req.Query.Get("n"); v != "" {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil || n < 0 {
+			return nil, fmt.Errorf("%w: n=%q", core.ErrInvalidArgument, v)
+		}
+	}
+	last := req.Query.Get("last")
+	prefix := tagsPrefix(name)
+	list := tagList{Name: name, Tags: []string{}}
+	opts := core.ListOptions{}
+	if last != "" {
+		opts.StartAfter = prefix + last
+	}
+	more := false
+	for n != 0 {
+		if n > 0 {
+			opts.Limit = n - len(list.Tags)
+		}
+		page, err := h.deps.Storage.List(ctx, prefix, opts)
+		if err != nil {
+			return nil, err
+		}
+		for _, o := range page.Objects {
+			list.Tags = append(list.Tags, strings.TrimPrefix(o.Key, prefix))
+		}
+		if page.NextStartAfter == "" {
+			break
+		}
+		if n > 0 && len(list.Tags) >= n {
+			more = true
+			break
+		}
+		opts.StartAfter = page.NextStartAfter
+	}
+	if len(list.Tags) == 0 {
+		exists, err := h.repoExists(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		if !exists {
+			return nil, fmt.Errorf("%w: %s", ErrNameUnknown, name)
+		}
+	}
+	resp := core.JSONResponse(http.StatusOK, list)
+	if more {
+		q := url.Values{"n": {strconv.Itoa(n)}, "last": {list.Tags[len(list.Tags)-1]}}
+		resp.Header.Set("Link", fmt.Sprintf(`<%s/v2/%s/tags/list?%s>; rel="next"`, req.BaseURL, name, q.Encode()))
+	}
+	return resp, nil
+}
+
+// repoExists reports whether anything was pushed to repository name.
+func (h *Handler) repoExists(ctx context.Context, name string) (bool, error) {
+	page, err := h.deps.Storage.List(ctx, repoKey(name)+"_", core.ListOptions{Limit: 1})
+	if err != nil {
+		return false, err
+	}
+	return len(page.Objects) > 0, nil
+}
+
+// listReferrers serves the manifests whose subject is a digest, as an
+// image index, optionally only those of one artifactType.
+func (h *Handler) listReferrers(ctx context.Context, req *core.RequestContext, p route.Params) (*core.Response, error) {
+	name := p["name"]
+	if h.cfg.DisableReferrers {
+		return nil, fmt.Errorf("%w: the referrers API is disabled", core.ErrNotFound)
+	}
+	if _, err := h.authorize(ctx, req, name, core.ActionRead); err != nil {
+		return nil, err
+	}
+	subject, err := ParseDigest(p["digest"])
+	if err != nil {
+		return nil, err
+	}
+	artifactType := req.Query.Get("artifactType")
+	idx := referrersIndex{SchemaVersion: 2, MediaType: MediaTypeImageIndex, Manifests: []Descriptor{}}
+	err = h.deps.Storage.Walk(ctx, referrersPrefix(name, subject), func(o core.ObjectInfo) error {
+		var d Descriptor
+		if _, err := core.GetJSON(ctx, h.deps.Storage, o.Key, &d); err != nil {
+			if errors.Is(err, core.ErrNotFound) {
+				return nil
+			}
+			return err
+		}
+		if artifactType == "" || d.ArtifactType == artifactType {
+			idx.Manifests = append(idx.Manifests, d)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list referrers of %s: %w", subject, err)
+	}
+	resp := core.JSONResponse(http.StatusOK, idx)
+	resp.Header.Set("Content-Type", MediaTypeImageIndex)
+	if artifactType != "" {
+		resp.Header.Set("OCI-Filters-Applied", "artifactType")
+	}
+	return resp, nil
+}

@@ -1,0 +1,34 @@
+// Package oci serves the OCI Distribution API v1.1 (container images,
+// image indexes, Docker schema 2 manifests and manifest lists, and OCI
+// artifacts with the referrers API).
+//
+// Spec: https://github.com/opencontainers/distribution-spec/blob/main/spec.md
+// Token flow: https://distribution.github.io/distribution/spec/auth/token/
+//
+// The handler is mounted at its base path (default /oci), and the Registry
+// also routes /v2 and /v2/... at the host root to it, where every OCI client
+// looks. Endpoints:
+//
+//	GET  /v2/                                       API version check; 401 + Bearer challenge without credentials
+//	GET  /token                                     token endpoint (the challenge's realm): Basic, token or anonymous
+//	GET|HEAD|PUT|DELETE /v2/<name>/manifests/<ref>  by tag or digest
+//	GET|HEAD|DELETE     /v2/<name>/blobs/<digest>   Range supported
+//	POST /v2/<name>/blobs/uploads/                  ?digest= (monolithic), ?mount=&from= (cross-repository mount)
+//	GET|PATCH|PUT|DELETE /v2/<name>/blobs/uploads/<id>
+//	GET  /v2/<name>/tags/list                       ?n=&last=, Link to the next page
+//	GET  /v2/<name>/referrers/<digest>              ?artifactType=
+//
+// Blobs are stored once per digest but are visible in a repository only
+// after they were pushed or mounted there. Uploads live in storage (see
+// paths.go), so any replica on the same bucket continues an upload.
+//
+// Permissions are scopes oci:repository:<name>:read|write|delete; the token
+// flow's pull, push and delete map to them.
+//
+// Clients: crane and skopeo need nothing but credentials, e.g.
+//
+//	crane auth login registry.example.com -u USER -p PASSWORD
+//	skopeo copy --dest-creds USER:PASSWORD oci:dir docker://registry.example.com/team/app:1
+//
+// (add --insecure or --dest-tls-verify=false for plain http).
+package oci

@@ -1,0 +1,192 @@
+package oci
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// Media types this package knows by name.
+const (
+	MediaTypeImageManifest  = "application/vnd.oci.image.manifest.v1+json"
+	MediaTypeImageIndex     = "application/vnd.oci.image.index.v1+json"
+	MediaTypeDockerManifest = "application/vnd.docker.distribution.manifest.v2+json"
+	MediaTypeDockerList     = "application/vnd.docker.distribution.manifest.list.v2+json"
+)
+
+// nameComponent and the grammar of repository names and tags follow the
+// distribution spec ("Pulling manifests").
+const nameComponent = `[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*`
+
+var (
+	nameRE = regexp.MustCompile(`^` + nameComponent + `(?:/` + nameComponent + `)*$`)
+	tagRE  = regexp.MustCompile(`^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$`)
+	hexRE  = regexp.MustCompile(`^[a-f0-9]+$`)
+)
+
+// maxNameLength bounds a repository name (the spec's limit for host and
+// name together is 255 characters).
+const maxNameLength = 255
+
+// ValidName reports whether name is a repository name in the spec's
+// grammar, such as "team/sub/app".
+func ValidName(name string) bool {
+	return len(name) <= maxNameLength && nameRE.MatchString(name)
+}
+
+// ValidTag reports whether tag is a tag in the spec's grammar.
+func ValidTag(tag string) bool { return tagRE.MatchString(tag) }
+
+// Digest is a parsed content digest "algorithm:hex".
+type Digest struct {
+	Algorithm string
+	Hex       string
+}
+
+// hexLength is the length of the encoded part per supported algorithm.
+var hexLength = map[string]int{"sha256": 64, "sha512": 128}
+
+// ParseDigest parses and validates a digest. Only sha256 and sha512 are
+// accepted; anything else wraps [ErrDigestInvalid].
+func ParseDigest(s string) (Digest, error) {
+	alg, enc, ok := strings.Cut(s, ":")
+	if !ok {
+		return Digest{}, fmt.Errorf("%w: %q is not algorithm:hex", ErrDigestInvalid, s)
+	}
+	n, known := hexLength[alg]
+	if !known {
+		return Digest{}, fmt.Errorf("%w: unsupported digest algorithm %q", ErrDigestInvalid, alg)
+	}
+	if len(enc) != n || !hexRE.MatchString(enc) {
+		return Digest{}, fmt.Errorf("%w: %q is not a valid %s digest", ErrDigestInvalid, s, alg)
+	}
+	return Digest{Algorithm: alg, Hex: enc}, nil
+}
+
+// String renders the digest as algorithm:hex.
+func (d Digest) String() string { return d.Algorithm + ":" + d.Hex }
+
+// Descriptor is an OCI content descriptor.
+type Descriptor struct {
+	MediaType    string            `json:"mediaType"`
+	Digest       string            `json:"digest"`
+	Size         int64             `json:"size"`
+	ArtifactType string            `json:"artifactType,omitempty"`
+	Annotations  map[string]string `json:"annotations,omitempty"`
+	Platform     json.RawMessage   `json:"platform,omitempty"`
+	URLs         []string          `json:"urls,omitempty"`
+}
+
+// Manifest is the union of the fields of image manifests, image indexes,
+// Docker schema 2 manifests and manifest lists that the registry needs.
+type Manifest struct {
+	SchemaVersion int               `json:"schemaVersion"`
+	MediaType     string            `json:"mediaType,omitempty"`
+	ArtifactType  string            `json:"artifactType,omitempty"`
+	Config        *Descriptor       `json:"config,omitempty"`
+	Layers        []Descriptor      `json:"layers,omitempty"`
+	Manifests     []Descriptor      `json:"manifests,omitempty"`
+	Subject       *Descriptor       `json:"subject,omitempty"`
+	Annotations   map[string]string `json:"annotations,omitempty"`
+}
+
+// IsIndex reports whether the manifest lists other manifests.
+func (m *Manifest) IsIndex() bool {
+	return m.MediaType == MediaTypeImageIndex || m.MediaType == MediaTypeDockerList ||
+		(m.MediaType == "" && m.Config == nil && m.Manifests != nil)
+}
+
+// EffectiveArtifactType is what the referrers API reports for m: its
+// artifactType, or for an image manifest without one its config's media
+// type.
+func (m *Manifest) EffectiveArtifactType() string {
+	if m.ArtifactType != "" {
+		return m.ArtifactType
+	}
+	if m.Config != nil && !m.IsIndex() {
+		return m.Config.MediaType
+	}
+	return ""
+}
+
+// ParseManifest decodes and checks a manifest body. contentType is the
+// Content-Type it was pushed with; when the body names a mediaType too, the
+// two must agree. It returns the media type to serve the manifest with.
+// Errors wrap [ErrManifestInvalid].
+func ParseManifest(body []byte, contentType string) (*Manifest, string, error) {
+	var m Manifest
+	if err := json.Unmarshal(body, &m); err != nil {
+		return nil, "", fmt.Errorf("%w: %v", ErrManifestInvalid, err)
+	}
+	if m.SchemaVersion != 2 {
+		return nil, "", fmt.Errorf("%w: schemaVersion %d is not 2", ErrManifestInvalid, m.SchemaVersion)
+	}
+	ct := strings.TrimSpace(strings.Split(contentType, ";")[0])
+	if m.MediaType != "" && ct != "" && m.MediaType != ct {
+		return nil, "", fmt.Errorf("%w: mediaType %q does not match Content-Type %q", ErrManifestInvalid, m.MediaType, ct)
+	}
+	mediaType := ct
+	if mediaType == "" {
+		mediaType = m.MediaType
+	}
+	if mediaType == "" {
+		mediaType = MediaTypeImageManifest
+		if m.IsIndex() {
+			mediaType = MediaTypeImageIndex
+		}
+	}
+	if m.MediaType == "" {
+		m.MediaType = mediaType
+	}
+	var descs []Descriptor
+	if m.Config != nil {
+		descs = append(descs, *m.Config)
+	}
+	descs = append(descs, m.Layers...)
+	descs = append(descs, m.Manifests...)
+	if m.Subject != nil {
+		descs = append(descs, *m.Subject)
+	}
+	for _, d := range descs {
+		if _, err := ParseDigest(d.Digest); err != nil {
+			return nil, "", fmt.Errorf("%w: descriptor: %v", ErrManifestInvalid, err)
+		}
+		if d.Size < 0 {
+			return nil, "", fmt.Errorf("%w: descriptor %s has a negative size", ErrManifestInvalid, d.Digest)
+		}
+	}
+	return &m, mediaType, nil
+}
+
+// nonDistributable reports whether a layer must not be required in the
+// registry (foreign layers are fetched from their URLs).
+func nonDistributable(d Descriptor) bool {
+	return strings.Contains(d.MediaType, "nondistributable") || strings.Contains(d.MediaType, ".foreign.") ||
+		len(d.URLs) > 0
+}
+
+// repoScope is one parsed "repository:<name>:<actions>" scope of a token
+// request.
+type repoScope struct {
+	Name    string
+	Actions []string
+}
+
+// parseRepoScope parses a token request scope; ok is false for anything
+// but a repository scope with a valid name.
+func parseRepoScope(s string) (repoScope, bool) {
+	typ, rest, ok := strings.Cut(s, ":")
+	if !ok || typ != "repository" {
+		return repoScope{}, false
+	}
+	i := strings.LastIndexByte(rest, ':')
+	if i < 0 {
+		return repoScope{}, false
+	}
+	name, actions := rest[:i], rest[i+1:]
+	if !ValidName(name) {
+		return repoScope{}, false
+	}
+	return repoScope{Name: name, Actions: strings.Split(actions, ",")}, true
+}

@@ -1,0 +1,142 @@
+package oci
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/smartregistry/smartregistry/core"
+	"github.com/smartregistry/smartregistry/internal/route"
+)
+
+// tokenResponse is the token endpoint's answer, in the shape Docker's token
+// spec and OAuth2 clients both read.
+type tokenResponse struct {
+	Token       string `json:"token"`
+	AccessToken string `json:"access_token"`
+	ExpiresIn   int    `json:"expires_in"`
+	IssuedAt    string `json:"issued_at"`
+}
+
+// maxTokenForm bounds the body of an OAuth2 POST to the token endpoint.
+const maxTokenForm = 64 << 10
+
+// actionByTokenAction maps the token flow's actions to scope actions.
+var actionByTokenAction = map[string]core.Action{
+	"pull": core.ActionRead, "push": core.ActionWrite, "delete": core.ActionDelete,
+}
+
+// token is the realm of the Bearer challenge. It accepts HTTP Basic (user
+// and password, or user and token), a bearer/opaque token, or nothing
+// (anonymous), and answers a JWT that grants the subset of the requested
+// repository scopes the caller holds. A POST is the OAuth2 password or
+// refresh-token grant of containerd and Docker.
+func (h *Handler) token(ctx context.Context, req *core.RequestContext, _ route.Params) (*core.Response, error) {
+	q := req.Query
+	var p *core.Principal
+	var err error
+	if req.Method == http.MethodPost {
+		if q, p, err = h.tokenForm(ctx, req); err != nil {
+			return nil, err
+		}
+	} else if p, err = h.identify(ctx, req); err != nil {
+		return nil, err
+	}
+	if svc := q.Get("service"); svc != "" && svc != h.cfg.Service {
+		return nil, fmt.Errorf("%w: unknown service %q", core.ErrInvalidArgument, svc)
+	}
+	var granted []core.Scope
+	for _, raw := range q["scope"] {
+		for s := range strings.FieldsSeq(raw) {
+			granted = append(granted, h.grant(ctx, p, s)...)
+		}
+	}
+	tok, ttl, issued, err := h.deps.Auth.IssueBearer(p, granted, h.cfg.Service)
+	if err != nil {
+		return nil, err
+	}
+	resp := core.JSONResponse(http.StatusOK, tokenResponse{
+		Token: tok, AccessToken: tok, ExpiresIn: int(ttl / time.Second), IssuedAt: issued.Format(time.RFC3339),
+	})
+	resp.Header.Set("Cache-Control", "no-store")
+	return resp, nil
+}
+
+// grant returns the scopes of one requested "repository:<name>:<actions>"
+// that p holds; "*" asks for every action.
+func (h *Handler) grant(ctx context.Context, p *core.Principal, requested string) []core.Scope {
+	rs, ok := parseRepoScope(requested)
+	if !ok {
+		return nil
+	}
+	var out []core.Scope
+	for _, a := range rs.Actions {
+		actions := []core.Action{actionByTokenAction[a]}
+		if a == "*" {
+			actions = []core.Action{core.ActionRead, core.ActionWrite, core.ActionDelete}
+		}
+		for _, act := range actions {
+			s := ociScope(rs.Name, act)
+			if act == "" || slices.Contains(out, s) {
+				continue
+			}
+			if !h.deps.Auth.Allowed(ctx, p, s) {
+				s = deniedScope(rs.Name, act)
+			}
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// deniedType is the scope type of the markers a bearer token carries for
+// the scopes its request asked for but did not get. They grant nothing (no
+// endpoint checks that type); they let a handler tell "never asked" (worth
+// a challenge) from "asked and refused" (fall back, do not loop).
+const deniedType = "denied"
+
+func deniedScope(name string, a core.Action) core.Scope {
+	return core.NewScope(core.ProtocolOCI, deniedType, name, a)
+}
+
+// deniedBefore reports whether p is a bearer token whose request asked for
+// action a on repository name and was refused it.
+func deniedBefore(p *core.Principal, name string, a core.Action) bool {
+	return p != nil && slices.ContainsFunc(p.Scopes, func(s core.Scope) bool {
+		return s.Type == deniedType && s.Name == name && s.Action == a
+	})
+}
+
+// tokenForm reads an OAuth2 token request (grant_type password or
+// refresh_token) and authenticates it.
+func (h *Handler) tokenForm(ctx context.Context, req *core.RequestContext) (url.Values, *core.Principal, error) {
+	b, err := io.ReadAll(io.LimitReader(req.Body, maxTokenForm+1))
+	if err != nil {
+		return nil, nil, fmt.Errorf("read token request: %w", err)
+	}
+	if len(b) > maxTokenForm {
+		return nil, nil, fmt.Errorf("%w: token request body", core.ErrTooLarge)
+	}
+	form, err := url.ParseQuery(string(b))
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: token request: %v", core.ErrInvalidArgument, err)
+	}
+	var p *core.Principal
+	switch form.Get("grant_type") {
+	case "password":
+		p, err = h.deps.Auth.Login(ctx, core.ProtocolOCI, form.Get("username"), form.Get("password"))
+	case "refresh_token":
+		p, err = h.deps.Auth.Login(ctx, core.ProtocolOCI, "", form.Get("refresh_token"))
+	default:
+		p, err = h.identify(ctx, req)
+	}
+	if err != nil {
+		return nil, nil, &challengeError{err: err}
+	}
+	return form, p, nil
+}
