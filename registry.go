@@ -79,25 +79,36 @@ func New(cfg Config) (*Registry, error) {
 	r.auth = auth
 	deps := core.Deps{Storage: r.storage, Auth: auth, Logger: r.log}
 
-	if cfg.OCI.Enabled {
-		if r.oci, err = oci.New(deps, cfg.OCI); err != nil {
-			return nil, fmt.Errorf("config OCI: %w", err)
+	if err := r.buildHandlers(deps); err != nil {
+		// Stop the background work of the handlers already built.
+		_ = r.Close(context.Background())
+		return nil, err
+	}
+	return r, nil
+}
+
+// buildHandlers builds and mounts every enabled protocol handler.
+func (r *Registry) buildHandlers(deps core.Deps) error {
+	var err error
+	if r.cfg.OCI.Enabled {
+		if r.oci, err = oci.New(deps, r.cfg.OCI); err != nil {
+			return fmt.Errorf("config OCI: %w", err)
 		}
 		r.mount(&r.cfg.OCI.ProtocolConfig, r.oci)
 	}
-	if cfg.NPM.Enabled {
-		if r.npm, err = npm.New(deps, cfg.NPM); err != nil {
-			return nil, fmt.Errorf("config NPM: %w", err)
+	if r.cfg.NPM.Enabled {
+		if r.npm, err = npm.New(deps, r.cfg.NPM); err != nil {
+			return fmt.Errorf("config NPM: %w", err)
 		}
 		r.mount(&r.cfg.NPM.ProtocolConfig, r.npm)
 	}
-	if cfg.PyPI.Enabled {
-		if r.pypi, err = pypi.New(deps, cfg.PyPI); err != nil {
-			return nil, fmt.Errorf("config PyPI: %w", err)
+	if r.cfg.PyPI.Enabled {
+		if r.pypi, err = pypi.New(deps, r.cfg.PyPI); err != nil {
+			return fmt.Errorf("config PyPI: %w", err)
 		}
 		r.mount(&r.cfg.PyPI.ProtocolConfig, r.pypi)
 	}
-	return r, nil
+	return nil
 }
 
 func (r *Registry) mount(cfg *core.ProtocolConfig, h core.ProtocolHandler) {

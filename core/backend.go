@@ -9,7 +9,10 @@ import (
 )
 
 // Backend is the small interface every object store implements. Keys are
-// slash-separated relative paths (see [ValidateKey]). All methods are safe
+// slash-separated relative paths (see [ValidateKey]). A portable key layout
+// never uses a key that is also a "directory" of other keys ("a" beside
+// "a/b"): the filesystem backend cannot store both and refuses the second
+// with [ErrConflict]. All methods are safe
 // for concurrent use, also by several processes sharing one store.
 //
 // Errors: a missing key is [ErrNotFound]; a failed condition of a
@@ -57,6 +60,25 @@ type Pinger interface {
 type ByteRange struct {
 	Offset int64
 	Length int64
+}
+
+// Resolve checks the range against an object of size bytes and returns the
+// offset and length to read. A negative offset is [ErrInvalidArgument].
+// Reading from the end of an empty object is allowed and yields nothing; any
+// other offset at or past the end is [ErrRangeNotSatisfiable]. A length
+// running past the end is cut short.
+func (r ByteRange) Resolve(size int64) (off, n int64, err error) {
+	if r.Offset < 0 {
+		return 0, 0, fmt.Errorf("%w: negative range offset %d", ErrInvalidArgument, r.Offset)
+	}
+	if r.Offset > size || (r.Offset == size && size > 0) {
+		return 0, 0, fmt.Errorf("%w: offset %d of %d bytes", ErrRangeNotSatisfiable, r.Offset, size)
+	}
+	n = size - r.Offset
+	if r.Length >= 0 && r.Length < n {
+		n = r.Length
+	}
+	return r.Offset, n, nil
 }
 
 // ObjectInfo describes a stored object.

@@ -85,30 +85,12 @@ func (b *Backend) Get(_ context.Context, key string, rng *core.ByteRange) (io.Re
 	if rng == nil {
 		return f, info, nil
 	}
-	off, n, err := clampRange(rng, info.Size)
+	off, n, err := rng.Resolve(info.Size)
 	if err != nil {
 		f.Close()
 		return nil, core.ObjectInfo{}, fmt.Errorf("get %s: %w", key, err)
 	}
 	return sectionReadCloser{io.NewSectionReader(f, off, n), f}, info, nil
-}
-
-// clampRange checks rng against an object of size bytes and returns the
-// offset and length to read. Reading from the end of an empty object is
-// allowed and yields nothing; any other offset at or past the end is not
-// satisfiable.
-func clampRange(rng *core.ByteRange, size int64) (int64, int64, error) {
-	if rng.Offset < 0 {
-		return 0, 0, fmt.Errorf("%w: negative range offset %d", core.ErrInvalidArgument, rng.Offset)
-	}
-	if rng.Offset > size || (rng.Offset == size && size > 0) {
-		return 0, 0, fmt.Errorf("%w: offset %d of %d bytes", core.ErrRangeNotSatisfiable, rng.Offset, size)
-	}
-	n := size - rng.Offset
-	if rng.Length >= 0 && rng.Length < n {
-		n = rng.Length
-	}
-	return rng.Offset, n, nil
 }
 
 type sectionReadCloser struct {

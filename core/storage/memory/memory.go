@@ -53,15 +53,11 @@ func (b *Backend) Get(_ context.Context, key string, rng *core.ByteRange) (io.Re
 	}
 	data := o.data
 	if rng != nil {
-		size := int64(len(data))
-		if rng.Offset < 0 || rng.Offset > size || (rng.Offset == size && size > 0) {
-			return nil, core.ObjectInfo{}, fmt.Errorf("%w: offset %d of %d bytes", core.ErrRangeNotSatisfiable, rng.Offset, size)
+		off, n, err := rng.Resolve(int64(len(data)))
+		if err != nil {
+			return nil, core.ObjectInfo{}, fmt.Errorf("get %s: %w", key, err)
 		}
-		end := size
-		if rng.Length >= 0 && rng.Offset+rng.Length < size {
-			end = rng.Offset + rng.Length
-		}
-		data = data[rng.Offset:end]
+		data = data[off : off+n]
 	}
 	return io.NopCloser(bytes.NewReader(data)), o.info(key), nil
 }

@@ -196,7 +196,7 @@ func (b *Backend) getFromStat(ctx context.Context, key string, rng *core.ByteRan
 	if err != nil {
 		return nil, core.ObjectInfo{}, err
 	}
-	_, n, err := clampRange(rng, info.Size)
+	_, n, err := rng.Resolve(info.Size)
 	if err != nil {
 		return nil, core.ObjectInfo{}, fmt.Errorf("get %s: %w", key, err)
 	}
@@ -205,24 +205,6 @@ func (b *Backend) getFromStat(ctx context.Context, key string, rng *core.ByteRan
 		return b.Get(ctx, key, rng)
 	}
 	return io.NopCloser(strings.NewReader("")), info, nil
-}
-
-// clampRange checks rng against an object of size bytes and returns the
-// offset and length to read. Reading from the end of an empty object is
-// allowed and yields nothing; any other offset at or past the end is not
-// satisfiable.
-func clampRange(rng *core.ByteRange, size int64) (off, n int64, err error) {
-	if rng.Offset < 0 {
-		return 0, 0, fmt.Errorf("%w: negative range offset %d", core.ErrInvalidArgument, rng.Offset)
-	}
-	if rng.Offset > size || (rng.Offset == size && size > 0) {
-		return 0, 0, fmt.Errorf("%w: offset %d of %d bytes", core.ErrRangeNotSatisfiable, rng.Offset, size)
-	}
-	n = size - rng.Offset
-	if rng.Length >= 0 && rng.Length < n {
-		n = rng.Length
-	}
-	return rng.Offset, n, nil
 }
 
 // Delete removes the object; S3 does not mind a missing key.
