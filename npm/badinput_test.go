@@ -1,0 +1,116 @@
+package npm
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestBadPublishStoresNothing sends broken publishes; each must be a clear
+// 4xx and leave no key behind.
+func TestBadPublishStoresNothing(t *testing.T) {
+	ctx := t.Context()
+	e := newTestEnv(t, nil)
+	e.publish(ctx, adminToken, newPublish(t, "existing", "1.0.0"))
+
+	tests := []struct {
+		name   string
+		path   string
+		body   func(t *testing.T) io.Reader
+		status int
+		want   string
+	}{
+		{"corrupt base64", "/corrupt", func(t *testing.T) io.Reader {
+			p := newPublish(t, "corrupt", "1.0.0")
+			p.data = "H4sI!!!not-base64***"
+			return bytes.NewReader(p.body())
+		}, 400, "not valid base64"},
+		{"shasum mismatch", "/badsum", func(t *testing.T) io.Reader {
+			p := newPublish(t, "badsum", "1.0.0")
+			p.shasum = strings.Repeat("0", 40)
+			return bytes.NewReader(p.body())
+		}, 400, "shasum mismatch"},
+		{"integrity mismatch", "/badsri", func(t *testing.T) io.Reader {
+			p := newPublish(t, "badsri", "1.0.0")
+			p.integrity = "sha512-" + strings.Repeat("A", 86) + "=="
+			return bytes.NewReader(p.body())
+		}, 400, "integrity mismatch"},
+		{"tarball of another package", "/honest", func(t *testing.T) io.Reader {
+			p := newPublish(t, "other", "1.0.0")
+			q := newPublish(t, "honest", "1.0.0")
+			q.tarball, q.shasum, q.integrity = p.tarball, p.shasum, p.integrity
+			return bytes.NewReader(q.body())
+		}, 400, "package.json names other@1.0.0"},
+		{"not a tarball", "/notgz", func(t *testing.T) io.Reader {
+			return bytes.NewReader(newPublishFrom("notgz", "1.0.0", []byte("plain text")).body())
+		}, 400, "invalid tarball"},
+		{"dot-dot name", "/..", func(t *testing.T) io.Reader {
+			return bytes.NewReader(newPublish(t, "..", "1.0.0").body())
+		}, 400, "invalid package name"},
+		{"dot-dot in scoped name", "/@team%2f..", func(t *testing.T) io.Reader {
+			return bytes.NewReader(newPublish(t, "@team/..", "1.0.0").body())
+		}, 400, "invalid package name"},
+		{"upper case", "/LeftPad", func(t *testing.T) io.Reader {
+			return bytes.NewReader(newPublish(t, "LeftPad", "1.0.0").body())
+		}, 400, "invalid package name"},
+		{"name differs from URL", "/url-name", func(t *testing.T) io.Reader {
+			return bytes.NewReader(newPublish(t, "body-name", "1.0.0").body())
+		}, 400, "does not match"},
+		{"not semver", "/badver", func(t *testing.T) io.Reader {
+			return bytes.NewReader(newPublish(t, "badver", "1.0").body())
+		}, 400, "not semver"},
+		{"length mismatch", "/badlen", func(t *testing.T) io.Reader {
+			b := newPublish(t, "badlen", "1.0.0").body()
+			return bytes.NewReader(bytes.Replace(b, []byte(`"length":`), []byte(`"length":1`), 1))
+		}, 400, "length"},
+		{"invalid JSON", "/badjson", func(t *testing.T) io.Reader {
+			return strings.NewReader(`{"name": "badjson", "versions": {`)
+		}, 400, "invalid JSON"},
+		{"truncated attachment", "/cut", func(t *testing.T) io.Reader {
+			b := newPublish(t, "cut", "1.0.0").body()
+			return bytes.NewReader(b[:bytes.Index(b, []byte(`"data":"`))+20])
+		}, 400, "ends inside attachment data"},
+		{"100 MB body without attachment", "/huge", func(t *testing.T) io.Reader {
+			return hugeBody(100 << 20)
+		}, 413, "too large"},
+		{"version without tarball", "/existing", func(t *testing.T) io.Reader {
+			return strings.NewReader(`{"name":"existing","versions":{"1.0.0":{"name":"existing","version":"1.0.0"},"2.0.0":{"name":"existing","version":"2.0.0"}}}`)
+		}, 400, "without its tarball"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := e.keys(ctx)
+			r := e.do(ctx, http.MethodPut, tt.path, adminToken, tt.body(t))
+			if r.status != tt.status || !strings.Contains(string(r.body), tt.want) {
+				t.Fatalf("got %d %s, want %d with %q", r.status, r.body, tt.status, tt.want)
+			}
+			var body map[string]string
+			r.json(t, &body)
+			if body["error"] == "" {
+				t.Errorf("no error message in %s", r.body)
+			}
+			if after := e.keys(ctx); !slices.Equal(before, after) {
+				t.Errorf("storage changed:\nbefore %v\nafter  %v", before, after)
+			}
+		})
+	}
+}
+
+// hugeBody is a JSON document of about n bytes with one long description
+// and no attachment, generated on the fly.
+func hugeBody(n int) io.Reader {
+	return io.MultiReader(strings.NewReader(`{"name":"huge","description":"`),
+		io.LimitReader(repeatReader('x'), int64(n)), strings.NewReader(`"}`))
+}
+
+type repeatReader byte
+
+func (r repeatReader) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = byte(r)
+	}
+	return len(p), nil
+}

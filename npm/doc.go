@@ -1,0 +1,30 @@
+// Package npm serves the npm registry protocol: what the npm CLI (and yarn,
+// pnpm) speaks to install, publish, unpublish, deprecate, tag and search
+// packages, plus the user, token and audit endpoints the CLI calls.
+//
+// Specs followed: the registry API as documented in
+// https://github.com/npm/registry/blob/main/docs/REGISTRY-API.md, the
+// abbreviated metadata format of
+// https://github.com/npm/registry/blob/main/docs/responses/package-metadata.md,
+// and, where those are silent, what npm 11 (libnpmpublish, npm-profile,
+// npm-registry-fetch) sends and expects.
+//
+// Client configuration, with the handler mounted at /npm:
+//
+//	registry=http://127.0.0.1:8080/npm/
+//	//127.0.0.1:8080/npm/:_authToken=<token>
+//
+// A token comes from the registry's administrator, from "npm login
+// --auth-type=legacy" (user name and password of a configured user) or from
+// "npm token create". Scoped packages can be sent here alone with
+// "@team:registry=http://127.0.0.1:8080/npm/".
+//
+// Permissions are scopes of the form npm:package:<name>:<action>, where the
+// name may be a glob such as "@team/*": read to install, write to publish,
+// tag and deprecate, delete to unpublish.
+//
+// Nothing is lost under concurrency: every change of a package's document
+// (its packument) is a conditional read-modify-write through
+// [core.UpdateJSON], so concurrent publishes of different versions, also
+// through several registry processes sharing one bucket, all land.
+package npm

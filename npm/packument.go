@@ -1,0 +1,235 @@
+package npm
+
+import (
+	"context"
+	"errors"
+	"hash/fnv"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/smartregistry/smartregistry/core"
+	"github.com/smartregistry/smartregistry/internal/route"
+)
+
+// abbreviatedType is the media type of the abbreviated document.
+const abbreviatedType = "application/vnd.npm.install-v1+json"
+
+// getPackument serves GET /<pkg>: the full document, or the abbreviated one
+// when the client accepts it. Rendered documents are cached by the stored
+// document's ETag; If-None-Match is answered with 304.
+func (h *Handler) getPackument(ctx context.Context, req *core.RequestContext, p route.Params) (*core.Response, error) {
+	name := p["pkg"]
+	if _, err := h.authorize(ctx, req, name, core.ActionRead); err != nil {
+		return nil, err
+	}
+	abbreviated := strings.Contains(req.Header.Get("Accept"), abbreviatedType) && req.Query.Get("write") != "true"
+	body, etag, err := h.renderedPackument(ctx, name, req.BaseURL, abbreviated)
+	if err != nil {
+		return nil, err
+	}
+	ctype := "application/json"
+	if abbreviated {
+		ctype = abbreviatedType
+	}
+	if etagMatches(req.Header.Get("If-None-Match"), etag) {
+		resp := core.NewResponse(http.StatusNotModified)
+		resp.Header.Set("ETag", etag)
+		resp.Header.Set("Vary", "Accept")
+		return resp, nil
+	}
+	resp := core.BytesResponse(http.StatusOK, ctype, body)
+	resp.Header.Set("ETag", etag)
+	resp.Header.Set("Vary", "Accept")
+	return resp, nil
+}
+
+// renderedPackument returns the served document and its HTTP ETag, from
+// the cache when the stored document has not changed.
+func (h *Handler) renderedPackument(ctx context.Context, name, base string, abbreviated bool) ([]byte, string, error) {
+	key := packumentKey(name)
+	st, err := h.deps.Storage.Stat(ctx, key)
+	if err != nil {
+		return nil, "", notFound(err, name)
+	}
+	ck := cacheKey{name: name, base: base, abbreviated: abbreviated}
+	if b, ok := h.cache.get(ck, st.ETag); ok {
+		return b, httpETag(st.ETag, ck), nil
+	}
+	doc, storageETag, err := h.loadPackument(ctx, name)
+	if err != nil {
+		return nil, "", err
+	}
+	b, err := renderPackument(doc, base, abbreviated)
+	if err != nil {
+		return nil, "", err
+	}
+	h.cache.put(ck, storageETag, b)
+	return b, httpETag(storageETag, ck), nil
+}
+
+// loadPackument reads a package's stored document. A package without
+// versions (never published, or unpublished) is not found.
+func (h *Handler) loadPackument(ctx context.Context, name string) (*storedPackument, string, error) {
+	doc := &storedPackument{}
+	etag, err := core.GetJSON(ctx, h.deps.Storage, packumentKey(name), doc)
+	if err != nil {
+		return nil, "", notFound(err, name)
+	}
+	doc.init(name, doc.Created)
+	if len(doc.Versions) == 0 {
+		return nil, "", errorf(core.ErrNotFound, "package %s not found", name)
+	}
+	return doc, etag, nil
+}
+
+// notFound gives a missing package npm's "not found" message.
+func notFound(err error, name string) error {
+	if errors.Is(err, core.ErrNotFound) {
+		return errorf(core.ErrNotFound, "package %s not found", name)
+	}
+	return err
+}
+
+// getVersion serves GET /<pkg>/<version|dist-tag>: one version's manifest.
+func (h *Handler) getVersion(ctx context.Context, req *core.RequestContext, p route.Params) (*core.Response, error) {
+	name, ref := p["pkg"], p["version"]
+	if _, err := h.authorize(ctx, req, name, core.ActionRead); err != nil {
+		return nil, err
+	}
+	doc, _, err := h.loadPackument(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	version := ref
+	if v, ok := doc.DistTags[ref]; ok {
+		version = v
+	}
+	raw, ok := doc.Versions[version]
+	if !ok {
+		return nil, errorf(core.ErrNotFound, "version %s of %s not found", ref, name)
+	}
+	m, err := servedManifest(name, version, raw, req.BaseURL)
+	if err != nil {
+		return nil, err
+	}
+	return jsonOK(m), nil
+}
+
+// getTarball serves GET /<pkg>/-/<file>.tgz, streamed from storage.
+func (h *Handler) getTarball(ctx context.Context, req *core.RequestContext, p route.Params) (*core.Response, error) {
+	name, file := p["pkg"], p["file"]
+	if err := validateFile(name, file); err != nil {
+		return nil, err
+	}
+	if _, err := h.authorize(ctx, req, name, core.ActionRead); err != nil {
+		return nil, err
+	}
+	rc, info, err := h.deps.Storage.Get(ctx, tarballKey(name, file), nil)
+	if err != nil {
+		if errors.Is(err, core.ErrNotFound) {
+			return nil, errorf(core.ErrNotFound, "tarball %s of %s not found", file, name)
+		}
+		return nil, err
+	}
+	return core.StreamResponse(http.StatusOK, "application/octet-stream", rc, info.Size), nil
+}
+
+// validateFile checks that a tarball file name belongs to the package:
+// "<basename>-<version>.tgz".
+func validateFile(name, file string) error {
+	base := name[strings.LastIndexByte(name, '/')+1:]
+	v, ok := strings.CutPrefix(file, base+"-")
+	if ok {
+		v, ok = strings.CutSuffix(v, ".tgz")
+	}
+	if !ok || !validVersion(v) {
+		return errorf(core.ErrNotFound, "tarball %s of %s not found", file, name)
+	}
+	return nil
+}
+
+// etagMatches reports whether an If-None-Match header lists etag.
+func etagMatches(header, etag string) bool {
+	if header == "" {
+		return false
+	}
+	for c := range strings.SplitSeq(header, ",") {
+		c = strings.TrimPrefix(strings.TrimSpace(c), "W/")
+		if c == "*" || c == etag {
+			return true
+		}
+	}
+	return false
+}
+
+// httpETag derives the served document's ETag from the stored one and the
+// rendering (form and base URL).
+func httpETag(storageETag string, k cacheKey) string {
+	f := fnv.New64a()
+	f.Write([]byte(storageETag))
+	f.Write([]byte{0})
+	f.Write([]byte(k.base))
+	if k.abbreviated {
+		f.Write([]byte{1})
+	}
+	return `"` + strconv.FormatUint(f.Sum64(), 16) + `"`
+}
+
+// cacheKey names one rendering of a package's document.
+type cacheKey struct {
+	name        string
+	base        string
+	abbreviated bool
+}
+
+// packumentCache keeps rendered documents, each valid for one stored ETag,
+// within a byte budget. When full, arbitrary entries are dropped.
+type packumentCache struct {
+	mu      sync.Mutex
+	max     int64
+	size    int64
+	entries map[cacheKey]cacheEntry
+}
+
+type cacheEntry struct {
+	etag string
+	body []byte
+}
+
+func newPackumentCache(max int64) *packumentCache {
+	return &packumentCache{max: max, entries: map[cacheKey]cacheEntry{}}
+}
+
+func (c *packumentCache) get(k cacheKey, etag string) ([]byte, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[k]
+	if !ok || e.etag != etag {
+		return nil, false
+	}
+	return e.body, true
+}
+
+func (c *packumentCache) put(k cacheKey, etag string, body []byte) {
+	if etag == "" || int64(len(body)) > c.max/4 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if old, ok := c.entries[k]; ok {
+		c.size -= int64(len(old.body))
+	}
+	for k2, e := range c.entries {
+		if c.size+int64(len(body)) <= c.max {
+			break
+		}
+		if k2 != k {
+			delete(c.entries, k2)
+			c.size -= int64(len(e.body))
+		}
+	}
+	c.entries[k] = cacheEntry{etag: etag, body: body}
+	c.size += int64(len(body))
+}

@@ -1,0 +1,189 @@
+package npm
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/smartregistry/smartregistry/core"
+	"github.com/smartregistry/smartregistry/internal/route"
+)
+
+// updateMetadata applies a PUT of the whole document without attachments,
+// as "npm deprecate" and "npm unpublish <pkg>@<version>" send it:
+//   - a version's "deprecated" is set, changed or (absent or "") removed;
+//   - a version missing from the body is unpublished, but only when the
+//     client said which revision it read (URL or _rev) and the version was
+//     already in that revision: a version published since is never lost;
+//   - dist-tags in the body that point at existing versions are set, when
+//     the body is based on the current revision.
+//
+// Removing versions needs the delete permission.
+func (h *Handler) updateMetadata(ctx context.Context, req *core.RequestContext, principal *core.Principal,
+	name string, pr *publishRequest, urlRev string) (*core.Response, error) {
+	rev := urlRev
+	if rev == "" {
+		rev = pr.Rev
+	}
+	seen := revSeq(rev)
+	canDelete := h.deps.Auth.Authorize(ctx, principal, core.NewScope(core.ProtocolNPM, "package", name, core.ActionDelete))
+	var removed []string
+	doc, err := h.updatePackage(ctx, name, func(d *storedPackument, now time.Time) error {
+		removed = nil
+		changed := false
+		for v, stored := range d.Versions {
+			bodyRaw, inBody := pr.Versions[v]
+			if !inBody {
+				if seen >= 0 && d.Added[v] <= seen {
+					removed = append(removed, v)
+				}
+				continue
+			}
+			updated, ok, err := withDeprecation(stored, bodyRaw)
+			if err != nil {
+				return errorf(core.ErrInvalidArgument, "version %s: %v", v, err)
+			}
+			if ok {
+				d.Versions[v] = updated
+				changed = true
+			}
+		}
+		for v := range pr.Versions {
+			_, known := d.Versions[v]
+			_, gone := d.Unpublished[v]
+			if !known && !gone {
+				return errorf(core.ErrInvalidArgument, "version %s of %s cannot be published without its tarball", v, name)
+			}
+		}
+		if len(removed) > 0 && canDelete != nil {
+			return authError(canDelete, name, core.ActionDelete)
+		}
+		for _, v := range removed {
+			d.removeVersion(v, now)
+			changed = true
+		}
+		for tag, v := range pr.DistTags {
+			if seen != d.Seq {
+				break // tags read from an older revision would undo newer changes
+			}
+			if _, ok := d.Versions[v]; ok && validTag(tag) && d.DistTags[tag] != v {
+				d.DistTags[tag] = v
+				changed = true
+			}
+		}
+		if !changed {
+			return core.ErrNoChange
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return h.unpublished(ctx, doc, removed, http.StatusCreated), nil
+}
+
+// withDeprecation returns stored with the "deprecated" field of body, and
+// whether that changed anything.
+func withDeprecation(stored, body json.RawMessage) (json.RawMessage, bool, error) {
+	var in struct {
+		Deprecated *string `json:"deprecated"`
+	}
+	if err := json.Unmarshal(body, &in); err != nil {
+		return nil, false, err
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(stored, &m); err != nil {
+		return nil, false, err
+	}
+	var cur string
+	_, had := m["deprecated"]
+	if had {
+		_ = json.Unmarshal(m["deprecated"], &cur)
+	}
+	switch {
+	case in.Deprecated != nil && *in.Deprecated != "":
+		if had && cur == *in.Deprecated {
+			return stored, false, nil
+		}
+		m["deprecated"], _ = json.Marshal(*in.Deprecated)
+	case had:
+		delete(m, "deprecated")
+	default:
+		return stored, false, nil
+	}
+	b, err := json.Marshal(m)
+	return b, err == nil, err
+}
+
+// unpublishPackage serves DELETE /<pkg>/-rev/<rev>: every version the
+// client saw at that revision is unpublished (all of them when rev is not
+// one of ours) and can never be published again.
+func (h *Handler) unpublishPackage(ctx context.Context, req *core.RequestContext, p route.Params) (*core.Response, error) {
+	name := p["pkg"]
+	if _, err := h.authorize(ctx, req, name, core.ActionDelete); err != nil {
+		return nil, err
+	}
+	seen := revSeq(p["rev"])
+	var removed []string
+	doc, err := h.updatePackage(ctx, name, func(d *storedPackument, now time.Time) error {
+		removed = nil
+		for v := range d.Versions {
+			if seen < 0 || d.Added[v] <= seen {
+				removed = append(removed, v)
+			}
+		}
+		for _, v := range removed {
+			d.removeVersion(v, now)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return h.unpublished(ctx, doc, removed, http.StatusOK), nil
+}
+
+// deleteTarball serves DELETE /<pkg>/-/<file>/-rev/<rev>, the last step of
+// "npm unpublish <pkg>@<version>". The tarball of a version still published
+// is kept (409).
+func (h *Handler) deleteTarball(ctx context.Context, req *core.RequestContext, p route.Params) (*core.Response, error) {
+	name, file := p["pkg"], p["file"]
+	if err := validateFile(name, file); err != nil {
+		return nil, err
+	}
+	if _, err := h.authorize(ctx, req, name, core.ActionDelete); err != nil {
+		return nil, err
+	}
+	doc, _, err := h.loadPackument(ctx, name)
+	if err != nil && !errors.Is(err, core.ErrNotFound) {
+		return nil, err
+	}
+	if doc != nil {
+		for v := range doc.Versions {
+			if tarballFile(name, v) == file {
+				return nil, errorf(core.ErrConflict, "%s@%s is still published; unpublish it first", name, v)
+			}
+		}
+	}
+	if err := h.deps.Storage.Delete(ctx, tarballKey(name, file)); err != nil {
+		return nil, err
+	}
+	return jsonOK(map[string]any{"ok": true}), nil
+}
+
+// unpublished finishes a change that removed versions: their tarballs are
+// deleted and the search index updated. Failures are logged: the versions
+// are gone from the document already. It returns the client's answer.
+func (h *Handler) unpublished(ctx context.Context, doc *storedPackument, versions []string, status int) *core.Response {
+	name := doc.Name
+	for _, v := range versions {
+		key := tarballKey(name, tarballFile(name, v))
+		if err := h.deps.Storage.Delete(context.WithoutCancel(ctx), key); err != nil {
+			h.log.WarnContext(ctx, "npm: delete tarball of unpublished version", "key", key, "error", err)
+		}
+	}
+	h.indexPackage(ctx, doc)
+	return core.JSONResponse(status, map[string]any{"ok": true, "id": name, "rev": doc.rev()})
+}
