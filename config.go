@@ -26,6 +26,11 @@ type Config struct {
 	AuthProvider core.AuthProvider
 	// StorageHooks observe and may veto every storage operation.
 	StorageHooks core.StorageHooks
+	// Upstream names the upstream registries protocol handlers may proxy,
+	// by priority and glob scope rules (see upstream.NewStatic). Optional.
+	// The protocol handlers built so far serve only what was published to
+	// them and do not consult it yet.
+	Upstream core.UpstreamProvider
 	// Logger receives one line per request and the detail of internal
 	// errors; default slog.Default().
 	Logger *slog.Logger

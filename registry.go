@@ -77,7 +77,7 @@ func New(cfg Config) (*Registry, error) {
 		return nil, fmt.Errorf("config Auth: %w", err)
 	}
 	r.auth = auth
-	deps := core.Deps{Storage: r.storage, Auth: auth, Logger: r.log}
+	deps := core.Deps{Storage: r.storage, Auth: auth, Logger: r.log, Upstream: cfg.Upstream}
 
 	if err := r.buildHandlers(deps); err != nil {
 		// Stop the background work of the handlers already built.

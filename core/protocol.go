@@ -23,4 +23,6 @@ type Deps struct {
 	Storage *Storage
 	Auth    *AuthManager
 	Logger  *slog.Logger
+	// Upstream, when not nil, names the upstream registries to fetch from.
+	Upstream UpstreamProvider
 }
