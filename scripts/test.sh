@@ -53,16 +53,29 @@ free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
 
+minio_pid=
+minio_data=
+stop_minio() {
+	if [ -n "$minio_pid" ]; then
+		kill "$minio_pid" 2>/dev/null || true
+		wait "$minio_pid" 2>/dev/null || true
+	fi
+	if [ -n "$minio_data" ]; then
+		rm -rf "$minio_data" "$minio_data.log"
+	fi
+}
+trap stop_minio EXIT
+
 start_minio() {
 	local port console data
 	port=$(free_port)
 	console=$(free_port)
 	data=$(mktemp -d)
+	minio_data=$data
 	export MINIO_ROOT_USER=smartregistry MINIO_ROOT_PASSWORD="test-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
 	MINIO_BROWSER=off MINIO_UPDATE=off "$bin_dir/minio" server "$data" \
 		--address "127.0.0.1:$port" --console-address "127.0.0.1:$console" --quiet >"$data.log" 2>&1 &
 	minio_pid=$!
-	trap 'kill "$minio_pid" 2>/dev/null || true; wait "$minio_pid" 2>/dev/null || true; rm -rf "$data" "$data.log"' EXIT
 	for _ in $(seq 1 100); do
 		if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
 			export SMARTREGISTRY_TEST_S3_ENDPOINT="127.0.0.1:$port"

@@ -187,8 +187,9 @@ func (b *Backend) rename(tmp, final string) error {
 			return fmt.Errorf("temporary file vanished: %w", serr)
 		}
 		// MkdirAll itself fails with ENOENT when a delete prunes a
-		// directory it has just made: try again.
-		if err = os.MkdirAll(filepath.Dir(final), 0o755); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		// directory it has just made, and with EEXIST when another put made
+		// it and a delete pruned it before MkdirAll looked again: try again.
+		if err = os.MkdirAll(filepath.Dir(final), 0o755); err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, fs.ErrExist) {
 			return err
 		}
 	}
