@@ -31,10 +31,14 @@
 // request for /simple/My_Pkg/ is redirected (301) to /simple/my-pkg/, and
 // uploads of My_Pkg and my-pkg are one project. File links are relative
 // (../../packages/...), carry #sha256=, data-requires-python, data-yanked,
-// and, for wheels, data-core-metadata and data-dist-info-metadata with the
-// metadata file's hash; the JSON variant says the same with hashes,
-// requires-python, yanked, core-metadata, dist-info-metadata, size,
-// upload-time and the project's versions.
+// and data-core-metadata and data-dist-info-metadata with the metadata
+// file's hash, for wheels and for sdists whose PKG-INFO is Metadata-Version
+// 2.2 or later and leaves none of Name, Version, Requires-Dist,
+// Requires-Python and Provides-Extra Dynamic (PEP 643); the JSON variant
+// says the same with hashes, requires-python, yanked, core-metadata,
+// dist-info-metadata, size, upload-time and the project's versions. A
+// project whose files were all deleted is gone from /simple/, and its
+// pages and JSON API answer 404.
 //
 // # Uploads
 //
@@ -44,9 +48,21 @@
 // The core metadata (a wheel's *.dist-info/METADATA, read through ranged
 // reads; an sdist's PKG-INFO) must name the same project and version as the
 // file name and the form. A file name is accepted once: a second upload is
-// 400 "File already exists", which is what twine --skip-existing looks for.
-// The project document is updated with core.UpdateJSON, so concurrent
-// uploads of different files all land.
+// 400 "File already exists", which is what twine --skip-existing looks for;
+// and, as on PyPI, a file name that was deleted cannot be uploaded again
+// (400 "This filename has already been used, use a different version"):
+// the project document keeps its tombstone. The project document is
+// updated with core.UpdateJSON, so concurrent uploads of different files
+// all land.
+//
+// Refusals that come before the file is read (credentials, permission, a
+// name taken) first read and discard the rest of the body, up to 64 MiB,
+// because twine sends its whole body before it reads the answer and would
+// otherwise see a connection reset; a larger rest is answered with
+// Connection: close. Temporary upload objects left behind by a crashed
+// process are removed once older than Config.UploadMaxAge (1h), by a sweep
+// that uploads start in the background at most every
+// Config.UploadCleanupInterval (10m); Handler.Close stops it.
 //
 // # Auth
 //

@@ -56,7 +56,9 @@ func TestTwineAndPip(t *testing.T) {
 	}
 	// Also for a file much larger than what the server reads ahead on its
 	// own: the refusal comes before the file is read, and twine must still
-	// see it.
+	// see it. (urllib3 reads an answer even after a broken pipe, so twine
+	// copes with a reset too; TestRefusalBeforeTheFile covers a client that
+	// does not.)
 	big := dist{name: e2etest.Unique("sr-big"), version: "1.0", payload: 4 << 20}
 	bigPath := filepath.Join(work, "big", big.wheelName())
 	writeFile(t, bigPath, big.wheel(t))
@@ -74,6 +76,13 @@ func TestTwineAndPip(t *testing.T) {
 	writeFile(t, p, extra.sdist(t))
 	run(t, work, twine, "upload", "--repository-url", repo, "-u", srv.AdminUser, "-p", srv.AdminPassword,
 		"--non-interactive", "--disable-progress-bar", p)
+	// As on PyPI, a deleted file name cannot be uploaded again, and
+	// --skip-existing does not hide that.
+	call(t, srv, http.MethodDelete, "/pypi/packages/"+NormalizeName(beta)+"/"+extra.sdistName())
+	if out, err := runErr(t, work, twine, append(twineArgs, "--skip-existing", "--verbose", p)...); err == nil ||
+		!strings.Contains(out, "This filename has already been used") {
+		t.Fatalf("twine upload of a deleted file name: err=%v\n%s", err, out)
+	}
 
 	// A fresh venv; every install goes to its own --target directory.
 	venv := filepath.Join(work, "venv")
@@ -105,7 +114,23 @@ func TestTwineAndPip(t *testing.T) {
 	}
 
 	// Yank 2.0: pip install picks 1.0, unless 2.0 is pinned.
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodPut, srv.URL+"/pypi/"+alpha+"/2.0/yank?reason=broken", nil)
+	call(t, srv, http.MethodPut, "/pypi/"+alpha+"/2.0/yank?reason=broken")
+	if got := install(alpha); got != mod(alpha)+"-1.0" {
+		t.Fatalf("pip install %s with 2.0 yanked installed %s, want 1.0", alpha, got)
+	}
+	if got := install(alpha + "==2.0"); got != mod(alpha)+"-2.0" {
+		t.Fatalf("pip install %s==2.0 (yanked) installed %s", alpha, got)
+	}
+	if !strings.Contains(srv.Logs(), ".whl.metadata") {
+		t.Errorf("pip never fetched a PEP 658 metadata file")
+	}
+}
+
+// call sends a management request (yank, delete) with the admin token;
+// anything but 200 fails the test.
+func call(t *testing.T, srv *e2etest.Server, method, path string) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), method, srv.URL+path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,16 +141,7 @@ func TestTwineAndPip(t *testing.T) {
 	}
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("yank: %s", resp.Status)
-	}
-	if got := install(alpha); got != mod(alpha)+"-1.0" {
-		t.Fatalf("pip install %s with 2.0 yanked installed %s, want 1.0", alpha, got)
-	}
-	if got := install(alpha + "==2.0"); got != mod(alpha)+"-2.0" {
-		t.Fatalf("pip install %s==2.0 (yanked) installed %s", alpha, got)
-	}
-	if !strings.Contains(srv.Logs(), ".whl.metadata") {
-		t.Errorf("pip never fetched a PEP 658 metadata file")
+		t.Fatalf("%s %s: %s", method, path, resp.Status)
 	}
 }
 

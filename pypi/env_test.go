@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
@@ -66,6 +67,11 @@ func newTestEnvOn(t testing.TB, backend core.Backend, anonymousRead bool, users 
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() {
+		if err := h.Close(context.Background()); err != nil {
+			t.Error(err)
+		}
+	})
 	return &testEnv{t: t, backend: backend, storage: storage, h: h}
 }
 
@@ -101,16 +107,9 @@ func (e *testEnv) do(ctx context.Context, r request) response {
 		r.user, r.pass = "__token__", r.token
 	}
 	if r.user != "" {
-		req.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(r.user+":"+r.pass)))
+		req.Header.Set("Authorization", basicAuth(r.user, r.pass))
 	}
-	ctx = core.WithActor(core.WithProtocol(ctx, core.ProtocolPyPI), req.Actor)
-	resp, err := e.h.Handle(ctx, req)
-	if err != nil {
-		resp = e.h.ErrorResponse(ctx, req, err)
-	}
-	if resp == nil {
-		resp = core.NewResponse(http.StatusNoContent)
-	}
+	resp := e.handle(ctx, req)
 	var body []byte
 	if resp.Body != nil {
 		body, err = io.ReadAll(resp.Body)
@@ -119,10 +118,74 @@ func (e *testEnv) do(ctx context.Context, r request) response {
 			e.t.Fatal(err)
 		}
 	}
+	return response{status: resp.Status, header: resp.Header, body: string(body)}
+}
+
+// exchange is a request and what is expected back.
+type exchange struct {
+	name   string
+	req    request
+	status int
+	body   string // a part of the answer's body
+}
+
+// exchanges runs each exchange as a subtest of t, then check, when not nil,
+// on its answer.
+func (e *testEnv) exchanges(t *testing.T, xs []exchange, check func(t *testing.T, r response)) {
+	t.Helper()
+	for _, x := range xs {
+		t.Run(x.name, func(t *testing.T) {
+			r := e.do(t.Context(), x.req)
+			if r.status != x.status || !strings.Contains(r.body, x.body) {
+				t.Fatalf("got %d %q, want %d with %q", r.status, r.body, x.status, x.body)
+			}
+			if check != nil {
+				check(t, r)
+			}
+		})
+	}
+}
+
+// basicAuth is an Authorization header value.
+func basicAuth(user, pass string) string {
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass))
+}
+
+// handle calls the handler the way the registry does: Handle, then
+// ErrorResponse for an error; the response has a status.
+func (e *testEnv) handle(ctx context.Context, req *core.RequestContext) *core.Response {
+	ctx = core.WithActor(core.WithProtocol(ctx, core.ProtocolPyPI), req.Actor)
+	resp, err := e.h.Handle(ctx, req)
+	if err != nil {
+		resp = e.h.ErrorResponse(ctx, req, err)
+	}
+	if resp == nil {
+		resp = core.NewResponse(http.StatusNoContent)
+	}
 	if resp.Status == 0 {
 		resp.Status = http.StatusOK
 	}
-	return response{status: resp.Status, header: resp.Header, body: string(body)}
+	return resp
+}
+
+// serve puts the handler behind a real HTTP server on loopback, streaming
+// request and response bodies as the Registry's ServeHTTP does.
+func (e *testEnv) serve() *httptest.Server {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, hr *http.Request) {
+		resp := e.handle(hr.Context(), &core.RequestContext{Method: hr.Method, Path: hr.URL.EscapedPath(),
+			Header: hr.Header, Query: hr.URL.Query(), Body: hr.Body, ContentLength: hr.ContentLength,
+			Actor: &core.Actor{}, BaseURL: "http://" + hr.Host})
+		for k, v := range resp.Header {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(resp.Status)
+		if resp.Body != nil {
+			io.Copy(w, resp.Body)
+			resp.Body.Close()
+		}
+	}))
+	e.t.Cleanup(srv.Close)
+	return srv
 }
 
 // upload sends a file as twine would, with the admin token unless told.

@@ -108,7 +108,7 @@ func (h *Handler) removeFiles(ctx context.Context, project, what string, drop fu
 			return fmt.Errorf("%w: project %s", core.ErrNotFound, project)
 		}
 		var err error
-		removed, err = doc.removeFiles(what, drop)
+		removed, err = doc.removeFiles(what, h.now(), drop)
 		return err
 	})
 	if err != nil {

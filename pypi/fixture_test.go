@@ -31,6 +31,10 @@ type dist struct {
 	metadataName string
 	// payload adds a data file of this many incompressible bytes to a wheel.
 	payload int
+	// metadataVersion is the Metadata-Version written, default 2.1; dynamic
+	// are the Dynamic fields written (PEP 643).
+	metadataVersion string
+	dynamic         []string
 }
 
 func (d dist) module() string { return strings.ReplaceAll(NormalizeName(d.name), "-", "_") }
@@ -45,8 +49,15 @@ func (d dist) metadata() string {
 	if d.metadataName != "" {
 		name = d.metadataName
 	}
+	mv := d.metadataVersion
+	if mv == "" {
+		mv = "2.1"
+	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "Metadata-Version: 2.1\nName: %s\nVersion: %s\nSummary: test package %s\n", name, d.version, d.name)
+	fmt.Fprintf(&b, "Metadata-Version: %s\nName: %s\nVersion: %s\nSummary: test package %s\n", mv, name, d.version, d.name)
+	for _, f := range d.dynamic {
+		fmt.Fprintf(&b, "Dynamic: %s\n", f)
+	}
 	b.WriteString("Home-page: https://example.invalid/\nAuthor: Tester\nLicense: MIT\n")
 	b.WriteString("Project-URL: Source, https://example.invalid/src\nClassifier: Programming Language :: Python :: 3\n")
 	if d.requiresPython != "" {
@@ -78,7 +89,8 @@ func (d dist) wheel(t testing.TB) []byte {
 	zw := zip.NewWriter(&buf)
 	var record strings.Builder
 	for _, f := range files {
-		w, err := zw.Create(f.name)
+		// Stored, not deflated: the payload is incompressible anyway.
+		w, err := zw.CreateHeader(&zip.FileHeader{Name: f.name, Method: zip.Store})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/smartregistry/smartregistry/core"
 	"github.com/smartregistry/smartregistry/internal/route"
@@ -25,12 +26,22 @@ type Config struct {
 	// kept in memory, keyed by the project document's ETag so that a
 	// cached page is never stale; default 256, negative disables the cache.
 	PageCacheEntries int
+	// UploadMaxAge is the age past which a temporary upload object is
+	// taken for one a crashed process left behind and removed; default 1h.
+	// It must be longer than an upload takes to arrive.
+	UploadMaxAge time.Duration
+	// UploadCleanupInterval is how often, at most, an upload starts a
+	// background sweep of the temporary upload objects older than
+	// UploadMaxAge (CleanUploads); default 10m, negative disables it.
+	UploadCleanupInterval time.Duration
 }
 
 const (
 	defaultMaxUploadSize   = 1 << 30
 	defaultMaxMetadataSize = 4 << 20
 	defaultPageCache       = 256
+	defaultUploadMaxAge    = time.Hour
+	defaultCleanupInterval = 10 * time.Minute
 	// maxFormField bounds one non-file field of the upload form, and
 	// maxFormFields all of them together.
 	maxFormField  = 1 << 20
@@ -46,6 +57,9 @@ type Handler struct {
 	log    *slog.Logger
 	routes route.Table[routeFunc]
 	pages  *pageCache
+	// now is the clock: upload times, upload key ages; tests replace it.
+	now    func() time.Time
+	sweeps sweeper
 }
 
 // routeFunc serves one route with the wildcard values of its pattern.
@@ -65,7 +79,14 @@ func New(deps core.Deps, cfg Config) (*Handler, error) {
 	if cfg.PageCacheEntries == 0 {
 		cfg.PageCacheEntries = defaultPageCache
 	}
-	h := &Handler{deps: deps, cfg: cfg, log: deps.Logger, pages: newPageCache(cfg.PageCacheEntries)}
+	if cfg.UploadMaxAge <= 0 {
+		cfg.UploadMaxAge = defaultUploadMaxAge
+	}
+	if cfg.UploadCleanupInterval == 0 {
+		cfg.UploadCleanupInterval = defaultCleanupInterval
+	}
+	h := &Handler{deps: deps, cfg: cfg, log: deps.Logger, pages: newPageCache(cfg.PageCacheEntries), now: time.Now}
+	h.sweeps.ctx, h.sweeps.cancel = context.WithCancel(context.Background())
 	if h.log == nil {
 		h.log = slog.Default()
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -130,6 +131,55 @@ func TestSimpleAPI(t *testing.T) {
 	})
 }
 
+// TestSdistCoreMetadata: an sdist's PKG-INFO is announced as core
+// metadata only when it is Metadata-Version 2.2+ and leaves nothing a
+// resolver reads Dynamic.
+func TestSdistCoreMetadata(t *testing.T) {
+	ctx := t.Context()
+	e := newTestEnv(t, true)
+	tests := []struct {
+		d        dist
+		announce bool
+	}{
+		{dist{name: "foo", version: "1.0"}, false}, // 2.1
+		{dist{name: "foo", version: "2.0", metadataVersion: "2.2", dynamic: []string{"License"}}, true},
+		{dist{name: "foo", version: "3.0", metadataVersion: "2.4", dynamic: []string{"Requires-Dist"}}, false},
+	}
+	for _, tt := range tests {
+		if r := e.upload(ctx, tt.d, tt.d.sdistName(), tt.d.sdist(t), nil); r.status != 200 {
+			t.Fatalf("upload %s: %d %s", tt.d.sdistName(), r.status, r.body)
+		}
+	}
+	html := e.do(ctx, request{method: "GET", path: "/simple/foo/"}).body
+	var page struct {
+		Files []struct {
+			Filename     string `json:"filename"`
+			CoreMetadata any    `json:"core-metadata"`
+		} `json:"files"`
+	}
+	if err := json.Unmarshal([]byte(e.do(ctx, request{method: "GET", path: "/simple/foo/", header: map[string]string{"Accept": ContentTypeJSON}}).body), &page); err != nil {
+		t.Fatal(err)
+	}
+	for i, tt := range tests {
+		md := tt.d.metadata()
+		link := `data-core-metadata="sha256=` + sha256Hex([]byte(md)) + `"`
+		if got := strings.Contains(html, link+`>`+tt.d.sdistName()); got != tt.announce {
+			t.Errorf("%s: html announces core metadata: %v, want %v\n%s", tt.d.sdistName(), got, tt.announce, html)
+		}
+		var want any = false
+		if tt.announce {
+			want = map[string]any{"sha256": sha256Hex([]byte(md))}
+		}
+		if f := page.Files[i]; !reflect.DeepEqual(f.CoreMetadata, want) {
+			t.Errorf("%s: json core-metadata %v, want %v", f.Filename, f.CoreMetadata, want)
+		}
+		r := e.do(ctx, request{method: "GET", path: "/packages/foo/" + tt.d.sdistName() + ".metadata"})
+		if r.status != 200 || r.body != md {
+			t.Errorf("%s.metadata: %d %q", tt.d.sdistName(), r.status, r.body)
+		}
+	}
+}
+
 // TestYankAndDelete drives the management API.
 func TestYankAndDelete(t *testing.T) {
 	ctx := t.Context()
@@ -201,15 +251,70 @@ func TestYankAndDelete(t *testing.T) {
 	if !strings.Contains(p, `"versions":["1.0"]`) || strings.Contains(p, "foo-2.0") || strings.Contains(p, "foo-1.0.tar.gz") {
 		t.Fatalf("page after deletes:\n%s", p)
 	}
-	want := []string{"pypi/projects/foo/files/foo-1.0-py3-none-any.whl", "pypi/projects/foo/files/foo-1.0-py3-none-any.whl.metadata",
+	want := []string{"pypi/files/foo/foo-1.0-py3-none-any.whl", "pypi/files/foo/foo-1.0-py3-none-any.whl.metadata",
 		"pypi/projects/foo/project.json"}
 	if got := e.keys(ctx); strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Fatalf("keys after deletes: %v", got)
 	}
-	// A deleted file name may be uploaded again.
+	// As on PyPI, a deleted file name cannot be uploaded again, also not
+	// with other content; a new version can.
 	d := dist{name: "foo", version: "2.0"}
-	if r := e.upload(ctx, d, d.sdistName(), d.sdist(t), nil); r.status != 200 {
-		t.Fatalf("re-upload after delete: %d %s", r.status, r.body)
+	other := dist{name: "foo", version: "2.0", requires: []string{"x"}}
+	for _, re := range []struct {
+		content []byte
+		fields  map[string]string
+	}{
+		{d.sdist(t), nil},
+		{other.sdist(t), nil},
+		{other.sdist(t), map[string]string{"name": ""}}, // refused by the project document, after the file is read
+	} {
+		r := e.upload(ctx, d, d.sdistName(), re.content, re.fields)
+		if r.status != 400 || !strings.Contains(r.body, "This filename has already been used") {
+			t.Fatalf("re-upload after delete: %d %s", r.status, r.body)
+		}
+	}
+	if got := e.keys(ctx); strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("keys after refused re-upload: %v", got)
+	}
+	if r := e.upload(ctx, dist{name: "foo", version: "2.1"}, "foo-2.1.tar.gz", dist{name: "foo", version: "2.1"}.sdist(t), nil); r.status != 200 {
+		t.Fatalf("upload of a new version after delete: %d %s", r.status, r.body)
+	}
+}
+
+// TestDeleteLastFile deletes every file of a project: it is gone from the
+// index, its pages and its JSON API, its file names stay taken, and a new
+// version brings it back.
+func TestDeleteLastFile(t *testing.T) {
+	ctx := t.Context()
+	e := newTestEnv(t, true)
+	foo, bar := dist{name: "foo", version: "1.0"}, dist{name: "bar", version: "1.0"}
+	e.mustUpload(ctx, foo)
+	e.mustUpload(ctx, bar)
+	if r := e.do(ctx, request{method: "DELETE", path: "/packages/foo/" + foo.wheelName(), token: adminToken}); r.status != 200 {
+		t.Fatalf("delete wheel: %d %s", r.status, r.body)
+	}
+	if r := e.do(ctx, request{method: "DELETE", path: "/foo/1.0", token: adminToken}); r.status != 200 {
+		t.Fatalf("delete release: %d %s", r.status, r.body)
+	}
+	e.exchanges(t, []exchange{
+		{"index html", request{method: "GET", path: "/simple/"}, 200, `<a href="bar/">bar</a><br />` + "\n  </body>"},
+		{"index json", request{method: "GET", path: "/simple/", header: map[string]string{"Accept": ContentTypeJSON}}, 200, `"projects":[{"name":"bar"}]`},
+		{"project page", request{method: "GET", path: "/simple/foo/"}, 404, ""},
+		{"project page json", request{method: "GET", path: "/simple/foo/", header: map[string]string{"Accept": ContentTypeJSON}}, 404, ""},
+		{"json api", request{method: "GET", path: "/foo/json"}, 404, ""},
+		{"json api release", request{method: "GET", path: "/foo/1.0/json"}, 404, ""},
+		{"download", request{method: "GET", path: "/packages/foo/" + foo.sdistName()}, 404, ""},
+		{"delete again", request{method: "DELETE", path: "/foo/1.0", token: adminToken}, 404, ""},
+		{"yank", request{method: "PUT", path: "/foo/1.0/yank", token: adminToken}, 404, ""},
+		{"re-upload", uploadRequest(t, foo, adminToken), 400, "This filename has already been used"},
+	}, nil)
+	e.mustUpload(ctx, dist{name: "foo", version: "1.1"})
+	r := e.do(ctx, request{method: "GET", path: "/simple/foo/", header: map[string]string{"Accept": ContentTypeJSON}})
+	if r.status != 200 || !strings.Contains(r.body, `"versions":["1.1"]`) || strings.Contains(r.body, "foo-1.0") {
+		t.Fatalf("page after a new version: %d %s", r.status, r.body)
+	}
+	if r := e.do(ctx, request{method: "GET", path: "/simple/"}); !strings.Contains(r.body, `<a href="foo/">`) {
+		t.Fatalf("index after a new version: %s", r.body)
 	}
 }
 
@@ -221,12 +326,7 @@ func TestAuth(t *testing.T) {
 	e.mustUpload(ctx, dist{name: "other", version: "1.0"})
 	foo := dist{name: "foo", version: "3.0"}
 	other := dist{name: "other", version: "3.0"}
-	tests := []struct {
-		name   string
-		req    request
-		status int
-		body   string
-	}{
+	e.exchanges(t, []exchange{
 		{"anonymous index", request{method: "GET", path: "/simple/"}, 401, ""},
 		{"anonymous project", request{method: "GET", path: "/simple/foo/"}, 401, ""},
 		{"anonymous download", request{method: "GET", path: "/packages/foo/foo-1.0.tar.gz"}, 401, ""},
@@ -239,18 +339,11 @@ func TestAuth(t *testing.T) {
 		{"reader upload", uploadRequest(t, foo, fooReader), 403, ""},
 		{"writer upload other", uploadRequest(t, other, fooWriter), 403, ""},
 		{"writer upload foo", uploadRequest(t, foo, fooWriter), 200, ""},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			r := e.do(ctx, tt.req)
-			if r.status != tt.status || !strings.Contains(r.body, tt.body) {
-				t.Fatalf("got %d %q, want %d with %q", r.status, r.body, tt.status, tt.body)
-			}
-			if r.status == 401 && r.header.Get("WWW-Authenticate") != `Basic realm="pypi"` {
-				t.Fatalf("401 without WWW-Authenticate: %v", r.header)
-			}
-		})
-	}
+	}, func(t *testing.T, r response) {
+		if r.status == 401 && r.header.Get("WWW-Authenticate") != `Basic realm="pypi"` {
+			t.Fatalf("401 without WWW-Authenticate: %v", r.header)
+		}
+	})
 	t.Run("password login", func(t *testing.T) {
 		body, ct := uploadBody(t, other, other.wheelName(), other.wheel(t), nil)
 		up := request{method: http.MethodPost, path: "/", user: "alice", pass: "alice-pw",

@@ -99,7 +99,7 @@ func (h *Handler) serveJSON(ctx context.Context, req *core.RequestContext, proje
 	if _, err := h.authorize(ctx, req, project, core.ActionRead); err != nil {
 		return nil, err
 	}
-	doc, _, err := h.loadProject(ctx, project)
+	doc, _, err := h.loadServedProject(ctx, project)
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/smartregistry/smartregistry/core"
@@ -113,6 +114,29 @@ type Metadata struct {
 	ProvidesExtra          []string
 	// ProjectURLs are "label, url" pairs as written.
 	ProjectURLs []string
+	// Dynamic names the fields an sdist leaves to its build (PEP 643).
+	Dynamic []string
+}
+
+// resolvable reports whether installers may resolve with an sdist's
+// PKG-INFO without building the sdist: only when its Metadata-Version is
+// 2.2 or later (PEP 643), so that every field the build may change is
+// marked Dynamic, and none that a resolver reads is. (A wheel's METADATA
+// always is.)
+func (m Metadata) resolvable() bool {
+	major, minor, _ := strings.Cut(m.MetadataVersion, ".")
+	ma, err := strconv.Atoi(major)
+	mi, _ := strconv.Atoi(minor)
+	if err != nil || ma < 2 || (ma == 2 && mi < 2) {
+		return false
+	}
+	for _, f := range m.Dynamic {
+		switch strings.ToLower(f) {
+		case "name", "version", "requires-dist", "requires-python", "provides-extra":
+			return false
+		}
+	}
+	return true
 }
 
 // ParseMetadata parses core metadata: RFC 822 style headers, continuation
@@ -177,6 +201,7 @@ func ParseMetadata(b []byte) (Metadata, error) {
 		RequiresDist:           fields["requires-dist"],
 		ProvidesExtra:          fields["provides-extra"],
 		ProjectURLs:            fields["project-url"],
+		Dynamic:                fields["dynamic"],
 	}
 	if len(bytes.TrimSpace(body)) > 0 {
 		m.Description = string(body)

@@ -80,6 +80,41 @@ func TestParseMetadata(t *testing.T) {
 	}
 }
 
+// TestResolvable decides which sdists' PKG-INFO is announced as
+// data-core-metadata (PEP 643).
+func TestResolvable(t *testing.T) {
+	tests := []struct {
+		version string
+		dynamic []string
+		want    bool
+	}{
+		{"1.0", nil, false},
+		{"2.1", nil, false},
+		{"2.2", nil, true},
+		{"2.4", []string{"License", "Classifier"}, true},
+		{"2.3", []string{"Requires-Dist"}, false},
+		{"2.2", []string{"requires-python"}, false},
+		{"2.2", []string{"Provides-Extra"}, false},
+		{"2.10", nil, true},
+		{"3.0", nil, true},
+		{"", nil, false},
+		{"x.y", nil, false},
+	}
+	for _, tt := range tests {
+		raw := "Metadata-Version: " + tt.version + "\nName: a\nVersion: 1\n"
+		for _, d := range tt.dynamic {
+			raw += "Dynamic: " + d + "\n"
+		}
+		m, err := ParseMetadata([]byte(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := m.resolvable(); got != tt.want {
+			t.Errorf("Metadata-Version %q, Dynamic %v: resolvable = %v, want %v", tt.version, tt.dynamic, got, tt.want)
+		}
+	}
+}
+
 func TestVersion(t *testing.T) {
 	norm := map[string]string{
 		"1.0": "1.0", "v1.0": "1.0", "1.0.0": "1.0.0", "1.0-alpha1": "1.0a1", "1.0.a.1": "1.0a1", "1.0c2": "1.0rc2",

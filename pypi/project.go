@@ -23,6 +23,9 @@ type projectDoc struct {
 	Releases map[string]releaseRecord `json:"releases"`
 	// Serial grows with every change (the JSON API's last_serial).
 	Serial int64 `json:"serial"`
+	// Deleted are the tombstones of deleted files: file name → when it
+	// was deleted. As on PyPI, such a name cannot be uploaded again.
+	Deleted map[string]time.Time `json:"deleted,omitempty"`
 }
 
 // releaseRecord is the state of one version.
@@ -45,15 +48,28 @@ type fileRecord struct {
 	MD5            string `json:"md5"`
 	BLAKE2b256     string `json:"blake2b256"`
 	// MetadataSHA256 is the hash of the core metadata file served at
-	// <file>.metadata (PEP 658); set for wheels only, because an sdist's
-	// PKG-INFO may leave fields to the build.
+	// <file>.metadata (PEP 658) and announced as data-core-metadata; set
+	// for wheels, and for sdists whose PKG-INFO leaves nothing a resolver
+	// reads to the build (Metadata.resolvable).
 	MetadataSHA256 string    `json:"metadataSha256,omitempty"`
 	UploadTime     time.Time `json:"uploadTime"`
 	Comment        string    `json:"comment,omitempty"`
 }
 
-// loadProject reads the document of a normalized project name; a missing
-// project is ErrNotFound.
+// loadServedProject reads the document of a normalized project name for
+// the read APIs; a missing project is ErrNotFound, and so is one whose
+// files were all deleted: it is gone from the index too.
+func (h *Handler) loadServedProject(ctx context.Context, project string) (*projectDoc, string, error) {
+	doc, etag, err := h.loadProject(ctx, project)
+	if err == nil && len(doc.Files) == 0 {
+		return nil, "", fmt.Errorf("%w: project %s has no files", core.ErrNotFound, project)
+	}
+	return doc, etag, err
+}
+
+// loadProject reads the document of a normalized project name, also one
+// whose files were all deleted and which only keeps their tombstones; a
+// missing document is ErrNotFound.
 func (h *Handler) loadProject(ctx context.Context, project string) (*projectDoc, string, error) {
 	var doc projectDoc
 	etag, err := core.GetJSON(ctx, h.deps.Storage, projectKey(project), &doc)
@@ -91,10 +107,22 @@ func (d *projectDoc) file(filename string) *fileRecord {
 	return nil
 }
 
-// addFile records a new file; a file name already present is ErrFileExists.
+// canAdd refuses a file name already present (ErrFileExists) or present
+// once and deleted (ErrFileNameReused).
+func (d *projectDoc) canAdd(filename string) error {
+	if d.file(filename) != nil {
+		return fmt.Errorf("%w: %s", ErrFileExists, filename)
+	}
+	if at, ok := d.Deleted[filename]; ok {
+		return fmt.Errorf("%w: %s was deleted on %s", ErrFileNameReused, filename, at.UTC().Format(time.DateOnly))
+	}
+	return nil
+}
+
+// addFile records a new file, if canAdd allows it.
 func (d *projectDoc) addFile(displayName string, rec fileRecord) error {
-	if d.file(rec.Filename) != nil {
-		return fmt.Errorf("%w: %s", ErrFileExists, rec.Filename)
+	if err := d.canAdd(rec.Filename); err != nil {
+		return err
 	}
 	if d.Name == "" {
 		d.Name = displayName
@@ -126,9 +154,10 @@ func (d *projectDoc) setYanked(version string, yanked bool, reason string) error
 	return nil
 }
 
-// removeFiles drops the files drop selects and returns them; a release left
-// without files is dropped too. Nothing removed is ErrNotFound.
-func (d *projectDoc) removeFiles(what string, drop func(fileRecord) bool) ([]fileRecord, error) {
+// removeFiles drops the files drop selects, leaves a tombstone dated at
+// for each, and returns them; a release left without files is dropped too.
+// Nothing removed is ErrNotFound.
+func (d *projectDoc) removeFiles(what string, at time.Time, drop func(fileRecord) bool) ([]fileRecord, error) {
 	var removed []fileRecord
 	d.Files = slices.DeleteFunc(d.Files, func(f fileRecord) bool {
 		if drop(f) {
@@ -139,6 +168,12 @@ func (d *projectDoc) removeFiles(what string, drop func(fileRecord) bool) ([]fil
 	})
 	if len(removed) == 0 {
 		return nil, fmt.Errorf("%w: %s", core.ErrNotFound, what)
+	}
+	if d.Deleted == nil {
+		d.Deleted = map[string]time.Time{}
+	}
+	for _, f := range removed {
+		d.Deleted[f.Filename] = at.UTC()
 	}
 	for v := range d.Releases {
 		if !slices.ContainsFunc(d.Files, func(f fileRecord) bool { return f.Version == v }) {

@@ -28,7 +28,9 @@ func (h *Handler) redirectSimpleProject(_ context.Context, req *core.RequestCont
 	return redirect(req, "/simple/"+norm+"/"), nil
 }
 
-// simpleIndex lists the projects the caller may read (PEP 503 / 691).
+// simpleIndex lists the projects the caller may read (PEP 503 / 691):
+// those with files, which are the folders under pypi/files/, so that one
+// listing answers without reading any project document.
 func (h *Handler) simpleIndex(ctx context.Context, req *core.RequestContext, _ route.Params) (*core.Response, error) {
 	v, ct, err := negotiate(req.Header.Get("Accept"), req.Query.Get("format"))
 	if err != nil {
@@ -44,12 +46,12 @@ func (h *Handler) simpleIndex(ctx context.Context, req *core.RequestContext, _ r
 	var names []string
 	opts := core.ListOptions{Delimiter: "/"}
 	for {
-		page, err := h.deps.Storage.List(ctx, projectsPrefix, opts)
+		page, err := h.deps.Storage.List(ctx, filesPrefix, opts)
 		if err != nil {
 			return nil, fmt.Errorf("list projects: %w", err)
 		}
 		for _, cp := range page.CommonPrefixes {
-			name := strings.TrimSuffix(strings.TrimPrefix(cp, projectsPrefix), "/")
+			name := strings.TrimSuffix(strings.TrimPrefix(cp, filesPrefix), "/")
 			if h.deps.Auth.Allowed(ctx, p, packageScope(name, core.ActionRead)) {
 				names = append(names, name)
 			}
@@ -111,7 +113,7 @@ func (h *Handler) simpleProject(ctx context.Context, req *core.RequestContext, p
 	if body, ok := h.pages.get(ck); ok {
 		return simpleResponse(ct, body), nil
 	}
-	doc, etag, err := h.loadProject(ctx, norm)
+	doc, etag, err := h.loadServedProject(ctx, norm)
 	if err != nil {
 		return nil, err
 	}

@@ -10,7 +10,6 @@ import (
 	"mime/multipart"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/google/uuid"
 
@@ -42,8 +41,20 @@ func (f *uploadForm) get(k string) string {
 // back from storage and cross-checked with the file name and the form, the
 // file is written to its final key only if absent, and the project document
 // gains the file through core.UpdateJSON. On any failure nothing is left
-// behind.
+// behind, and what is left of the body is drained before the refusal is
+// sent (see maxDrain).
 func (h *Handler) upload(ctx context.Context, req *core.RequestContext, _ route.Params) (*core.Response, error) {
+	h.maybeCleanUploads()
+	body := &limitedReader{r: req.Body, left: h.cfg.MaxUploadSize}
+	resp, err := h.receive(ctx, req, body)
+	if err != nil {
+		return nil, drainRefused(req, h.cfg.MaxUploadSize-body.left, err)
+	}
+	return resp, nil
+}
+
+// receive does the work of upload, reading the request body through body.
+func (h *Handler) receive(ctx context.Context, req *core.RequestContext, body io.Reader) (*core.Response, error) {
 	principal, err := h.identify(ctx, req)
 	if err != nil {
 		return nil, err
@@ -54,7 +65,7 @@ func (h *Handler) upload(ctx context.Context, req *core.RequestContext, _ route.
 	if req.ContentLength > h.cfg.MaxUploadSize {
 		return nil, fmt.Errorf("%w: upload of %d bytes is over the limit of %d", core.ErrTooLarge, req.ContentLength, h.cfg.MaxUploadSize)
 	}
-	form, err := h.readForm(ctx, req, principal)
+	form, err := h.readForm(ctx, req, body, principal)
 	if form != nil && form.tmpKey != "" {
 		defer h.deleteQuietly(context.WithoutCancel(ctx), form.tmpKey)
 	}
@@ -76,16 +87,49 @@ func (h *Handler) upload(ctx context.Context, req *core.RequestContext, _ route.
 	return core.BytesResponse(http.StatusOK, "text/plain; charset=utf-8", []byte("OK\n")), nil
 }
 
+// maxDrain bounds how much of a refused upload's body is read and thrown
+// away before the refusal is sent. twine (requests) and most clients send
+// the whole body before they read the answer; were the connection closed
+// with the body unread, the kernel would reset it, and the client would see
+// a broken pipe or "connection reset" instead of "403" or "File already
+// exists" (urllib3 still reads the answer after a broken pipe, not after a
+// reset). Larger rests are not worth reading: the answer says
+// Connection: close and the client may see the reset.
+const maxDrain = 64 << 20
+
+// drainRefused reads and discards the rest of a refused upload's body, of
+// which read bytes were consumed, when that rest is at most maxDrain. When
+// it is larger, or unknown and found larger, or the body broke, err is
+// marked so that ErrorResponse answers Connection: close.
+func drainRefused(req *core.RequestContext, read int64, err error) error {
+	if req.Body == nil {
+		return err
+	}
+	if req.ContentLength >= 0 && req.ContentLength-read > maxDrain {
+		return &closeConnection{err}
+	}
+	n, derr := io.CopyN(io.Discard, req.Body, maxDrain+1)
+	if n > maxDrain || (derr != nil && !errors.Is(derr, io.EOF)) {
+		return &closeConnection{err}
+	}
+	return err
+}
+
+// closeConnection marks an error whose response must close the
+// connection, because the request body was not read to its end.
+type closeConnection struct{ error }
+
+func (c *closeConnection) Unwrap() error { return c.error }
+
 // readForm parses the multipart body as a stream. Fields are small and
 // bounded; the "content" part is streamed to a temporary key through the
 // hashers. Before the file is streamed, a caller who may not write the
 // named project, or a file name already taken, is refused.
-func (h *Handler) readForm(ctx context.Context, req *core.RequestContext, principal *core.Principal) (*uploadForm, error) {
+func (h *Handler) readForm(ctx context.Context, req *core.RequestContext, body io.Reader, principal *core.Principal) (*uploadForm, error) {
 	mt, params, err := mime.ParseMediaType(req.Header.Get("Content-Type"))
 	if err != nil || mt != "multipart/form-data" || params["boundary"] == "" {
 		return nil, fmt.Errorf("%w: an upload is a multipart/form-data request", core.ErrInvalidArgument)
 	}
-	body := &limitedReader{r: req.Body, left: h.cfg.MaxUploadSize}
 	mr := multipart.NewReader(body, params["boundary"])
 	form := &uploadForm{fields: map[string][]string{}}
 	fieldBytes := 0
@@ -120,7 +164,7 @@ func (h *Handler) readForm(ctx context.Context, req *core.RequestContext, princi
 		if err := h.precheck(ctx, form, principal); err != nil {
 			return form, err
 		}
-		form.tmpKey = uploadKey(uuid.NewString())
+		form.tmpKey = uploadKey(h.now(), uuid.NewString())
 		form.hashes = digest.NewSet(digest.SHA256, digest.MD5, digest.BLAKE2b256)
 		pr := &errReader{r: part}
 		if _, err := h.deps.Storage.Put(ctx, form.tmpKey, form.hashes.Reader(pr), -1, core.PutOptions{}); err != nil {
@@ -147,7 +191,7 @@ func rawFileName(p *multipart.Part) string {
 }
 
 // precheck refuses early what would be refused after the file is read:
-// a project the caller may not write, a file name already taken.
+// a project the caller may not write, a file name taken or used before.
 func (h *Handler) precheck(ctx context.Context, form *uploadForm, principal *core.Principal) error {
 	name := form.get("name")
 	if name == "" || ValidateName(name) != nil {
@@ -157,15 +201,14 @@ func (h *Handler) precheck(ctx context.Context, form *uploadForm, principal *cor
 	if err := h.deps.Auth.Authorize(ctx, principal, packageScope(project, core.ActionWrite)); err != nil {
 		return err
 	}
-	_, err := h.deps.Storage.Stat(ctx, fileKey(project, form.filename))
-	switch {
-	case err == nil:
-		return fmt.Errorf("%w: %s", ErrFileExists, form.filename)
-	case errors.Is(err, core.ErrNotFound):
+	doc, _, err := h.loadProject(ctx, project)
+	if errors.Is(err, core.ErrNotFound) {
 		return nil
-	default:
-		return fmt.Errorf("stat %s: %w", form.filename, err)
 	}
+	if err != nil {
+		return err
+	}
+	return doc.canAdd(form.filename)
 }
 
 // uploadReadError keeps the category of an error reading the request
@@ -316,9 +359,9 @@ func (h *Handler) store(ctx context.Context, form *uploadForm, up *checkedUpload
 		Filename: form.filename, Version: up.version, Type: up.file.Type, PythonVersion: up.file.PythonTag,
 		RequiresPython: up.meta.RequiresPython, Size: form.hashes.Size(),
 		SHA256: form.hashes.Hex(digest.SHA256), MD5: form.hashes.Hex(digest.MD5), BLAKE2b256: form.hashes.Hex(digest.BLAKE2b256),
-		UploadTime: time.Now().UTC(), Comment: form.get("comment"),
+		UploadTime: h.now().UTC(), Comment: form.get("comment"),
 	}
-	if up.file.Type == TypeWheel {
+	if up.file.Type == TypeWheel || up.meta.resolvable() {
 		rec.MetadataSHA256 = mdSet.Hex(digest.SHA256)
 	}
 	_, err = h.updateProject(ctx, up.project, func(doc *projectDoc, _ bool) error {
