@@ -20,6 +20,10 @@ type Principal struct {
 	Protocols []Protocol
 	// ExpiresAt is when the credential stops being valid (zero: never).
 	ExpiresAt time.Time
+	// Requested, for a principal read from an OCI bearer JWT, are the
+	// scopes its token request asked for, granted or not (the JWT's "req"
+	// claim); nil otherwise. See [Principal.AskedFor].
+	Requested []Scope
 
 	// bearer marks a principal read from an OCI bearer JWT: its Scopes are
 	// exactly what was granted and the provider is not asked again.

@@ -246,3 +246,69 @@ func scopeStrings(list []core.Scope) []string {
 	}
 	return out
 }
+
+// TestBearerRequested checks the req claim: the scopes a token request
+// asked for travel next to the granted ones, so a handler can tell a scope
+// refused by the token endpoint from one never asked for.
+func TestBearerRequested(t *testing.T) {
+	m := newJWTManager(t)
+	scope := func(name string, a core.Action) core.Scope {
+		return core.NewScope(core.ProtocolOCI, "repository", name, a)
+	}
+	requested := []core.Scope{scope("team/app", core.ActionRead), scope("team/app", core.ActionWrite),
+		scope("other", core.ActionRead), scope("push-only", core.ActionWrite), core.MustParseScope("oci:repository:all/*:*")}
+	granted := []core.Scope{scope("team/app", core.ActionRead)}
+	tok, _, _, err := m.IssueBearerRequest(&core.Principal{UserID: "alice"}, requested, granted, testAudience)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := m.ParseBearer(tok, testAudience)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(scopeStrings(p.Requested), scopeStrings(requested)) || !slices.Equal(scopeStrings(p.Scopes), scopeStrings(granted)) {
+		t.Fatalf("requested %v granted %v", p.Requested, p.Scopes)
+	}
+	old, _, _, err := m.IssueBearer(&core.Principal{UserID: "alice"}, granted, testAudience)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := m.ParseBearer(old, testAudience)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		p    *core.Principal
+		want core.Scope
+		ok   bool
+	}{
+		{"asked and granted", p, scope("team/app", core.ActionRead), true},
+		{"asked and refused", p, scope("team/app", core.ActionWrite), true},
+		{"asked for another repository", p, scope("other", core.ActionRead), true},
+		{"never asked for delete", p, scope("team/app", core.ActionDelete), false},
+		{"a request for write is not one for read", p, scope("push-only", core.ActionRead), false},
+		{"pattern and * action", p, scope("all/x/y", core.ActionDelete), true},
+		{"never asked for that repository", p, scope("secret", core.ActionRead), false},
+		{"another protocol", p, core.NewScope(core.ProtocolNPM, "repository", "other", core.ActionRead), false},
+		{"token without req claim", plain, scope("team/app", core.ActionRead), false},
+		{"not a bearer token", &core.Principal{UserID: "alice", Requested: requested}, scope("other", core.ActionRead), false},
+		{"anonymous", nil, scope("other", core.ActionRead), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.p.AskedFor(tt.want); got != tt.ok {
+				t.Errorf("AskedFor(%s) = %v, want %v", tt.want, got, tt.ok)
+			}
+		})
+	}
+	bad, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims(func(c *jwt.MapClaims) {
+		(*c)["req"] = []string{"not a scope"}
+	})).SignedString(testJWTSecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.ParseBearer(bad, testAudience); !errors.Is(err, core.ErrUnauthorized) {
+		t.Errorf("bad req claim: %v, want ErrUnauthorized", err)
+	}
+}

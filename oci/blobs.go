@@ -30,7 +30,7 @@ func (h *Handler) getBlob(ctx context.Context, req *core.RequestContext, p route
 	}
 	rng, err := parseRange(req.Header.Get("Range"), info.Size)
 	if err != nil {
-		return nil, err
+		return nil, &rangeError{err: err, size: info.Size}
 	}
 	status, length := http.StatusOK, info.Size
 	if rng != nil {
@@ -79,6 +79,9 @@ func blobError(err error, d Digest) error {
 
 // linkBlob makes blob d visible in repository name.
 func (h *Handler) linkBlob(ctx context.Context, name string, d Digest) error {
+	if err := h.catalogAdd(ctx, name); err != nil {
+		return err
+	}
 	if _, err := h.deps.Storage.Put(ctx, layerLinkKey(name, d), bytes.NewReader(nil), 0, core.PutOptions{}); err != nil {
 		return fmt.Errorf("link blob %s into %s: %w", d, name, err)
 	}
@@ -89,10 +92,7 @@ func (h *Handler) linkBlob(ctx context.Context, name string, d Digest) error {
 // blobs/ (other repositories may link it); it is no longer served here.
 func (h *Handler) deleteBlob(ctx context.Context, req *core.RequestContext, p route.Params) (*core.Response, error) {
 	name := p["name"]
-	if h.cfg.DisableDelete {
-		return nil, fmt.Errorf("%w: deletion is disabled", ErrUnsupported)
-	}
-	if _, err := h.authorize(ctx, req, name, core.ActionDelete); err != nil {
+	if err := h.authorizeDelete(ctx, req, name); err != nil {
 		return nil, err
 	}
 	d, err := ParseDigest(p["digest"])

@@ -33,12 +33,9 @@ func (h *Handler) listTags(ctx context.Context, req *core.RequestContext, p rout
 	if _, err := h.authorize(ctx, req, name, core.ActionRead); err != nil {
 		return nil, err
 	}
-	n := -1
-	if v := req.Query.Get("n"); v != "" {
-		var err error
-		if n, err = strconv.Atoi(v); err != nil || n < 0 {
-			return nil, fmt.Errorf("%w: n=%q", core.ErrInvalidArgument, v)
-		}
+	n, err := pageSize(req)
+	if err != nil {
+		return nil, err
 	}
 	last := req.Query.Get("last")
 	prefix := tagsPrefix(name)
@@ -79,10 +76,29 @@ func (h *Handler) listTags(ctx context.Context, req *core.RequestContext, p rout
 	}
 	resp := core.JSONResponse(http.StatusOK, list)
 	if more {
-		q := url.Values{"n": {strconv.Itoa(n)}, "last": {list.Tags[len(list.Tags)-1]}}
-		resp.Header.Set("Link", fmt.Sprintf(`<%s/v2/%s/tags/list?%s>; rel="next"`, req.BaseURL, name, q.Encode()))
+		setNextLink(resp, req, "/v2/"+name+"/tags/list", n, list.Tags[len(list.Tags)-1])
 	}
 	return resp, nil
+}
+
+// pageSize returns a listing's ?n= page size, -1 when not given.
+func pageSize(req *core.RequestContext) (int, error) {
+	v := req.Query.Get("n")
+	if v == "" {
+		return -1, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("%w: n=%q", core.ErrInvalidArgument, v)
+	}
+	return n, nil
+}
+
+// setNextLink sets the Link header to the next page of a listing at path
+// (below the base URL): n entries after last.
+func setNextLink(resp *core.Response, req *core.RequestContext, path string, n int, last string) {
+	q := url.Values{"n": {strconv.Itoa(n)}, "last": {last}}
+	resp.Header.Set("Link", fmt.Sprintf(`<%s%s?%s>; rel="next"`, req.BaseURL, path, q.Encode()))
 }
 
 // repoExists reports whether anything was pushed to repository name.

@@ -12,18 +12,27 @@
 //	GET  /v2/                                       API version check; 401 + Bearer challenge without credentials
 //	GET  /token                                     token endpoint (the challenge's realm): Basic, token or anonymous
 //	GET|HEAD|PUT|DELETE /v2/<name>/manifests/<ref>  by tag or digest
-//	GET|HEAD|DELETE     /v2/<name>/blobs/<digest>   Range supported
+//	GET|HEAD|DELETE     /v2/<name>/blobs/<digest>   Range supported (416 with Content-Range: bytes */<size>)
 //	POST /v2/<name>/blobs/uploads/                  ?digest= (monolithic), ?mount=&from= (cross-repository mount)
 //	GET|PATCH|PUT|DELETE /v2/<name>/blobs/uploads/<id>
 //	GET  /v2/<name>/tags/list                       ?n=&last=, Link to the next page
 //	GET  /v2/<name>/referrers/<digest>              ?artifactType=
+//	GET  /v2/_catalog                               ?n=&last=, Link; only the repositories the caller may pull from
 //
 // Blobs are stored once per digest but are visible in a repository only
 // after they were pushed or mounted there. Uploads live in storage (see
 // paths.go), so any replica on the same bucket continues an upload.
 //
 // Permissions are scopes oci:repository:<name>:read|write|delete; the token
-// flow's pull, push and delete map to them.
+// flow's pull, push and delete map to them. A bearer JWT records the scopes
+// its request asked for next to those granted, so that an endpoint answers
+// a scope never asked for with a 401 challenge naming it, and one refused
+// with 403 DENIED (a cross-repository mount falls back to an upload).
+//
+// The catalog is an index document (see paths.go) added to on a
+// repository's first push; it lists to each caller the repositories it may
+// pull from. A token-flow JWT lists only the repositories it grants pull
+// on, so list with Basic credentials (curl -u).
 //
 // Clients: crane and skopeo need nothing but credentials, e.g.
 //

@@ -6,6 +6,8 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -78,13 +80,28 @@ func uniqueRepo(prefix string) string {
 	return prefix + "-" + hex.EncodeToString(b)
 }
 
-// TestCraneAndSkopeo drives crane and skopeo against the example server:
-// push of a multi-layer image and of a multi-arch index, ls, digest, pull,
-// copy across repositories, skopeo copy both ways, delete.
+// TestCraneAndSkopeo drives crane and skopeo against the example server,
+// on the filesystem and on S3 (MinIO; skipped without an endpoint unless
+// tools are required): push of a multi-layer image and of a multi-arch
+// index, ls, digest, pull, copy across repositories, skopeo copy both
+// ways, delete.
 func TestCraneAndSkopeo(t *testing.T) {
 	crane := e2etest.RequireTool(t, "crane")
 	skopeo := e2etest.RequireTool(t, "skopeo")
-	srv := e2etest.StartServer(t, e2etest.Options{})
+	for _, backend := range []struct {
+		name string
+		opts e2etest.Options
+	}{
+		{"filesystem", e2etest.Options{}},
+		{"s3", e2etest.Options{S3: true}},
+	} {
+		t.Run(backend.name, func(t *testing.T) {
+			craneAndSkopeo(t, crane, skopeo, e2etest.StartServer(t, backend.opts))
+		})
+	}
+}
+
+func craneAndSkopeo(t *testing.T, crane, skopeo string, srv *e2etest.Server) {
 	c := newClient(t)
 	host := srv.Host
 	repo := host + "/" + uniqueRepo("e2e/team/app")
@@ -179,5 +196,27 @@ func TestCraneAndSkopeo(t *testing.T) {
 	c.run(crane, "delete", repo+"@"+dg)
 	if out, err := c.try(crane, "manifest", repo+":v1"); err == nil {
 		t.Errorf("manifest still served after crane delete: %s", out)
+	}
+
+	// The catalog, with Basic credentials (a token-flow JWT lists only
+	// what it grants).
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL+"/v2/_catalog", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.SetBasicAuth(srv.AdminUser, srv.AdminPassword)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var catalog struct{ Repositories []string }
+	if err := json.NewDecoder(resp.Body).Decode(&catalog); err != nil {
+		t.Fatalf("catalog: %v", err)
+	}
+	for _, r := range []string{repo, copied, viaSkopeo} {
+		if name := strings.TrimPrefix(r, host+"/"); !slices.Contains(catalog.Repositories, name) {
+			t.Errorf("catalog %v lacks %s", catalog.Repositories, name)
+		}
 	}
 }

@@ -78,6 +78,16 @@ type challengeError struct {
 func (e *challengeError) Error() string { return e.err.Error() }
 func (e *challengeError) Unwrap() error { return e.err }
 
+// rangeError is a Range header that a blob of size bytes cannot satisfy;
+// its 416 names the size in Content-Range: bytes */<size>.
+type rangeError struct {
+	err  error
+	size int64
+}
+
+func (e *rangeError) Error() string { return e.err.Error() }
+func (e *rangeError) Unwrap() error { return e.err }
+
 // errorBody is the spec's error response body.
 type errorBody struct {
 	Errors []errorEntry `json:"errors"`
@@ -117,6 +127,10 @@ func (h *Handler) ErrorResponse(ctx context.Context, req *core.RequestContext, e
 	var ce *challengeError
 	if errors.As(err, &ce) && status == http.StatusUnauthorized {
 		resp.Header.Set("WWW-Authenticate", h.challenge(req, ce))
+	}
+	var re *rangeError
+	if errors.As(err, &re) && status == http.StatusRequestedRangeNotSatisfiable {
+		resp.Header.Set("Content-Range", fmt.Sprintf("bytes */%d", re.size))
 	}
 	return resp
 }

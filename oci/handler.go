@@ -59,6 +59,9 @@ type Handler struct {
 
 	stop    context.CancelFunc
 	cleaned sync.WaitGroup
+	// cataloged holds the repository names this instance knows are in the
+	// catalog index.
+	cataloged sync.Map
 }
 
 // endpoint serves one route; params are the route's wildcards.
@@ -183,10 +186,20 @@ func (h *Handler) authorize(ctx context.Context, req *core.RequestContext, name 
 	if errors.Is(err, core.ErrUnauthorized) {
 		return nil, &challengeError{err: err, scope: scope}
 	}
-	if errors.Is(err, core.ErrForbidden) && flowToken(req) && !deniedBefore(p, name, a) {
+	if errors.Is(err, core.ErrForbidden) && flowToken(req) && !p.AskedFor(ociScope(name, a)) {
 		return nil, &challengeError{err: fmt.Errorf("%w: %v", core.ErrUnauthorized, err), scope: scope, insufficient: true}
 	}
 	return nil, err
+}
+
+// authorizeDelete checks that deletion is enabled and the caller may
+// delete in repository name.
+func (h *Handler) authorizeDelete(ctx context.Context, req *core.RequestContext, name string) error {
+	if h.cfg.DisableDelete {
+		return fmt.Errorf("%w: deletion is disabled", ErrUnsupported)
+	}
+	_, err := h.authorize(ctx, req, name, core.ActionDelete)
+	return err
 }
 
 // flowToken reports whether the request carries a bearer JWT of the token
@@ -200,12 +213,22 @@ func flowToken(req *core.RequestContext) bool {
 // base answers GET /v2/: 200 to a caller who may use the registry, 401
 // with a challenge otherwise.
 func (h *Handler) base(ctx context.Context, req *core.RequestContext, _ route.Params) (*core.Response, error) {
+	if _, err := h.identifyReader(ctx, req, ""); err != nil {
+		return nil, err
+	}
+	return core.JSONResponse(http.StatusOK, struct{}{}), nil
+}
+
+// identifyReader authenticates a request that any reader may make: it
+// challenges an anonymous caller (for scope, if not empty) unless anyone
+// may read.
+func (h *Handler) identifyReader(ctx context.Context, req *core.RequestContext, scope string) (*core.Principal, error) {
 	p, err := h.identify(ctx, req)
 	if err != nil {
 		return nil, err
 	}
 	if p == nil && !h.deps.Auth.AnonymousRead(core.ProtocolOCI) {
-		return nil, &challengeError{err: fmt.Errorf("%w: log in to use the registry", core.ErrUnauthorized)}
+		return nil, &challengeError{err: fmt.Errorf("%w: log in to use the registry", core.ErrUnauthorized), scope: scope}
 	}
-	return core.JSONResponse(http.StatusOK, struct{}{}), nil
+	return p, nil
 }

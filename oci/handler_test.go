@@ -1,7 +1,6 @@
 package oci
 
 import (
-	"bytes"
 	"crypto/sha512"
 	"encoding/hex"
 	"encoding/json"
@@ -10,7 +9,6 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -44,7 +42,6 @@ func TestToken(t *testing.T) {
 			t.Errorf("token response %s", body)
 		}
 	}
-	bearer := func() http.Header { return http.Header{"Authorization": {"Bearer " + tok.Token}} }
 	pushBlob(t, ts, "team-a/app", []byte("layer a"))
 	pushBlob(t, ts, "team-b/secret", []byte("layer b"))
 	blobA, blobB := sha256Digest([]byte("layer a")), sha256Digest([]byte("layer b"))
@@ -58,23 +55,33 @@ func TestToken(t *testing.T) {
 	}
 	runSteps(t, ts, steps)
 	runSteps(t, ts, []step{
-		{name: "pull with token", method: "GET", url: "/v2/team-a/app/blobs/" + blobA, header: bearer(), status: 200},
-		{name: "token lacks scope", method: "GET", url: "/v2/team-b/secret/blobs/" + blobB, header: bearer(), status: 401,
+		{name: "pull with token", method: "GET", url: "/v2/team-a/app/blobs/" + blobA, header: bearer(tok.Token), status: 200},
+		{name: "token lacks scope", method: "GET", url: "/v2/team-b/secret/blobs/" + blobB, header: bearer(tok.Token), status: 401,
 			wantHeader: map[string]string{"WWW-Authenticate": "?"}},
 		{name: "alice token", method: "GET", url: "/oci/token?scope=repository:team-a/app:pull,push&scope=repository:team-b/secret:pull",
 			header: basic(aliceUser, alicePass), status: 200, check: decode},
 	})
+	// The token records what alice asked for next to what she got.
+	alice, err := ts.h.Load().deps.Auth.ParseBearer(tok.Token, DefaultService)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []core.Scope{ociScope("team-a/app", core.ActionWrite), ociScope("team-b/secret", core.ActionRead)} {
+		if !alice.AskedFor(s) || core.AnyAllows(alice.Scopes, s) {
+			t.Errorf("alice's token: asked for %s %v, granted %v; want asked and refused", s, alice.AskedFor(s), alice.Scopes)
+		}
+	}
 	runSteps(t, ts, []step{
-		{name: "alice pulls", method: "GET", url: "/v2/team-a/app/blobs/" + blobA, header: bearer(), status: 200},
+		{name: "alice pulls", method: "GET", url: "/v2/team-a/app/blobs/" + blobA, header: bearer(tok.Token), status: 200},
 		{name: "alice may not push (refused by the token endpoint)", method: "POST", url: "/v2/team-a/app/blobs/uploads/",
-			header: bearer(), status: 403, code: "DENIED"},
-		{name: "alice's token never asked for delete", method: "DELETE", url: "/v2/team-a/app/blobs/" + blobA, header: bearer(),
+			header: bearer(tok.Token), status: 403, code: "DENIED"},
+		{name: "alice's token never asked for delete", method: "DELETE", url: "/v2/team-a/app/blobs/" + blobA, header: bearer(tok.Token),
 			status: 401, wantHeader: map[string]string{"WWW-Authenticate": "?"}},
-		{name: "alice may not pull team-b", method: "GET", url: "/v2/team-b/secret/blobs/" + blobB, header: bearer(), status: 403, code: "DENIED"},
+		{name: "alice may not pull team-b", method: "GET", url: "/v2/team-b/secret/blobs/" + blobB, header: bearer(tok.Token), status: 403, code: "DENIED"},
 		{name: "anonymous token", method: "GET", url: "/oci/token?scope=repository:team-a/app:pull", status: 200, check: decode},
 	})
 	runSteps(t, ts, []step{
-		{name: "anonymous token grants nothing", method: "GET", url: "/v2/team-a/app/blobs/" + blobA, header: bearer(), status: 401},
+		{name: "anonymous token grants nothing", method: "GET", url: "/v2/team-a/app/blobs/" + blobA, header: bearer(tok.Token), status: 401},
 		{name: "bad password", method: "GET", url: "/oci/token?scope=repository:team-a/app:pull", header: basic(aliceUser, "x"), status: 401},
 		{name: "wrong service", method: "GET", url: "/oci/token?service=other", header: admin(), status: 400},
 		{name: "oauth2 password grant", method: "POST", url: "/oci/token",
@@ -83,7 +90,7 @@ func TestToken(t *testing.T) {
 			status: 200, check: decode},
 	})
 	runSteps(t, ts, []step{
-		{name: "oauth2 token pulls", method: "GET", url: "/v2/team-b/secret/blobs/" + blobB, header: bearer(), status: 200},
+		{name: "oauth2 token pulls", method: "GET", url: "/v2/team-b/secret/blobs/" + blobB, header: bearer(tok.Token), status: 200},
 	})
 }
 
@@ -94,28 +101,19 @@ func TestMountWithTokens(t *testing.T) {
 	ts := newTestServer(t, nil, Config{})
 	d := pushBlob(t, ts, "team-a/base", []byte("shared layer"))
 	secret := pushBlob(t, ts, "team-b/secret", []byte("secret layer"))
-	var tok tokenResponse
-	token := func(t *testing.T, _ *http.Response, body []byte) {
-		if err := json.Unmarshal(body, &tok); err != nil {
-			t.Fatal(err)
-		}
-	}
-	bearer := func() http.Header { return http.Header{"Authorization": {"Bearer " + tok.Token}} }
-	runSteps(t, ts, []step{{name: "push-only token", method: "GET", url: "/oci/token?scope=repository:team-a/app:pull,push",
-		header: basic(bobUser, bobPass), status: 200, check: token}})
+	bob := basic(bobUser, bobPass)
+	tok := fetchToken(t, ts, "scope=repository:team-a/app:pull,push", bob)
 	runSteps(t, ts, []step{{name: "mount needs the source scope", method: "POST",
-		url: "/v2/team-a/app/blobs/uploads/?mount=" + d + "&from=team-a/base", header: bearer(), status: 401,
+		url: "/v2/team-a/app/blobs/uploads/?mount=" + d + "&from=team-a/base", header: bearer(tok), status: 401,
 		wantHeader: map[string]string{"WWW-Authenticate": fmt.Sprintf(`Bearer realm="%s/oci/token",service="smartregistry",`+
 			`scope="repository:team-a/app:pull,push repository:team-a/base:pull",error="insufficient_scope"`, ts.URL)}}})
-	runSteps(t, ts, []step{{name: "token for both", method: "GET",
-		url: "/oci/token?scope=" + url.QueryEscape("repository:team-a/app:pull,push repository:team-a/base:pull") +
-			"&scope=repository:team-b/secret:pull",
-		header: basic(bobUser, bobPass), status: 200, check: token}})
+	tok = fetchToken(t, ts, "scope="+url.QueryEscape("repository:team-a/app:pull,push repository:team-a/base:pull")+
+		"&scope=repository:team-b/secret:pull", bob)
 	runSteps(t, ts, []step{
-		{name: "mount", method: "POST", url: "/v2/team-a/app/blobs/uploads/?mount=" + d + "&from=team-a/base", header: bearer(), status: 201},
+		{name: "mount", method: "POST", url: "/v2/team-a/app/blobs/uploads/?mount=" + d + "&from=team-a/base", header: bearer(tok), status: 201},
 		{name: "refused source falls back", method: "POST", url: "/v2/team-a/app/blobs/uploads/?mount=" + secret + "&from=team-b/secret",
-			header: bearer(), status: 202},
-		{name: "secret not mounted", method: "HEAD", url: "/v2/team-a/app/blobs/" + secret, header: bearer(), status: 404},
+			header: bearer(tok), status: 202},
+		{name: "secret not mounted", method: "HEAD", url: "/v2/team-a/app/blobs/" + secret, header: bearer(tok), status: 404},
 	})
 }
 
@@ -134,7 +132,10 @@ func TestBlobs(t *testing.T) {
 			wantBody: []byte("abcdef"), wantHeader: map[string]string{"Content-Range": "bytes 10-15/16"}},
 		{name: "suffix range", method: "GET", url: "/v2/app/blobs/" + d, header: admin("Range", "bytes=-3"), status: 206,
 			wantBody: []byte("def")},
-		{name: "range past end", method: "GET", url: "/v2/app/blobs/" + d, header: admin("Range", "bytes=16-20"), status: 416},
+		{name: "range past end", method: "GET", url: "/v2/app/blobs/" + d, header: admin("Range", "bytes=16-20"), status: 416,
+			wantHeader: map[string]string{"Content-Range": "bytes */16"}},
+		{name: "malformed range", method: "GET", url: "/v2/app/blobs/" + d, header: admin("Range", "bytes=x"), status: 416,
+			wantHeader: map[string]string{"Content-Range": "bytes */16"}},
 		{name: "other repo", method: "GET", url: "/v2/other/blobs/" + d, header: admin(), status: 404, code: "BLOB_UNKNOWN"},
 		{name: "unknown", method: "GET", url: "/v2/app/blobs/" + sha256Digest([]byte("x")), header: admin(), status: 404, code: "BLOB_UNKNOWN"},
 		{name: "bad digest", method: "GET", url: "/v2/app/blobs/sha256:abc", header: admin(), status: 400, code: "DIGEST_INVALID"},
@@ -149,8 +150,10 @@ func TestBlobs(t *testing.T) {
 	})
 }
 
-func TestUploads(t *testing.T) {
-	ts := newTestServer(t, nil, Config{})
+func TestUploads(t *testing.T) { forEachBackend(t, testUploads) }
+
+func testUploads(t *testing.T, backend core.Backend) {
+	ts := newTestServer(t, backend, Config{})
 	data := []byte("hello, chunked world")
 	d := sha256Digest(data)
 	sum512 := sha512.Sum512(data)
@@ -379,8 +382,10 @@ func TestReferrers(t *testing.T) {
 	})
 }
 
-func TestCleanUploads(t *testing.T) {
-	ts := newTestServer(t, nil, Config{})
+func TestCleanUploads(t *testing.T) { forEachBackend(t, testCleanUploads) }
+
+func testCleanUploads(t *testing.T, backend core.Backend) {
+	ts := newTestServer(t, backend, Config{})
 	runSteps(t, ts, []step{
 		{name: "start", method: "POST", url: "/v2/app/blobs/uploads/", header: admin(), status: 202},
 		{name: "chunk", method: "PATCH", url: "{loc}", header: admin(), body: []byte("abandoned"), status: 202},
@@ -402,32 +407,18 @@ func TestCleanUploads(t *testing.T) {
 // TestConcurrentChunks races two PATCHes for the same offset: exactly one
 // wins, the other is told the range is not satisfiable, and the upload
 // completes with the winner's bytes.
-func TestConcurrentChunks(t *testing.T) {
-	ts := newTestServer(t, nil, Config{})
+func TestConcurrentChunks(t *testing.T) { forEachBackend(t, testConcurrentChunks) }
+
+func testConcurrentChunks(t *testing.T, backend core.Backend) {
+	ts := newTestServer(t, backend, Config{})
 	loc := ""
 	runSteps(t, ts, []step{{name: "start", method: "POST", url: "/v2/app/blobs/uploads/", header: admin(), status: 202,
 		check: func(_ *testing.T, r *http.Response, _ []byte) { loc = r.Header.Get("Location") }}})
 	bodies := [][]byte{[]byte("aaaaa"), []byte("bbbbb")}
-	statuses := make([]int, len(bodies))
-	var wg sync.WaitGroup
-	for i, b := range bodies {
-		wg.Go(func() {
-			req, err := http.NewRequestWithContext(t.Context(), "PATCH", loc, bytes.NewReader(b))
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			req.Header = admin("Content-Range", "0-4")
-			resp, err := ts.Client().Do(req)
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			resp.Body.Close()
-			statuses[i] = resp.StatusCode
-		})
-	}
-	wg.Wait()
+	statuses := patchConcurrently(t, []patch{
+		{ts: ts, url: loc, header: admin("Content-Range", "0-4"), body: bodies[0]},
+		{ts: ts, url: loc, header: admin("Content-Range", "0-4"), body: bodies[1]},
+	})
 	winner := slices.Index(statuses, http.StatusAccepted)
 	if winner < 0 || statuses[1-winner] != http.StatusRequestedRangeNotSatisfiable {
 		t.Fatalf("statuses %v, want one 202 and one 416", statuses)

@@ -147,6 +147,9 @@ func (h *Handler) putManifest(ctx context.Context, req *core.RequestContext, p r
 	if err := h.checkReferences(ctx, name, m); err != nil {
 		return nil, err
 	}
+	if err := h.catalogAdd(ctx, name); err != nil {
+		return nil, err
+	}
 	st := h.deps.Storage
 	if _, err := st.Stat(ctx, blobKey(d)); errors.Is(err, core.ErrNotFound) {
 		if _, err := st.Put(ctx, blobKey(d), bytes.NewReader(body), int64(len(body)), core.PutOptions{ContentType: mediaType}); err != nil {
@@ -265,10 +268,7 @@ func (h *Handler) checkReferences(ctx context.Context, name string, m *Manifest)
 // or of a manifest by digest (its tags and referrer record go with it).
 func (h *Handler) deleteManifest(ctx context.Context, req *core.RequestContext, p route.Params) (*core.Response, error) {
 	name := p["name"]
-	if h.cfg.DisableDelete {
-		return nil, fmt.Errorf("%w: deletion is disabled", ErrUnsupported)
-	}
-	if _, err := h.authorize(ctx, req, name, core.ActionDelete); err != nil {
+	if err := h.authorizeDelete(ctx, req, name); err != nil {
 		return nil, err
 	}
 	ref, err := parseReference(p["reference"])

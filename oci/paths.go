@@ -9,6 +9,7 @@ import (
 // functions below; nothing else in the package spells a key.
 //
 //	oci/
+//	├── catalog.json                       catalogIndex JSON: the sorted names of every repository pushed to
 //	├── blobs/<alg>/<hex[:2]>/<hex>/data   content: layers, configs and manifests, stored once per digest
 //	├── repositories/<name>/               <name> may be nested, e.g. team/sub/app; no component starts with "_"
 //	│   ├── _layers/<alg>/<hex>            empty link: the blob is visible in this repository (pushed or mounted here)
@@ -30,6 +31,8 @@ import (
 // session.json has not changed for Config.UploadMaxAge are removed by
 // [Handler.CleanUploads].
 const prefix = "oci/"
+
+const catalogKey = prefix + "catalog.json"
 
 func blobKey(d Digest) string {
 	return prefix + "blobs/" + d.Algorithm + "/" + d.Hex[:2] + "/" + d.Hex + "/data"

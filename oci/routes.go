@@ -9,6 +9,7 @@ func (h *Handler) addRoutes() {
 	t.Add("GET", "/v2/", h.base)
 	t.Add("GET", "/token", h.token)
 	t.Add("POST", "/token", h.token)
+	t.Add("GET", "/v2/_catalog", h.catalog)
 
 	t.Add("POST", "/v2/{name...}/blobs/uploads/", h.startUpload)
 	t.Add("POST", "/v2/{name...}/blobs/uploads", h.startUpload)

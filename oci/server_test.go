@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -41,6 +42,27 @@ func newTestServer(t testing.TB, backend core.Backend, cfg Config) *testServer {
 	if backend == nil {
 		backend = memory.New()
 	}
+	h := newHandler(t, core.NewStorage(backend, core.StorageHooks{}), testAuth(t), cfg)
+	ts := &testServer{}
+	ts.h.Store(h)
+	ts.Server = httptest.NewServer(http.HandlerFunc(ts.serveHTTP))
+	t.Cleanup(ts.Close)
+	return ts
+}
+
+// forEachBackend runs test as a subtest on each storage backend: memory,
+// and S3 on the test MinIO (skipped without an endpoint unless tools are
+// required).
+func forEachBackend(t *testing.T, test func(t *testing.T, backend core.Backend)) {
+	t.Run("memory", func(t *testing.T) { test(t, memory.New()) })
+	t.Run("s3", func(t *testing.T) { test(t, s3Backend(t, s3Options(t))) })
+}
+
+// testAuth is the auth of the test users; anonymousRead lists the
+// protocols anyone may read. Every testAuth shares the JWT secret, like
+// replicas must.
+func testAuth(t testing.TB, anonymousRead ...core.Protocol) *core.AuthManager {
+	t.Helper()
 	prov, err := core.NewDefaultAuthProvider(core.DefaultAuthOptions{Users: []core.UserConfig{
 		{Username: adminUser, PasswordHash: cheapHash(t, adminPass)},
 		{Username: aliceUser, PasswordHash: cheapHash(t, alicePass), Scopes: []string{"oci:repository:team-a/*:read"}},
@@ -49,16 +71,11 @@ func newTestServer(t testing.TB, backend core.Backend, cfg Config) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	auth, err := core.NewAuthManager(core.AuthOptions{Provider: prov, JWTSecret: []byte("test-secret")})
+	auth, err := core.NewAuthManager(core.AuthOptions{Provider: prov, JWTSecret: []byte("test-secret"), AnonymousRead: anonymousRead})
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := newHandler(t, core.NewStorage(backend, core.StorageHooks{}), auth, cfg)
-	ts := &testServer{}
-	ts.h.Store(h)
-	ts.Server = httptest.NewServer(http.HandlerFunc(ts.serveHTTP))
-	t.Cleanup(ts.Close)
-	return ts
+	return auth
 }
 
 // cheapHash is a password hash in core.HashPassword's format with one
@@ -204,11 +221,68 @@ func runSteps(t *testing.T, ts *testServer, steps []step) {
 // basic returns headers with HTTP Basic credentials, plus extra key/value
 // pairs.
 func basic(user, pass string, kv ...string) http.Header {
-	h := http.Header{"Authorization": {"Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass))}}
+	return withPairs(http.Header{"Authorization": {"Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass))}}, kv...)
+}
+
+// bearer returns headers with a bearer token, plus extra key/value pairs.
+func bearer(token string, kv ...string) http.Header {
+	return withPairs(http.Header{"Authorization": {"Bearer " + token}}, kv...)
+}
+
+func withPairs(h http.Header, kv ...string) http.Header {
 	for i := 0; i+1 < len(kv); i += 2 {
 		h.Add(kv[i], kv[i+1])
 	}
 	return h
+}
+
+// fetchToken asks ts's token endpoint for a token with the query (for
+// example "scope=repository:app:pull") and credentials in header.
+func fetchToken(t *testing.T, ts *testServer, query string, header http.Header) string {
+	t.Helper()
+	var tok tokenResponse
+	runSteps(t, ts, []step{{name: "token " + query, method: "GET", url: "/oci/token?" + query, header: header, status: 200,
+		check: func(t *testing.T, _ *http.Response, body []byte) {
+			if err := json.Unmarshal(body, &tok); err != nil || tok.Token == "" {
+				t.Fatalf("token response %s: %v", body, err)
+			}
+		}}})
+	return tok.Token
+}
+
+// patch is one request of patchConcurrently.
+type patch struct {
+	ts     *testServer
+	url    string
+	header http.Header
+	body   []byte
+}
+
+// patchConcurrently sends the PATCH requests at once and returns their
+// status codes.
+func patchConcurrently(t *testing.T, patches []patch) []int {
+	t.Helper()
+	statuses := make([]int, len(patches))
+	var wg sync.WaitGroup
+	for i, p := range patches {
+		wg.Go(func() {
+			req, err := http.NewRequestWithContext(t.Context(), "PATCH", p.url, bytes.NewReader(p.body))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			req.Header = p.header
+			resp, err := p.ts.Client().Do(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			resp.Body.Close()
+			statuses[i] = resp.StatusCode
+		})
+	}
+	wg.Wait()
+	return statuses
 }
 
 // admin is basic(adminUser, adminPass, kv...).

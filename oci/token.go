@@ -34,7 +34,10 @@ var actionByTokenAction = map[string]core.Action{
 // token is the realm of the Bearer challenge. It accepts HTTP Basic (user
 // and password, or user and token), a bearer/opaque token, or nothing
 // (anonymous), and answers a JWT that grants the subset of the requested
-// repository scopes the caller holds. A POST is the OAuth2 password or
+// repository scopes the caller holds and records all of them (see
+// [core.Principal.AskedFor]), so that an endpoint can tell a scope the
+// token was refused (403, or a fallback) from one it never asked for (a
+// 401 challenge naming it). A POST is the OAuth2 password or
 // refresh-token grant of containerd and Docker.
 func (h *Handler) token(ctx context.Context, req *core.RequestContext, _ route.Params) (*core.Response, error) {
 	q := req.Query
@@ -50,13 +53,21 @@ func (h *Handler) token(ctx context.Context, req *core.RequestContext, _ route.P
 	if svc := q.Get("service"); svc != "" && svc != h.cfg.Service {
 		return nil, fmt.Errorf("%w: unknown service %q", core.ErrInvalidArgument, svc)
 	}
-	var granted []core.Scope
+	var requested, granted []core.Scope
 	for _, raw := range q["scope"] {
 		for s := range strings.FieldsSeq(raw) {
-			granted = append(granted, h.grant(ctx, p, s)...)
+			for _, sc := range requestedScopes(s) {
+				if slices.Contains(requested, sc) {
+					continue
+				}
+				requested = append(requested, sc)
+				if h.deps.Auth.Allowed(ctx, p, sc) {
+					granted = append(granted, sc)
+				}
+			}
 		}
 	}
-	tok, ttl, issued, err := h.deps.Auth.IssueBearer(p, granted, h.cfg.Service)
+	tok, ttl, issued, err := h.deps.Auth.IssueBearerRequest(p, requested, granted, h.cfg.Service)
 	if err != nil {
 		return nil, err
 	}
@@ -67,9 +78,10 @@ func (h *Handler) token(ctx context.Context, req *core.RequestContext, _ route.P
 	return resp, nil
 }
 
-// grant returns the scopes of one requested "repository:<name>:<actions>"
-// that p holds; "*" asks for every action.
-func (h *Handler) grant(ctx context.Context, p *core.Principal, requested string) []core.Scope {
+// requestedScopes returns the scopes one "repository:<name>:<actions>" of
+// a token request asks for; "*" asks for every action. Anything else asks
+// for nothing.
+func requestedScopes(requested string) []core.Scope {
 	rs, ok := parseRepoScope(requested)
 	if !ok {
 		return nil
@@ -81,35 +93,12 @@ func (h *Handler) grant(ctx context.Context, p *core.Principal, requested string
 			actions = []core.Action{core.ActionRead, core.ActionWrite, core.ActionDelete}
 		}
 		for _, act := range actions {
-			s := ociScope(rs.Name, act)
-			if act == "" || slices.Contains(out, s) {
-				continue
+			if act != "" {
+				out = append(out, ociScope(rs.Name, act))
 			}
-			if !h.deps.Auth.Allowed(ctx, p, s) {
-				s = deniedScope(rs.Name, act)
-			}
-			out = append(out, s)
 		}
 	}
 	return out
-}
-
-// deniedType is the scope type of the markers a bearer token carries for
-// the scopes its request asked for but did not get. They grant nothing (no
-// endpoint checks that type); they let a handler tell "never asked" (worth
-// a challenge) from "asked and refused" (fall back, do not loop).
-const deniedType = "denied"
-
-func deniedScope(name string, a core.Action) core.Scope {
-	return core.NewScope(core.ProtocolOCI, deniedType, name, a)
-}
-
-// deniedBefore reports whether p is a bearer token whose request asked for
-// action a on repository name and was refused it.
-func deniedBefore(p *core.Principal, name string, a core.Action) bool {
-	return p != nil && slices.ContainsFunc(p.Scopes, func(s core.Scope) bool {
-		return s.Type == deniedType && s.Name == name && s.Action == a
-	})
 }
 
 // tokenForm reads an OAuth2 token request (grant_type password or

@@ -63,7 +63,7 @@ func (h *Handler) mount(ctx context.Context, p *core.Principal, req *core.Reques
 		return nil, false, nil
 	}
 	if !h.deps.Auth.Allowed(ctx, p, ociScope(from, core.ActionRead)) {
-		if flowToken(req) && !deniedBefore(p, from, core.ActionRead) {
+		if flowToken(req) && !p.AskedFor(ociScope(from, core.ActionRead)) {
 			return nil, false, &challengeError{
 				err:          fmt.Errorf("%w: mounting needs pull access to %s", core.ErrUnauthorized, from),
 				scope:        "repository:" + name + ":pull,push repository:" + from + ":pull",

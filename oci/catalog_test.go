@@ -1,0 +1,103 @@
+package oci
+
+import (
+	"fmt"
+	"net/url"
+	"slices"
+	"testing"
+
+	"github.com/smartregistry/smartregistry/core"
+)
+
+func TestCatalog(t *testing.T) {
+	ts := newTestServer(t, nil, Config{})
+	runSteps(t, ts, []step{{name: "empty registry", method: "GET", url: "/v2/_catalog", header: admin(), status: 200,
+		wantBody: []byte(`{"repositories":[]}`)}})
+
+	// Repositories come into the catalog by a blob push, a manifest push
+	// (an empty index needs no blob) and a mount.
+	shared := pushBlob(t, ts, "team-a/lib", []byte("shared"))
+	m := testImage(t, ts, "team-b/secret", "layer")
+	emptyIndex := []byte(fmt.Sprintf(`{"schemaVersion":2,"mediaType":%q,"manifests":[]}`, MediaTypeImageIndex))
+	runSteps(t, ts, []step{
+		{name: "image", method: "PUT", url: "/v2/team-b/secret/manifests/v1", header: admin("Content-Type", MediaTypeImageManifest),
+			body: m, status: 201},
+		{name: "index only", method: "PUT", url: "/v2/zeta/manifests/v1", header: admin("Content-Type", MediaTypeImageIndex),
+			body: emptyIndex, status: 201},
+		{name: "mount", method: "POST", url: "/v2/team-a/app/blobs/uploads/?mount=" + shared + "&from=team-a/lib",
+			header: admin(), status: 201},
+		{name: "second push to a listed repository", method: "POST", url: "/v2/team-a/lib/blobs/uploads/?mount=" + shared + "&from=team-a/lib",
+			header: admin(), status: 201},
+	})
+
+	link := func(n, last string) string {
+		return fmt.Sprintf(`<%s/oci/v2/_catalog?last=%s&n=%s>; rel="next"`, ts.URL, last, n)
+	}
+	alice := basic(aliceUser, alicePass)
+	runSteps(t, ts, []step{
+		{name: "admin sees all", method: "GET", url: "/v2/_catalog", header: admin(), status: 200,
+			wantBody:   []byte(`{"repositories":["team-a/app","team-a/lib","team-b/secret","zeta"]}`),
+			wantHeader: map[string]string{"Link": ""}},
+		{name: "first page", method: "GET", url: "/v2/_catalog?n=2", header: admin(), status: 200,
+			wantBody:   []byte(`{"repositories":["team-a/app","team-a/lib"]}`),
+			wantHeader: map[string]string{"Link": link("2", "team-a%2Flib")}},
+		{name: "next page", method: "GET", url: "/v2/_catalog?n=2&last=team-a/lib", header: admin(), status: 200,
+			wantBody: []byte(`{"repositories":["team-b/secret","zeta"]}`), wantHeader: map[string]string{"Link": ""}},
+		{name: "last that is not listed", method: "GET", url: "/v2/_catalog?last=team-a/b", header: admin(), status: 200,
+			wantBody: []byte(`{"repositories":["team-a/lib","team-b/secret","zeta"]}`)},
+		{name: "n=0", method: "GET", url: "/v2/_catalog?n=0", header: admin(), status: 200, wantBody: []byte(`{"repositories":[]}`)},
+		{name: "bad n", method: "GET", url: "/v2/_catalog?n=-1", header: admin(), status: 400},
+		{name: "alice sees team-a only", method: "GET", url: "/v2/_catalog", header: alice, status: 200,
+			wantBody: []byte(`{"repositories":["team-a/app","team-a/lib"]}`)},
+		{name: "no next page when the rest is hidden", method: "GET", url: "/v2/_catalog?n=2", header: alice, status: 200,
+			wantBody: []byte(`{"repositories":["team-a/app","team-a/lib"]}`), wantHeader: map[string]string{"Link": ""}},
+		{name: "anonymous", method: "GET", url: "/v2/_catalog", status: 401, code: "UNAUTHORIZED",
+			wantHeader: map[string]string{"WWW-Authenticate": fmt.Sprintf(
+				`Bearer realm="%s/oci/token",service="smartregistry",scope="registry:catalog:*"`, ts.URL)}},
+	})
+	tok := fetchToken(t, ts, "scope=repository:team-a/lib:pull&scope=registry:catalog:*", alice)
+	runSteps(t, ts, []step{
+		{name: "a token lists what it grants", method: "GET", url: "/v2/_catalog", header: bearer(tok), status: 200,
+			wantBody: []byte(`{"repositories":["team-a/lib"]}`)},
+	})
+
+	// The index lives in storage: another instance lists the same and adds
+	// to it.
+	second := newHandler(t, ts.h.Load().deps.Storage, ts.h.Load().deps.Auth, Config{})
+	ts.h.Store(second)
+	pushBlob(t, ts, "alpha", []byte("new"))
+	pushBlob(t, ts, "zeta", []byte("again"))
+	runSteps(t, ts, []step{{name: "second instance", method: "GET", url: "/v2/_catalog", header: admin(), status: 200,
+		wantBody: []byte(`{"repositories":["alpha","team-a/app","team-a/lib","team-b/secret","zeta"]}`)}})
+
+	ts.h.Store(newHandler(t, second.deps.Storage, testAuth(t, core.ProtocolOCI), Config{}))
+	runSteps(t, ts, []step{{name: "anonymous read", method: "GET", url: "/v2/_catalog?n=1", status: 200,
+		wantBody: []byte(`{"repositories":["alpha"]}`), wantHeader: map[string]string{"Link": link("1", "alpha")}}})
+}
+
+// BenchmarkCatalog is one page of 100 out of a catalog of 10,000
+// repositories, as admin with Basic credentials: the index is read whole
+// and each listed name is authorized.
+func BenchmarkCatalog(b *testing.B) {
+	ts := newTestServer(b, nil, Config{})
+	h := ts.h.Load()
+	idx := catalogIndex{}
+	for i := range 10000 {
+		idx.Repositories = append(idx.Repositories, fmt.Sprintf("team-%03d/app-%d", i/100, i))
+	}
+	slices.Sort(idx.Repositories)
+	if _, err := core.PutJSON(b.Context(), h.deps.Storage, catalogKey, idx, core.PutOptions{}); err != nil {
+		b.Fatal(err)
+	}
+	req := func() *core.RequestContext {
+		return &core.RequestContext{Method: "GET", Path: "/v2/_catalog", Header: admin(),
+			Query: url.Values{"n": {"100"}, "last": {idx.Repositories[5000]}}, Actor: &core.Actor{}, BaseURL: "http://x/oci"}
+	}
+	for b.Loop() {
+		resp, err := h.Handle(b.Context(), req())
+		if err != nil || resp.Status != 200 {
+			b.Fatalf("%v %v", resp, err)
+		}
+		resp.Body.Close()
+	}
+}
