@@ -24,13 +24,12 @@ type catalogIndex struct {
 
 // catalog serves GET /v2/_catalog: the repositories the caller may pull
 // from, in lexical order, n at a time after last, with a Link header to
-// the next page. With Basic credentials (or a token) that is every
-// repository the user may read. A token-flow JWT sees only what it grants
-// pull on: its holder's permissions are not in it, and the token endpoint
-// grants nothing for "registry:catalog:*" (which is what crane catalog
-// asks for), so such clients list nothing.
+// the next page. With Basic credentials that is every repository the user
+// may read; a token-flow JWT lists what it grants pull on, and a token
+// asked for "registry:catalog:*" (crane catalog) carries its holder's
+// read scopes (see catalogGrants).
 func (h *Handler) catalog(ctx context.Context, req *core.RequestContext, _ route.Params) (*core.Response, error) {
-	p, err := h.identifyReader(ctx, req, "registry:catalog:*")
+	p, err := h.identifyReader(ctx, req, catalogScope)
 	if err != nil {
 		return nil, err
 	}

@@ -55,10 +55,19 @@ func TestCatalog(t *testing.T) {
 			wantHeader: map[string]string{"WWW-Authenticate": fmt.Sprintf(
 				`Bearer realm="%s/oci/token",service="smartregistry",scope="registry:catalog:*"`, ts.URL)}},
 	})
-	tok := fetchToken(t, ts, "scope=repository:team-a/lib:pull&scope=registry:catalog:*", alice)
+	repoTok := fetchToken(t, ts, "scope=repository:team-a/lib:pull", alice)
+	catalogTok := fetchToken(t, ts, "scope=repository:team-a/lib:pull&scope=registry:catalog:*", alice)
+	adminTok := fetchToken(t, ts, "scope=registry:catalog:*", admin())
+	anonTok := fetchToken(t, ts, "scope=registry:catalog:*", nil)
 	runSteps(t, ts, []step{
-		{name: "a token lists what it grants", method: "GET", url: "/v2/_catalog", header: bearer(tok), status: 200,
-			wantBody: []byte(`{"repositories":["team-a/lib"]}`)},
+		{name: "a repository token lists what it grants", method: "GET", url: "/v2/_catalog", header: bearer(repoTok),
+			status: 200, wantBody: []byte(`{"repositories":["team-a/lib"]}`)},
+		{name: "a catalog token lists what its holder may read", method: "GET", url: "/v2/_catalog",
+			header: bearer(catalogTok), status: 200, wantBody: []byte(`{"repositories":["team-a/app","team-a/lib"]}`)},
+		{name: "an admin catalog token lists everything", method: "GET", url: "/v2/_catalog", header: bearer(adminTok),
+			status: 200, wantBody: []byte(`{"repositories":["team-a/app","team-a/lib","team-b/secret","zeta"]}`)},
+		{name: "an anonymous catalog token lists nothing", method: "GET", url: "/v2/_catalog", header: bearer(anonTok),
+			status: 200, wantBody: []byte(`{"repositories":[]}`)},
 	})
 
 	// The index lives in storage: another instance lists the same and adds

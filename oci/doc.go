@@ -31,8 +31,8 @@
 //
 // The catalog is an index document (see paths.go) added to on a
 // repository's first push; it lists to each caller the repositories it may
-// pull from. A token-flow JWT lists only the repositories it grants pull
-// on, so list with Basic credentials (curl -u).
+// pull from. A token asked for "registry:catalog:*" (crane catalog) carries
+// the holder's read scopes, so it lists the same as Basic credentials.
 //
 // Clients: crane and skopeo need nothing but credentials, e.g.
 //

@@ -198,8 +198,14 @@ func craneAndSkopeo(t *testing.T, crane, skopeo string, srv *e2etest.Server) {
 		t.Errorf("manifest still served after crane delete: %s", out)
 	}
 
-	// The catalog, with Basic credentials (a token-flow JWT lists only
-	// what it grants).
+	// The catalog through the token flow (crane catalog asks for
+	// registry:catalog:*) and with Basic credentials.
+	listed := strings.Fields(c.run(crane, "catalog", host))
+	for _, r := range []string{repo, copied, viaSkopeo} {
+		if name := strings.TrimPrefix(r, host+"/"); !slices.Contains(listed, name) {
+			t.Errorf("crane catalog %v lacks %s", listed, name)
+		}
+	}
 	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL+"/v2/_catalog", nil)
 	if err != nil {
 		t.Fatal(err)

@@ -56,6 +56,10 @@ func (h *Handler) token(ctx context.Context, req *core.RequestContext, _ route.P
 	var requested, granted []core.Scope
 	for _, raw := range q["scope"] {
 		for s := range strings.FieldsSeq(raw) {
+			if s == catalogScope {
+				granted = append(granted, catalogGrants(p)...)
+				continue
+			}
 			for _, sc := range requestedScopes(s) {
 				if slices.Contains(requested, sc) {
 					continue
@@ -76,6 +80,32 @@ func (h *Handler) token(ctx context.Context, req *core.RequestContext, _ route.P
 	})
 	resp.Header.Set("Cache-Control", "no-store")
 	return resp, nil
+}
+
+// catalogScope is what a client asks the token endpoint for to list the
+// catalog (crane catalog does).
+const catalogScope = "registry:catalog:*"
+
+// catalogGrants answers a token request for [catalogScope]: the token then
+// carries the caller's own read scopes on OCI repositories (patterns
+// included), so GET /v2/_catalog with it lists what the caller may pull,
+// as it does with Basic credentials. A provider that does not put scopes on
+// its principals yields none, and such a token lists nothing.
+func catalogGrants(p *core.Principal) []core.Scope {
+	if p.Anonymous() || (len(p.Protocols) > 0 && !slices.Contains(p.Protocols, core.ProtocolOCI)) {
+		return nil
+	}
+	var out []core.Scope
+	for _, s := range p.Scopes {
+		if (s.Protocol != "*" && s.Protocol != string(core.ProtocolOCI)) || (s.Type != "*" && s.Type != "repository") {
+			continue
+		}
+		sc, err := core.ParseScope(ociScope(s.Name, core.ActionRead).String())
+		if err == nil && !slices.ContainsFunc(out, func(o core.Scope) bool { return o.String() == sc.String() }) {
+			out = append(out, sc)
+		}
+	}
+	return out
 }
 
 // requestedScopes returns the scopes one "repository:<name>:<actions>" of
