@@ -78,3 +78,35 @@ func seed1000Files(b *testing.B, e *testEnv, project string) {
 		b.Fatal(err)
 	}
 }
+
+// BenchmarkSimpleProjectHTTP is BenchmarkSimpleProject over loopback HTTP
+// with parallel clients, so the figure includes the HTTP stack and moving
+// the page bytes.
+func BenchmarkSimpleProjectHTTP(b *testing.B) {
+	e := newTestEnv(b, true)
+	seed1000Files(b, e, "big")
+	srv := e.serve()
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	for _, v := range []struct{ name, accept string }{{"html", "text/html"}, {"json", ContentTypeJSON}} {
+		b.Run(v.name, func(b *testing.B) {
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					req, _ := http.NewRequestWithContext(b.Context(), http.MethodGet, srv.URL+"/simple/big/", nil)
+					req.Header.Set("Accept", v.accept)
+					resp, err := client.Do(req)
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode != http.StatusOK {
+						b.Errorf("status %d", resp.StatusCode)
+						return
+					}
+				}
+			})
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
+		})
+	}
+}
