@@ -11,11 +11,13 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -122,8 +124,9 @@ func serverBinary() (string, error) {
 			buildErr = err
 			return
 		}
-		dir, err := os.MkdirTemp("", "smartregistry-e2e-")
-		if err != nil {
+		removeStaleBuilds()
+		dir := filepath.Join(os.TempDir(), fmt.Sprintf("%s%d", buildDirPrefix, os.Getpid()))
+		if err := os.MkdirAll(dir, 0o755); err != nil {
 			buildErr = err
 			return
 		}
@@ -135,6 +138,25 @@ func serverBinary() (string, error) {
 		}
 	})
 	return binPath, buildErr
+}
+
+// buildDirPrefix names the per-process directories the server is built in;
+// the process ID follows it.
+const buildDirPrefix = "smartregistry-e2e-"
+
+// removeStaleBuilds removes the build directories of test processes that
+// have ended: a test binary cannot remove its own on exit.
+func removeStaleBuilds() {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), buildDirPrefix+"*"))
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(strings.TrimPrefix(filepath.Base(d), buildDirPrefix))
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+			os.RemoveAll(d)
+		}
+	}
 }
 
 func moduleRoot() (string, error) {
