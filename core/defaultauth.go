@@ -47,7 +47,15 @@ type DefaultAuthOptions struct {
 	// Otherwise they live in memory.
 	Storage       *Storage
 	StoragePrefix string
+	// TokenCacheTTL is how long a token read from Storage is trusted
+	// without reading it again; 0 means 10 seconds, negative turns the
+	// cache off. A revocation takes effect at once on the instance that
+	// revoked, and within this time on other replicas.
+	TokenCacheTTL time.Duration
 }
+
+// defaultTokenCacheTTL is the TokenCacheTTL used when it is 0.
+const defaultTokenCacheTTL = 10 * time.Second
 
 // DefaultAuthProvider is the built-in [AuthProvider]: users from
 // configuration with PBKDF2-hashed passwords, and opaque random tokens stored
@@ -136,7 +144,11 @@ func NewDefaultAuthProvider(opts DefaultAuthOptions) (*DefaultAuthProvider, erro
 		if err := ValidatePrefix(prefix); err != nil {
 			return nil, fmt.Errorf("auth storage prefix: %w", err)
 		}
-		next = &storedTokens{storage: opts.Storage, prefix: prefix}
+		ttl := opts.TokenCacheTTL
+		if ttl == 0 {
+			ttl = defaultTokenCacheTTL
+		}
+		next = &storedTokens{storage: opts.Storage, prefix: prefix, cache: newTokenCache(ttl)}
 	}
 	layered := &layeredTokens{static: map[string]tokenRecord{}, next: next}
 	p.tokens = layered

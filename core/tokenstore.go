@@ -74,14 +74,21 @@ func (m *memoryTokens) list(_ context.Context, userID string) ([]TokenInfo, erro
 type storedTokens struct {
 	storage *Storage
 	prefix  string
+	cache   *tokenCache
 }
 
 func (s *storedTokens) key(hash string) string { return s.prefix + hash + ".json" }
 
 func (s *storedTokens) get(ctx context.Context, hash string) (tokenRecord, error) {
+	if rec, ok := s.cache.get(hash); ok {
+		return rec, nil
+	}
 	var rec tokenRecord
-	_, err := GetJSON(ctx, s.storage, s.key(hash), &rec)
-	return rec, err
+	if _, err := GetJSON(ctx, s.storage, s.key(hash), &rec); err != nil {
+		return rec, err
+	}
+	s.cache.put(rec)
+	return rec, nil
 }
 
 func (s *storedTokens) put(ctx context.Context, rec tokenRecord) error {
@@ -104,6 +111,7 @@ func (s *storedTokens) revoke(ctx context.Context, userID, id string) error {
 			continue
 		}
 		if rec.UserID == userID && rec.ID == id {
+			s.cache.drop(hash)
 			return s.storage.Delete(ctx, o.Key)
 		}
 	}
