@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/smartregistry/smartregistry/core"
 	"github.com/smartregistry/smartregistry/core/storage/s3"
@@ -60,6 +61,10 @@ type AuthConfig struct {
 	// PersistTokens keeps created tokens in Storage (as hashes) so they
 	// survive restarts and are shared by replicas; otherwise in memory.
 	PersistTokens bool
+	// TokenCacheTTL is how long a persisted token is trusted before it is
+	// read from storage again (a revocation reaches other replicas within
+	// it); 0 means 10 seconds, negative turns the cache off.
+	TokenCacheTTL time.Duration
 	// AnonymousRead lists the protocols anyone may read from.
 	AnonymousRead []core.Protocol
 	// JWTSecret signs OCI bearer tokens; replicas must share it. Random per

@@ -63,6 +63,7 @@ func New(cfg Config) (*Registry, error) {
 		opts := core.DefaultAuthOptions{Users: cfg.Auth.Users, Tokens: cfg.Auth.Tokens}
 		if cfg.Auth.PersistTokens {
 			opts.Storage = r.storage
+			opts.TokenCacheTTL = cfg.Auth.TokenCacheTTL
 		}
 		p, err := core.NewDefaultAuthProvider(opts)
 		if err != nil {
