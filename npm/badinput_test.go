@@ -2,11 +2,20 @@ package npm
 
 import (
 	"bytes"
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"testing/iotest"
+
+	"github.com/smartregistry/smartregistry/core"
+	"github.com/smartregistry/smartregistry/core/storage/memory"
 )
 
 // TestBadPublishStoresNothing sends broken publishes; each must be a clear
@@ -113,4 +122,78 @@ func (r repeatReader) Read(p []byte) (int, error) {
 		p[i] = byte(r)
 	}
 	return len(p), nil
+}
+
+// putCounter is a backend that counts the objects put under a prefix.
+type putCounter struct {
+	core.Backend
+	prefix string
+	n      atomic.Int64
+}
+
+func (c *putCounter) Put(ctx context.Context, key string, r io.Reader, size int64, opts core.PutOptions) (core.ObjectInfo, error) {
+	if strings.HasPrefix(key, c.prefix) {
+		c.n.Add(1)
+	}
+	return c.Backend.Put(ctx, key, r, size, opts)
+}
+
+// TestManyAttachments sends a publish with many attachments: it is refused
+// at the second, before that one is stored, so that the body cannot carry
+// an unbounded amount of data into storage.
+func TestManyAttachments(t *testing.T) {
+	ctx := t.Context()
+	backend := &putCounter{Backend: memory.New(), prefix: rootPrefix + "uploads/"}
+	e := newTestEnv(t, backend)
+	var b strings.Builder
+	b.WriteString(`{"name":"many","_attachments":{`)
+	for i := range 50 {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `"many-1.0.%d.tgz":{"data":"%s"}`, i, base64.StdEncoding.EncodeToString(make([]byte, 1024)))
+	}
+	b.WriteString(`}}`)
+	r := e.do(ctx, http.MethodPut, "/many", adminToken, strings.NewReader(b.String()))
+	if r.status != http.StatusBadRequest || !strings.Contains(string(r.body), "one attachment") {
+		t.Fatalf("got %d %s, want 400 with %q", r.status, r.body, "one attachment")
+	}
+	if n := backend.n.Load(); n > 1 {
+		t.Errorf("%d attachments were stored", n)
+	}
+	if keys := e.keys(ctx); len(keys) != 0 {
+		t.Errorf("left behind: %v", keys)
+	}
+}
+
+// failingReads is a backend whose reads of objects under a prefix break
+// after the first bytes, as a store's connection may.
+type failingReads struct {
+	core.Backend
+	prefix string
+}
+
+var errBrokenRead = errors.New("connection reset by the store")
+
+func (f *failingReads) Get(ctx context.Context, key string, rng *core.ByteRange) (io.ReadCloser, core.ObjectInfo, error) {
+	rc, info, err := f.Backend.Get(ctx, key, rng)
+	if err != nil || !strings.HasPrefix(key, f.prefix) {
+		return rc, info, err
+	}
+	return struct {
+		io.Reader
+		io.Closer
+	}{io.MultiReader(io.LimitReader(rc, 16), iotest.ErrReader(errBrokenRead)), rc}, info, nil
+}
+
+// TestPublishStorageReadFailure: a storage failure while the received
+// tarball is checked is an internal error (500), not a bad tarball (400),
+// which would tell npm not to retry a publish that was fine.
+func TestPublishStorageReadFailure(t *testing.T) {
+	ctx := t.Context()
+	e := newTestEnv(t, &failingReads{Backend: memory.New(), prefix: rootPrefix + "uploads/"})
+	r := e.do(ctx, http.MethodPut, "/fine", adminToken, bytes.NewReader(newPublish(t, "fine", "1.0.0").body()))
+	if r.status != http.StatusInternalServerError {
+		t.Fatalf("got %d %s, want 500", r.status, r.body)
+	}
 }

@@ -204,6 +204,15 @@ func npmCLIScenario(t *testing.T, opts e2etest.Options) {
 	login := newNpmCLI(t, srv, "")
 	login.login(t, work, srv.AdminUser, srv.AdminPassword)
 	mustContain(t, "whoami after login", login.run(work, "whoami"), srv.AdminUser)
+	cfg, _ := os.ReadFile(login.npmrc)
+	loginToken := regexp.MustCompile(`_authToken=(\S+)`).FindSubmatch(cfg)
+	login.run(work, "logout")
+	mustContain(t, "whoami after logout", login.fails(work, "whoami"), "ENEEDAUTH")
+	if loginToken == nil {
+		t.Fatalf("no token in the config after login:\n%s", cfg)
+	}
+	login.writeConfig(string(loginToken[1]))
+	mustContain(t, "whoami with the token logged out", login.fails(work, "whoami"), "E401")
 
 	// Unpublish a whole package.
 	npm.run(work, "unpublish", plain, "--force")

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/smartregistry/smartregistry/core"
 )
 
 // TestUnpublishVersionLikeTheCLI replays "npm unpublish pkg@1.1.0": GET
@@ -258,5 +260,56 @@ func TestAudit(t *testing.T) {
 		if r := e.do(ctx, "POST", p, "", strings.NewReader(`{"x":["1.0.0"]}`)); r.status != http.StatusOK {
 			t.Errorf("%s: %d %s", p, r.status, r.body)
 		}
+	}
+}
+
+// TestLogoutAndReadOnlyRevoke: "npm logout" revokes the token it was run
+// with (DELETE /-/user/token/<token>), and a read-only token may revoke
+// itself but not the user's other tokens.
+func TestLogoutAndReadOnlyRevoke(t *testing.T) {
+	ctx := t.Context()
+	e := newTestEnv(t, nil)
+	login := func() string {
+		r := e.do(ctx, "PUT", "/-/user/org.couchdb.user:admin", "", strings.NewReader(`{"name":"admin","password":"`+adminPassword+`"}`))
+		var body struct{ Token string }
+		r.json(t, &body)
+		if r.status != http.StatusCreated || body.Token == "" {
+			t.Fatalf("login: %d %s", r.status, r.body)
+		}
+		return body.Token
+	}
+	full := login()
+	r := e.do(ctx, "POST", "/-/npm/v1/tokens", full, strings.NewReader(`{"password":"`+adminPassword+`","readonly":true}`))
+	var ro struct{ Token, Key string }
+	r.json(t, &ro)
+	if r.status != http.StatusCreated {
+		t.Fatalf("create: %d %s", r.status, r.body)
+	}
+	tests := []struct {
+		name, path, token string
+		status            int
+		dead, alive       string // a token revoked, one still working afterwards
+	}{
+		{"read-only revokes another by ID", "/-/npm/v1/tokens/token/" + core.TokenID(full), ro.Token, 403, "", full},
+		{"read-only revokes another by token", "/-/user/token/" + full, ro.Token, 403, "", full},
+		{"read-only logs out", "/-/user/token/" + ro.Token, ro.Token, 204, ro.Token, full},
+		{"logout", "/-/user/token/" + full, full, 204, full, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if r := e.do(ctx, "DELETE", tt.path, tt.token, nil); r.status != tt.status {
+				t.Fatalf("got %d %s, want %d", r.status, r.body, tt.status)
+			}
+			if tt.dead != "" {
+				if r := e.do(ctx, "GET", "/-/whoami", tt.dead, nil); r.status != http.StatusUnauthorized {
+					t.Errorf("revoked token answers %d", r.status)
+				}
+			}
+			if tt.alive != "" {
+				if r := e.do(ctx, "GET", "/-/whoami", tt.alive, nil); r.status != http.StatusOK {
+					t.Errorf("other token answers %d", r.status)
+				}
+			}
+		})
 	}
 }

@@ -171,11 +171,15 @@ func (h *Handler) checkTarball(ctx context.Context, key, name, version string) e
 		return fmt.Errorf("npm: read upload %s: %w", key, err)
 	}
 	defer rc.Close()
-	_, b, err := archive.FromTarGz(rc, func(n string) bool {
+	stored := &errRecorder{r: rc} // a failing read of storage is not a bad tarball
+	_, b, err := archive.FromTarGz(stored, func(n string) bool {
 		dir, file, ok := strings.Cut(n, "/")
 		return ok && dir != "" && file == "package.json"
 	}, archive.Limits{MaxMemberSize: 4 << 20})
 	if err != nil {
+		if stored.err != nil {
+			return fmt.Errorf("npm: read upload %s: %w", key, stored.err)
+		}
 		if errors.Is(err, archive.ErrInvalid) {
 			return errorf(core.ErrInvalidArgument, "invalid tarball: %v", err)
 		}

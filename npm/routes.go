@@ -22,6 +22,7 @@ func (h *Handler) addRoutes() {
 	t.Add(http.MethodGet, "/-/npm/v1/tokens", h.listTokens)
 	t.Add(http.MethodPost, "/-/npm/v1/tokens", h.createToken)
 	t.Add(http.MethodDelete, "/-/npm/v1/tokens/token/{key}", h.revokeToken)
+	t.Add(http.MethodDelete, "/-/user/token/{key}", h.revokeToken) // "npm logout": key is the token itself
 	// Dist-tags.
 	t.Add(http.MethodGet, "/-/package/{pkg...}/dist-tags", h.getDistTags)
 	t.Add(http.MethodPut, "/-/package/{pkg...}/dist-tags/{tag}", h.putDistTag)

@@ -21,6 +21,10 @@ import (
 // every publish, unpublish and tag change, so a search never lists storage.
 type searchIndex struct {
 	Packages map[string]searchEntry `json:"packages"`
+	// Removed maps a package that lost its last version to the Seq of the
+	// document without versions, so that a late update from an older
+	// document does not bring it back.
+	Removed map[string]int64 `json:"removed,omitempty"`
 }
 
 // searchEntry describes a package's latest version.
@@ -30,6 +34,9 @@ type searchEntry struct {
 	Keywords    []string  `json:"keywords,omitempty"`
 	Date        time.Time `json:"date"`
 	Publisher   string    `json:"publisher,omitempty"`
+	// Seq is the Seq of the document described: updates of the index for
+	// one package may arrive out of order, and an older one is ignored.
+	Seq int64 `json:"seq,omitempty"`
 }
 
 // entryOf describes a document for the index; ok is false when the package
@@ -49,11 +56,13 @@ func entryOf(d *storedPackument) (searchEntry, bool) {
 	}
 	_ = json.Unmarshal(raw, &pub)
 	return searchEntry{Version: latest, Description: m.Description, Keywords: m.keywords(),
-		Date: d.Times[latest], Publisher: pub.NpmUser.Name}, true
+		Date: d.Times[latest], Publisher: pub.NpmUser.Name, Seq: d.Seq}, true
 }
 
 // indexPackage brings the search index up to date with a document. The
 // index is derived data: a failure is logged, the change it follows stands.
+// Concurrent changes of one package may index their documents in any
+// order; the document with the highest Seq wins.
 func (h *Handler) indexPackage(ctx context.Context, d *storedPackument) {
 	if d == nil {
 		return
@@ -65,14 +74,19 @@ func (h *Handler) indexPackage(ctx context.Context, d *storedPackument) {
 				ix.Packages = map[string]searchEntry{}
 			}
 			old, had := ix.Packages[d.Name]
+			gone, removed := ix.Removed[d.Name]
 			switch {
-			case present && had && old.Version == entry.Version && old.Description == entry.Description &&
-				slices.Equal(old.Keywords, entry.Keywords) && old.Date.Equal(entry.Date):
-				return core.ErrNoChange
+			case had && old.Seq >= d.Seq, removed && gone >= d.Seq:
+				return core.ErrNoChange // this document, or a newer one, is indexed already
 			case present:
 				ix.Packages[d.Name] = entry
+				delete(ix.Removed, d.Name)
 			case had:
 				delete(ix.Packages, d.Name)
+				if ix.Removed == nil {
+					ix.Removed = map[string]int64{}
+				}
+				ix.Removed[d.Name] = d.Seq
 			default:
 				return core.ErrNoChange
 			}
@@ -270,7 +284,7 @@ func (h *Handler) RebuildSearchIndex(ctx context.Context) error {
 		return fmt.Errorf("npm: rebuild search index: %w", err)
 	}
 	_, err = core.UpdateJSON(ctx, h.deps.Storage, searchIndexKey(), func(ix *searchIndex, _ bool) error {
-		ix.Packages = fresh
+		ix.Packages, ix.Removed = fresh, nil
 		return nil
 	})
 	return err

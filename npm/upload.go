@@ -112,6 +112,9 @@ func (w *bodyWalker) attachment(req *publishRequest, file string) error {
 			if stored >= 0 {
 				return errorf(core.ErrInvalidArgument, "attachment %q has two data fields", file)
 			}
+			if len(req.Attachments) > 0 { // refused before it is stored: a body of many would be unbounded
+				return errorf(core.ErrInvalidArgument, "a publish carries exactly one version and one attachment")
+			}
 			err := w.streamData(file, &att)
 			if att.Key != "" {
 				stored = len(req.Attachments)
@@ -184,7 +187,7 @@ func (w *bodyWalker) streamData(file string, att *attachment) error {
 	att.Key = key
 	switch {
 	case decoded.err != nil:
-		return decoded.err
+		return dataError(decoded.err)
 	case rec.err != nil:
 		return rec.err
 	case err != nil:
@@ -343,9 +346,9 @@ func (m *meter) Read(p []byte) (int, error) {
 }
 
 // errRecorder remembers the first error other than EOF that its reader
-// returned, with a base64 error turned into a bad request, so that it can
-// be reported with its category even when the storage backend wrapped it
-// into its own.
+// returned, so that it can be reported with its category even when the
+// storage backend wrapped it into its own, and told from the errors of the
+// readers above it.
 type errRecorder struct {
 	r   io.Reader
 	err error
@@ -353,15 +356,20 @@ type errRecorder struct {
 
 func (e *errRecorder) Read(p []byte) (int, error) {
 	n, err := e.r.Read(p)
-	var corrupt base64.CorruptInputError
-	switch {
-	case errors.As(err, &corrupt):
-		err = errorf(core.ErrInvalidArgument, "attachment data is not valid base64 (at byte %d)", int64(corrupt))
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		err = errorf(core.ErrInvalidArgument, "attachment data is not valid base64 (truncated)")
-	}
 	if err != nil && err != io.EOF && e.err == nil {
 		e.err = err
 	}
 	return n, err
+}
+
+// dataError turns an error of the base64 decoder into a bad request.
+func dataError(err error) error {
+	var corrupt base64.CorruptInputError
+	switch {
+	case errors.As(err, &corrupt):
+		return errorf(core.ErrInvalidArgument, "attachment data is not valid base64 (at byte %d)", int64(corrupt))
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return errorf(core.ErrInvalidArgument, "attachment data is not valid base64 (truncated)")
+	}
+	return err
 }

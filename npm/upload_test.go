@@ -35,7 +35,7 @@ func TestParsePublish(t *testing.T) {
 			}},
 		{name: "escaped slash and newlines", body: `{"_attachments":{"f":{"data":"P\/8\nA"}}}`, wantData: []string{"\x3f\xff\x00"}},
 		{name: "white space", body: " {\n \"_attachments\" : { \"f\" : { \"data\" : \"aGk=\" } } }\n", wantData: []string{"hi"}},
-		{name: "two attachments", body: `{"_attachments":{"f":{"data":"YQ=="},"g":{"data":"Yg=="}}}`, wantData: []string{"a", "b"}},
+		{name: "two attachments", body: `{"_attachments":{"f":{"data":"YQ=="},"g":{"data":"Yg=="}}}`, wantErr: core.ErrInvalidArgument},
 		{name: "no attachments", body: `{"name":"c","versions":{"1.0.0":{}},"readme":"long"}`},
 		{name: "corrupt base64", body: `{"_attachments":{"f":{"data":"a*b"}}}`, wantErr: core.ErrInvalidArgument},
 		{name: "data not a string", body: `{"_attachments":{"f":{"data":12}}}`, wantErr: core.ErrInvalidArgument},

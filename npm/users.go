@@ -195,14 +195,19 @@ func (h *Handler) createToken(ctx context.Context, req *core.RequestContext, _ r
 	return core.JSONResponse(http.StatusCreated, o), nil
 }
 
-// revokeToken serves DELETE /-/npm/v1/tokens/token/<key>; key is a token ID
-// from the list, or the token itself.
+// revokeToken serves DELETE /-/npm/v1/tokens/token/<key> ("npm token
+// revoke") and DELETE /-/user/token/<key> ("npm logout"); key is a token ID
+// from the list, or the token itself. A read-only token may revoke only
+// itself: revoking is a write, and it must not take away the user's others.
 func (h *Handler) revokeToken(ctx context.Context, req *core.RequestContext, params route.Params) (*core.Response, error) {
 	p, err := h.loggedIn(ctx, req)
 	if err != nil {
 		return nil, err
 	}
 	key := params["key"]
+	if p.ReadOnly && key != p.TokenID && core.TokenID(key) != p.TokenID {
+		return nil, errorf(core.ErrForbidden, "a read-only token cannot revoke other tokens")
+	}
 	err = h.deps.Auth.Provider().RevokeToken(ctx, p.UserID, key)
 	if errors.Is(err, core.ErrNotFound) {
 		err = h.deps.Auth.Provider().RevokeToken(ctx, p.UserID, core.TokenID(key))

@@ -100,7 +100,9 @@ func (h *Handler) deleteRelease(ctx context.Context, req *core.RequestContext, p
 }
 
 // removeFiles drops files from the project document first (so no index
-// links to them), then deletes their objects.
+// links to them), then deletes their objects, also when the client goes
+// away meanwhile: the files are gone from the document already, and
+// objects left behind would keep the project in /simple/.
 func (h *Handler) removeFiles(ctx context.Context, project, what string, drop func(fileRecord) bool) (*core.Response, error) {
 	var removed []fileRecord
 	_, err := h.updateProject(ctx, project, func(doc *projectDoc, exists bool) error {
@@ -117,7 +119,7 @@ func (h *Handler) removeFiles(ctx context.Context, project, what string, drop fu
 	out := deletedResponse{Project: project, Deleted: []string{}}
 	for _, f := range removed {
 		for _, key := range []string{fileKey(project, f.Filename), metadataKey(project, f.Filename)} {
-			if err := h.deps.Storage.Delete(ctx, key); err != nil {
+			if err := h.deps.Storage.Delete(context.WithoutCancel(ctx), key); err != nil {
 				return nil, fmt.Errorf("delete %s: %w", key, err)
 			}
 		}

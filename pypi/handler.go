@@ -42,10 +42,12 @@ const (
 	defaultPageCache       = 256
 	defaultUploadMaxAge    = time.Hour
 	defaultCleanupInterval = 10 * time.Minute
-	// maxFormField bounds one non-file field of the upload form, and
-	// maxFormFields all of them together.
+	// maxFormField bounds one non-file field of the upload form,
+	// maxFormFields all of them together (names and values), and
+	// maxFormParts the number of parts (twine sends a few dozen).
 	maxFormField  = 1 << 20
 	maxFormFields = 8 << 20
+	maxFormParts  = 4096
 )
 
 // Handler serves the PyPI simple API, the legacy upload API, the JSON API,

@@ -1,9 +1,11 @@
 package pypi
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/url"
 	"reflect"
@@ -12,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/smartregistry/smartregistry/core"
+	"github.com/smartregistry/smartregistry/core/storage/memory"
 )
 
 func sha256Hex(b []byte) string {
@@ -361,4 +364,51 @@ func TestAuth(t *testing.T) {
 func uploadRequest(t testing.TB, d dist, token string) request {
 	body, ct := uploadBody(t, d, d.sdistName(), d.sdist(t), nil)
 	return request{method: http.MethodPost, path: "/", token: token, header: map[string]string{"Content-Type": ct}, body: body}
+}
+
+// cancelAfterPut is a memory backend that cancels a context once a put of
+// a key with the given suffix succeeded, and whose deletes fail under a
+// cancelled context, as a remote store's do.
+type cancelAfterPut struct {
+	*memory.Backend
+	suffix string
+	cancel context.CancelFunc
+}
+
+func (c *cancelAfterPut) Put(ctx context.Context, key string, r io.Reader, size int64, opts core.PutOptions) (core.ObjectInfo, error) {
+	info, err := c.Backend.Put(ctx, key, r, size, opts)
+	if err == nil && c.cancel != nil && strings.HasSuffix(key, c.suffix) {
+		c.cancel()
+	}
+	return info, err
+}
+
+func (c *cancelAfterPut) Delete(ctx context.Context, key string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return c.Backend.Delete(ctx, key)
+}
+
+// TestDeleteOutlivesTheClient deletes a release with a client that goes
+// away once the project document says the files are gone: their objects
+// are deleted all the same, so the project leaves /simple/.
+func TestDeleteOutlivesTheClient(t *testing.T) {
+	backend := &cancelAfterPut{Backend: memory.New(), suffix: "/project.json"}
+	e := newTestEnvOn(t, backend, true)
+	foo := dist{name: "foo", version: "1.0"}
+	e.mustUpload(t.Context(), foo)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	backend.cancel = cancel
+	e.do(ctx, request{method: "DELETE", path: "/foo/1.0", token: adminToken})
+	backend.cancel = nil
+	for _, k := range e.keys(t.Context()) {
+		if strings.HasPrefix(k, filesPrefix) {
+			t.Errorf("left behind: %s", k)
+		}
+	}
+	if r := e.do(t.Context(), request{method: "GET", path: "/simple/"}); strings.Contains(r.body, "foo") {
+		t.Errorf("the index still lists foo:\n%s", r.body)
+	}
 }

@@ -21,12 +21,24 @@ func NormalizeName(name string) string {
 	return strings.ToLower(separatorRun.ReplaceAllString(name, "-"))
 }
 
-// ValidateName checks that name is a PEP 508 project name.
+// ValidateName checks that name is a PEP 508 project name. Only ASCII is
+// accepted: under (?i) the pattern would also let through letters that
+// fold to ASCII ones (the Kelvin sign, the long s).
 func ValidateName(name string) error {
-	if len(name) > 200 || !validName.MatchString(name) {
+	if len(name) > 200 || !isASCII(name) || !validName.MatchString(name) {
 		return fmt.Errorf("%w: %q is not a valid project name", core.ErrInvalidArgument, name)
 	}
 	return nil
+}
+
+// isASCII reports whether s holds only ASCII characters.
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // Package types, as the upload form's filetype and the JSON API's

@@ -18,7 +18,9 @@ func TestNormalizeName(t *testing.T) {
 			t.Errorf("NormalizeName(%q) = %q, want %q", in, got, want)
 		}
 	}
-	for _, bad := range []string{"", "-a", "a-", ".a", "a b", "a/b", "ä"} {
+	// The letters that fold to ASCII ones under (?i) (Kelvin sign, long s)
+	// are not ASCII either: PEP 508 names are.
+	for _, bad := range []string{"", "-a", "a-", ".a", "a b", "a/b", "ä", "\u212aeras", "\u017fix", "si\u017f"} {
 		if ValidateName(bad) == nil {
 			t.Errorf("ValidateName(%q) accepted", bad)
 		}
@@ -127,7 +129,7 @@ func TestVersion(t *testing.T) {
 			t.Errorf("ParseVersion(%q) = %q, %v; want %q", in, v, err, want)
 		}
 	}
-	for _, bad := range []string{"", "1.0-", "abc", "1..0", "1.0+", "1.0+a..b", "not.a.version"} {
+	for _, bad := range []string{"", "1.0-", "abc", "1..0", "1.0+", "1.0+a..b", "not.a.version", "1.0.po\u017ft1", "1.0+\u017f", "1.0+\u212a"} {
 		if _, err := ParseVersion(bad); err == nil {
 			t.Errorf("ParseVersion(%q) accepted", bad)
 		}

@@ -23,6 +23,9 @@ type storageReaderAt struct {
 	key     string
 	off     int64
 	buf     []byte
+	// err is the first error reading storage, kept so that a caller that
+	// gets it wrapped into another can tell a failed read from a bad file.
+	err error
 }
 
 func newStorageReaderAt(ctx context.Context, s *core.Storage, key string) *storageReaderAt {
@@ -55,14 +58,22 @@ func (r *storageReaderAt) fill(off, n int64) error {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("read %s at %d: %w", r.key, off, err)
+		return r.fail(fmt.Errorf("read %s at %d: %w", r.key, off, err))
 	}
 	defer rc.Close()
 	buf := make([]byte, n)
 	got, err := io.ReadFull(rc, buf)
 	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
-		return fmt.Errorf("read %s at %d: %w", r.key, off, err)
+		return r.fail(fmt.Errorf("read %s at %d: %w", r.key, off, err))
 	}
 	r.off, r.buf = off, buf[:got]
 	return nil
+}
+
+// fail records err as the reader's first error and returns it.
+func (r *storageReaderAt) fail(err error) error {
+	if r.err == nil {
+		r.err = err
+	}
+	return err
 }

@@ -133,7 +133,7 @@ func (h *Handler) readForm(ctx context.Context, req *core.RequestContext, body i
 	mr := multipart.NewReader(body, params["boundary"])
 	form := &uploadForm{fields: map[string][]string{}}
 	fieldBytes := 0
-	for {
+	for parts := 1; ; parts++ {
 		part, err := mr.NextPart()
 		if errors.Is(err, io.EOF) {
 			break
@@ -141,15 +141,18 @@ func (h *Handler) readForm(ctx context.Context, req *core.RequestContext, body i
 		if err != nil {
 			return form, uploadReadError(err)
 		}
+		if parts > maxFormParts {
+			return form, fmt.Errorf("%w: the form has more than %d parts", core.ErrTooLarge, maxFormParts)
+		}
 		name := part.FormName()
 		if name != "content" {
 			v, err := io.ReadAll(io.LimitReader(part, maxFormField+1))
 			if err != nil {
 				return form, uploadReadError(err)
 			}
-			fieldBytes += len(v)
+			fieldBytes += len(name) + len(v) // names are kept too: they count
 			if len(v) > maxFormField || fieldBytes > maxFormFields {
-				return form, fmt.Errorf("%w: form field %q makes the form too large", core.ErrTooLarge, name)
+				return form, fmt.Errorf("%w: form field %.64q makes the form too large", core.ErrTooLarge, name)
 			}
 			form.fields[name] = append(form.fields[name], string(v))
 			continue
@@ -312,19 +315,28 @@ func (h *Handler) checkUpload(ctx context.Context, form *uploadForm) (*checkedUp
 func (h *Handler) readCoreMetadata(ctx context.Context, key string, size int64, filename string) ([]byte, error) {
 	lim := archive.Limits{MaxMemberSize: h.cfg.MaxMetadataSize}
 	var raw []byte
-	var err error
+	var err, readErr error // readErr: storage failed, which is no fault of the file
 	switch {
-	case strings.HasSuffix(filename, ".whl"):
-		_, raw, err = archive.FromZip(newStorageReaderAt(ctx, h.deps.Storage, key), size, isWheelMetadata, lim)
-	case strings.HasSuffix(filename, ".zip"):
-		_, raw, err = archive.FromZip(newStorageReaderAt(ctx, h.deps.Storage, key), size, isSdistPKGInfo, lim)
+	case strings.HasSuffix(filename, ".whl"), strings.HasSuffix(filename, ".zip"):
+		match := isSdistPKGInfo
+		if strings.HasSuffix(filename, ".whl") {
+			match = isWheelMetadata
+		}
+		ra := newStorageReaderAt(ctx, h.deps.Storage, key)
+		_, raw, err = archive.FromZip(ra, size, match, lim)
+		readErr = ra.err
 	default:
 		rc, _, gerr := h.deps.Storage.Get(ctx, key, nil)
 		if gerr != nil {
 			return nil, fmt.Errorf("read back %s: %w", key, gerr)
 		}
 		defer rc.Close()
-		_, raw, err = archive.FromTarGz(rc, isSdistPKGInfo, lim)
+		stored := &errReader{r: rc}
+		_, raw, err = archive.FromTarGz(stored, isSdistPKGInfo, lim)
+		readErr = stored.err
+	}
+	if err != nil && readErr != nil {
+		return nil, fmt.Errorf("read back %s: %w", key, readErr)
 	}
 	if errors.Is(err, archive.ErrInvalid) {
 		return nil, fmt.Errorf("%w: %s: no readable core metadata: %w", core.ErrInvalidArgument, filename, err)

@@ -4,13 +4,16 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"testing/iotest"
 
 	"github.com/smartregistry/smartregistry/core"
 	"github.com/smartregistry/smartregistry/core/storage/memory"
@@ -219,5 +222,76 @@ func TestWheelMetadataReadByRanges(t *testing.T) {
 	t.Logf("ranged reads: %d bytes; whole reads of the upload: %d", rec.ranged, rec.whole)
 	if rec.ranged > 1<<20 || rec.whole != 1 {
 		t.Fatalf("ranged reads asked for %d bytes, %d whole reads of the upload; want < 1 MiB and 1", rec.ranged, rec.whole)
+	}
+}
+
+// TestUploadFormBounds sends forms that are small in values but large in
+// what the parser keeps: many parts, or long field names. Both are refused
+// as too large before the file, instead of being held in memory.
+func TestUploadFormBounds(t *testing.T) {
+	e := newTestEnv(t, true)
+	tests := []struct {
+		name  string
+		parts int
+		field string
+	}{
+		{"many empty parts", maxFormParts + 1, "x"},
+		{"long field names", 40, strings.Repeat("n", 256<<10)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			mw := multipart.NewWriter(&buf)
+			for i := range tt.parts {
+				mw.WriteField(fmt.Sprintf("%s%d", tt.field, i), "")
+			}
+			mw.Close()
+			r := e.do(t.Context(), request{method: http.MethodPost, path: "/", token: adminToken,
+				header: map[string]string{"Content-Type": mw.FormDataContentType()}, body: buf.Bytes()})
+			if r.status != http.StatusRequestEntityTooLarge {
+				t.Fatalf("got %d %q, want 413", r.status, r.body)
+			}
+			if len(r.body) > 1024 {
+				t.Errorf("the refusal is %d bytes long", len(r.body))
+			}
+		})
+	}
+}
+
+// failingReads is a backend whose reads of objects under a prefix break
+// after the first bytes, as a store's connection may.
+type failingReads struct {
+	*memory.Backend
+	prefix string
+}
+
+var errBrokenRead = errors.New("connection reset by the store")
+
+func (f *failingReads) Get(ctx context.Context, key string, rng *core.ByteRange) (io.ReadCloser, core.ObjectInfo, error) {
+	rc, info, err := f.Backend.Get(ctx, key, rng)
+	if err != nil || !strings.HasPrefix(key, f.prefix) {
+		return rc, info, err
+	}
+	return struct {
+		io.Reader
+		io.Closer
+	}{io.MultiReader(io.LimitReader(rc, 16), iotest.ErrReader(errBrokenRead)), rc}, info, nil
+}
+
+// TestUploadStorageReadFailure: a storage failure while the core metadata
+// is read back from the received file is an internal error (500), not a
+// bad file (400), which would tell twine the upload itself was wrong.
+func TestUploadStorageReadFailure(t *testing.T) {
+	e := newTestEnvOn(t, &failingReads{Backend: memory.New(), prefix: uploadsPrefix}, true)
+	d := dist{name: "foo", version: "1.0"}
+	for _, f := range []struct {
+		name    string
+		content []byte
+	}{{d.wheelName(), d.wheel(t)}, {d.sdistName(), d.sdist(t)}} {
+		t.Run(f.name, func(t *testing.T) {
+			if r := e.upload(t.Context(), d, f.name, f.content, nil); r.status != http.StatusInternalServerError {
+				t.Fatalf("got %d %q, want 500", r.status, r.body)
+			}
+		})
 	}
 }

@@ -36,7 +36,7 @@ type Version struct {
 // ParseVersion parses a PEP 440 version in any of its accepted spellings.
 func ParseVersion(s string) (Version, error) {
 	m := pep440.FindStringSubmatch(strings.TrimSpace(s))
-	if m == nil {
+	if m == nil || !isASCII(s) { // (?i) would also match letters that fold to ASCII ones
 		return Version{}, fmt.Errorf("%w: %q is not a PEP 440 version", core.ErrInvalidArgument, s)
 	}
 	g := func(name string) string { return m[pep440.SubexpIndex(name)] }
