@@ -26,8 +26,8 @@ type catalogIndex struct {
 // from, in lexical order, n at a time after last, with a Link header to
 // the next page. With Basic credentials that is every repository the user
 // may read; a token-flow JWT lists what it grants pull on, and a token
-// asked for "registry:catalog:*" (crane catalog) carries its holder's
-// read scopes (see catalogGrants).
+// asked for "registry:catalog:*" (crane catalog) carries listing scopes
+// for its holder's read scopes (see catalogGrants).
 func (h *Handler) catalog(ctx context.Context, req *core.RequestContext, _ route.Params) (*core.Response, error) {
 	p, err := h.identifyReader(ctx, req, catalogScope)
 	if err != nil {
@@ -55,7 +55,7 @@ func (h *Handler) catalog(ctx context.Context, req *core.RequestContext, _ route
 		if len(list) > n {
 			break
 		}
-		if h.deps.Auth.Allowed(ctx, p, ociScope(name, core.ActionRead)) {
+		if h.deps.Auth.Allowed(ctx, p, ociScope(name, core.ActionRead)) || h.deps.Auth.Allowed(ctx, p, listScope(name)) {
 			list = append(list, name)
 		}
 	}

@@ -2,8 +2,10 @@ package oci
 
 import (
 	"fmt"
+	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/smartregistry/smartregistry/core"
@@ -109,4 +111,49 @@ func BenchmarkCatalog(b *testing.B) {
 		}
 		resp.Body.Close()
 	}
+}
+
+// TestCatalogTokenGrantsNoPull checks that a token asked for the catalog
+// lists names but pulls nothing more than its holder may pull. Bob's
+// stored token was made while he held team-a/*; he now holds team-a/app
+// only, so the provider refuses him team-a/lib, and the catalog token must
+// not hand it back.
+func TestCatalogTokenGrantsNoPull(t *testing.T) {
+	ts := newTestServer(t, nil, Config{})
+	st := ts.h.Load().deps.Storage
+	provider := func(bobScope string) *core.AuthManager {
+		prov, err := core.NewDefaultAuthProvider(core.DefaultAuthOptions{Storage: st, TokenCacheTTL: -1, Users: []core.UserConfig{
+			{Username: adminUser, PasswordHash: cheapHash(t, adminPass)},
+			{Username: bobUser, PasswordHash: cheapHash(t, bobPass), Scopes: []string{bobScope}},
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		auth, err := core.NewAuthManager(core.AuthOptions{Provider: prov, JWTSecret: []byte("test-secret")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return auth
+	}
+	bobToken, _, err := provider("oci:repository:team-a/*:*").Provider().CreateToken(t.Context(), bobUser, core.TokenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts.h.Store(newHandler(t, st, provider("oci:repository:team-a/app:*"), Config{}))
+	lib := pushBlob(t, ts, "team-a/lib", []byte("lib"))
+	pushBlob(t, ts, "team-a/app", []byte("app"))
+	bob := basic(bobUser, bobToken)
+	runSteps(t, ts, []step{{name: "the token may not pull team-a/lib", method: "GET", url: "/v2/team-a/lib/blobs/" + lib,
+		header: bob, status: 403}})
+	catalogTok := fetchToken(t, ts, "scope=registry:catalog:*", bob)
+	runSteps(t, ts, []step{
+		{name: "the catalog token lists", method: "GET", url: "/v2/_catalog", header: bearer(catalogTok), status: 200,
+			check: func(t *testing.T, _ *http.Response, body []byte) {
+				if !strings.Contains(string(body), `"team-a/app"`) {
+					t.Errorf("catalog %s does not list team-a/app", body)
+				}
+			}},
+		{name: "the catalog token may not pull team-a/lib", method: "GET", url: "/v2/team-a/lib/blobs/" + lib,
+			header: bearer(catalogTok), status: 401},
+	})
 }

@@ -38,6 +38,10 @@ func (h *Handler) listTags(ctx context.Context, req *core.RequestContext, p rout
 		return nil, err
 	}
 	last := req.Query.Get("last")
+	if last != "" && !ValidTag(last) {
+		// It would reach the storage listing as a key to start after.
+		return nil, fmt.Errorf("%w: last=%q is not a tag", core.ErrInvalidArgument, last)
+	}
 	prefix := tagsPrefix(name)
 	list := tagList{Name: name, Tags: []string{}}
 	opts := core.ListOptions{}

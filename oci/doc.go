@@ -32,7 +32,8 @@
 // The catalog is an index document (see paths.go) added to on a
 // repository's first push; it lists to each caller the repositories it may
 // pull from. A token asked for "registry:catalog:*" (crane catalog) carries
-// the holder's read scopes, so it lists the same as Basic credentials.
+// listing scopes ("oci:catalog:<pattern>:read") for the holder's read
+// scopes, so it lists the same as Basic credentials but pulls nothing.
 //
 // Clients: crane and skopeo need nothing but credentials, e.g.
 //

@@ -429,3 +429,37 @@ func testConcurrentChunks(t *testing.T, backend core.Backend) {
 		{name: "winner's bytes", method: "GET", url: "/v2/app/blobs/" + d, header: admin(), status: 200, wantBody: bodies[winner]},
 	})
 }
+
+// TestTokenScopeLimit checks that a token request asking for more scopes
+// than maxTokenScopes is refused rather than served with a huge token.
+func TestTokenScopeLimit(t *testing.T) {
+	ts := newTestServer(t, nil, Config{})
+	scopes := func(n int) string {
+		var b strings.Builder
+		for i := range n {
+			fmt.Fprintf(&b, "&scope=repository:r%d:pull", i)
+		}
+		return b.String()
+	}
+	runSteps(t, ts, []step{
+		{name: "at the limit", method: "GET", url: "/oci/token?service=smartregistry" + scopes(maxTokenScopes), status: 200},
+		{name: "over the limit", method: "GET", url: "/oci/token?service=smartregistry" + scopes(maxTokenScopes+1), status: 400},
+		{name: "repeats count once", method: "GET", url: "/oci/token?service=smartregistry" + scopes(maxTokenScopes) + scopes(10), status: 200},
+	})
+}
+
+// TestTagsLastNotATag checks that a ?last= that no tag can be is a client
+// error on every backend, not a storage listing after an arbitrary key
+// (which S3 refuses with a 500 for "a/../x").
+func TestTagsLastNotATag(t *testing.T) { forEachBackend(t, testTagsLastNotATag) }
+
+func testTagsLastNotATag(t *testing.T, backend core.Backend) {
+	ts := newTestServer(t, backend, Config{})
+	m := testImage(t, ts, "app", "layer")
+	runSteps(t, ts, []step{
+		{name: "tag", method: "PUT", url: "/v2/app/manifests/v1", header: admin("Content-Type", MediaTypeImageManifest), body: m, status: 201},
+		{name: "last is a tag", method: "GET", url: "/v2/app/tags/list?last=a", header: admin(), status: 200,
+			wantBody: []byte(`{"name":"app","tags":["v1"]}`)},
+		{name: "last with dots and slashes", method: "GET", url: "/v2/app/tags/list?last=a/../../x", header: admin(), status: 400},
+	})
+}

@@ -26,6 +26,11 @@ type tokenResponse struct {
 // maxTokenForm bounds the body of an OAuth2 POST to the token endpoint.
 const maxTokenForm = 64 << 10
 
+// maxTokenScopes bounds the distinct repository scopes one token request
+// may ask for (clients ask for a handful), so that an anonymous request
+// cannot make the endpoint spend seconds and megabytes on one token.
+const maxTokenScopes = 256
+
 // actionByTokenAction maps the token flow's actions to scope actions.
 var actionByTokenAction = map[string]core.Action{
 	"pull": core.ActionRead, "push": core.ActionWrite, "delete": core.ActionDelete,
@@ -64,6 +69,9 @@ func (h *Handler) token(ctx context.Context, req *core.RequestContext, _ route.P
 				if slices.Contains(requested, sc) {
 					continue
 				}
+				if len(requested) == maxTokenScopes {
+					return nil, fmt.Errorf("%w: a token request may ask for at most %d scopes", core.ErrInvalidArgument, maxTokenScopes)
+				}
 				requested = append(requested, sc)
 				if h.deps.Auth.Allowed(ctx, p, sc) {
 					granted = append(granted, sc)
@@ -87,10 +95,14 @@ func (h *Handler) token(ctx context.Context, req *core.RequestContext, _ route.P
 const catalogScope = "registry:catalog:*"
 
 // catalogGrants answers a token request for [catalogScope]: the token then
-// carries the caller's own read scopes on OCI repositories (patterns
-// included), so GET /v2/_catalog with it lists what the caller may pull,
-// as it does with Basic credentials. A provider that does not put scopes on
-// its principals yields none, and such a token lists nothing.
+// carries, for each of the caller's own scopes on OCI repositories
+// (patterns included), a listing scope (see listScope), so GET
+// /v2/_catalog with it lists what the caller may pull, as it does with
+// Basic credentials. Listing scopes grant no pull: a principal's scopes
+// may say more than its provider allows (a stored token keeps the scopes
+// its user held when it was made), and only scopes granted one by one
+// after Authorize may pull. A provider that does not put scopes on its
+// principals yields none, and such a token lists nothing.
 func catalogGrants(p *core.Principal) []core.Scope {
 	if p.Anonymous() || (len(p.Protocols) > 0 && !slices.Contains(p.Protocols, core.ProtocolOCI)) {
 		return nil
@@ -100,12 +112,18 @@ func catalogGrants(p *core.Principal) []core.Scope {
 		if (s.Protocol != "*" && s.Protocol != string(core.ProtocolOCI)) || (s.Type != "*" && s.Type != "repository") {
 			continue
 		}
-		sc, err := core.ParseScope(ociScope(s.Name, core.ActionRead).String())
+		sc, err := core.ParseScope(listScope(s.Name).String())
 		if err == nil && !slices.ContainsFunc(out, func(o core.Scope) bool { return o.String() == sc.String() }) {
 			out = append(out, sc)
 		}
 	}
 	return out
+}
+
+// listScope is the scope of a catalog token that lets it list repository
+// name (possibly a pattern) in the catalog, and nothing else.
+func listScope(name string) core.Scope {
+	return core.NewScope(core.ProtocolOCI, "catalog", name, core.ActionRead)
 }
 
 // requestedScopes returns the scopes one "repository:<name>:<actions>" of
