@@ -9,6 +9,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -43,7 +45,11 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Fatalf("server did not start: %v", <-done)
 	}
 
-	blob := bytes.Repeat([]byte("layer"), 1<<18)
+	// Before cancelling, write more than the kernel's socket buffers can
+	// hold between client and server: then the server has accepted the
+	// connection and is reading the body, and shutdown must wait for it.
+	inFlight := socketBufferBound() + 8<<20
+	blob := bytes.Repeat([]byte("layer-by"), (inFlight+8<<20)/8)
 	sum := sha256.Sum256(blob)
 	bodyR, bodyW := io.Pipe()
 	req, err := http.NewRequest(http.MethodPost, base+"/v2/shutdown/app/blobs/uploads/?digest=sha256:"+hex.EncodeToString(sum[:]), bodyR)
@@ -62,12 +68,11 @@ func TestGracefulShutdown(t *testing.T) {
 		}
 		respc <- resp
 	}()
-	half := len(blob) / 2
-	if _, err := bodyW.Write(blob[:half]); err != nil {
+	if _, err := bodyW.Write(blob[:inFlight]); err != nil {
 		t.Fatal(err)
 	}
 	cancel() // the request is in flight: shutdown must wait for it
-	if _, err := bodyW.Write(blob[half:]); err != nil {
+	if _, err := bodyW.Write(blob[inFlight:]); err != nil {
 		t.Fatal(err)
 	}
 	bodyW.Close()
@@ -83,4 +88,25 @@ func TestGracefulShutdown(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("run returned %v", err)
 	}
+}
+
+// socketBufferBound is the most a loopback TCP connection can buffer
+// between a writer and a reader that does not read: the largest send
+// buffer plus the largest receive buffer, from the kernel's settings
+// (64 MiB when they cannot be read).
+func socketBufferBound() int {
+	total := 0
+	for _, f := range []string{"/proc/sys/net/ipv4/tcp_rmem", "/proc/sys/net/ipv4/tcp_wmem"} {
+		b, err := os.ReadFile(f)
+		fields := strings.Fields(string(b))
+		if err != nil || len(fields) != 3 {
+			return 64 << 20
+		}
+		n, err := strconv.Atoi(fields[2])
+		if err != nil {
+			return 64 << 20
+		}
+		total += n
+	}
+	return total
 }
