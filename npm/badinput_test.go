@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -12,10 +11,10 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"testing/iotest"
 
 	"github.com/smartregistry/smartregistry/core"
 	"github.com/smartregistry/smartregistry/core/storage/memory"
+	"github.com/smartregistry/smartregistry/core/storage/storagetest"
 )
 
 // TestBadPublishStoresNothing sends broken publishes; each must be a clear
@@ -166,32 +165,12 @@ func TestManyAttachments(t *testing.T) {
 	}
 }
 
-// failingReads is a backend whose reads of objects under a prefix break
-// after the first bytes, as a store's connection may.
-type failingReads struct {
-	core.Backend
-	prefix string
-}
-
-var errBrokenRead = errors.New("connection reset by the store")
-
-func (f *failingReads) Get(ctx context.Context, key string, rng *core.ByteRange) (io.ReadCloser, core.ObjectInfo, error) {
-	rc, info, err := f.Backend.Get(ctx, key, rng)
-	if err != nil || !strings.HasPrefix(key, f.prefix) {
-		return rc, info, err
-	}
-	return struct {
-		io.Reader
-		io.Closer
-	}{io.MultiReader(io.LimitReader(rc, 16), iotest.ErrReader(errBrokenRead)), rc}, info, nil
-}
-
 // TestPublishStorageReadFailure: a storage failure while the received
 // tarball is checked is an internal error (500), not a bad tarball (400),
 // which would tell npm not to retry a publish that was fine.
 func TestPublishStorageReadFailure(t *testing.T) {
 	ctx := t.Context()
-	e := newTestEnv(t, &failingReads{Backend: memory.New(), prefix: rootPrefix + "uploads/"})
+	e := newTestEnv(t, &storagetest.FailingReads{Backend: memory.New(), Prefix: rootPrefix + "uploads/"})
 	r := e.do(ctx, http.MethodPut, "/fine", adminToken, bytes.NewReader(newPublish(t, "fine", "1.0.0").body()))
 	if r.status != http.StatusInternalServerError {
 		t.Fatalf("got %d %s, want 500", r.status, r.body)

@@ -14,13 +14,13 @@ import (
 	"net/http"
 	"net/url"
 	"path"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/smartregistry/smartregistry/core"
 	"github.com/smartregistry/smartregistry/core/storage/memory"
+	"github.com/smartregistry/smartregistry/core/storage/storagetest"
 )
 
 // Test credentials: an admin token with every scope, a token limited to
@@ -150,16 +150,7 @@ func (e *testEnv) do(ctx context.Context, method, target, token string, body io.
 
 // keys lists every key in storage.
 func (e *testEnv) keys(ctx context.Context) []string {
-	e.t.Helper()
-	var keys []string
-	if err := e.storage.Walk(ctx, "", func(o core.ObjectInfo) error {
-		keys = append(keys, o.Key)
-		return nil
-	}); err != nil {
-		e.t.Fatal(err)
-	}
-	slices.Sort(keys)
-	return keys
+	return storagetest.Keys(ctx, e.t, e.storage)
 }
 
 // makeTarball builds a package tarball whose package.json holds the given

@@ -9,12 +9,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"slices"
 	"strings"
 	"testing"
 
 	"github.com/smartregistry/smartregistry/core"
 	"github.com/smartregistry/smartregistry/core/storage/memory"
+	"github.com/smartregistry/smartregistry/core/storage/storagetest"
 )
 
 // Credentials of the test environment.
@@ -211,14 +211,5 @@ func (e *testEnv) mustUpload(ctx context.Context, d dist) {
 
 // keys lists every storage key.
 func (e *testEnv) keys(ctx context.Context) []string {
-	e.t.Helper()
-	var keys []string
-	if err := e.storage.Walk(ctx, "", func(o core.ObjectInfo) error {
-		keys = append(keys, o.Key)
-		return nil
-	}); err != nil {
-		e.t.Fatal(err)
-	}
-	slices.Sort(keys)
-	return keys
+	return storagetest.Keys(ctx, e.t, e.storage)
 }

@@ -4,7 +4,6 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"mime/multipart"
@@ -13,10 +12,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"testing/iotest"
 
 	"github.com/smartregistry/smartregistry/core"
 	"github.com/smartregistry/smartregistry/core/storage/memory"
+	"github.com/smartregistry/smartregistry/core/storage/storagetest"
 )
 
 // TestUploadRefused sends bad uploads: each is a clear 4xx and stores
@@ -258,31 +257,11 @@ func TestUploadFormBounds(t *testing.T) {
 	}
 }
 
-// failingReads is a backend whose reads of objects under a prefix break
-// after the first bytes, as a store's connection may.
-type failingReads struct {
-	*memory.Backend
-	prefix string
-}
-
-var errBrokenRead = errors.New("connection reset by the store")
-
-func (f *failingReads) Get(ctx context.Context, key string, rng *core.ByteRange) (io.ReadCloser, core.ObjectInfo, error) {
-	rc, info, err := f.Backend.Get(ctx, key, rng)
-	if err != nil || !strings.HasPrefix(key, f.prefix) {
-		return rc, info, err
-	}
-	return struct {
-		io.Reader
-		io.Closer
-	}{io.MultiReader(io.LimitReader(rc, 16), iotest.ErrReader(errBrokenRead)), rc}, info, nil
-}
-
 // TestUploadStorageReadFailure: a storage failure while the core metadata
 // is read back from the received file is an internal error (500), not a
 // bad file (400), which would tell twine the upload itself was wrong.
 func TestUploadStorageReadFailure(t *testing.T) {
-	e := newTestEnvOn(t, &failingReads{Backend: memory.New(), prefix: uploadsPrefix}, true)
+	e := newTestEnvOn(t, &storagetest.FailingReads{Backend: memory.New(), Prefix: uploadsPrefix}, true)
 	d := dist{name: "foo", version: "1.0"}
 	for _, f := range []struct {
 		name    string
