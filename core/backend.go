@@ -49,6 +49,24 @@ type Copier interface {
 	Copy(ctx context.Context, srcKey, dstKey string) (ObjectInfo, error)
 }
 
+// Mover is an optional capability: a backend that can put an object it
+// already holds at another key without the bytes passing through the
+// caller or being written again where it can (a rename or link on a
+// filesystem, a server-side copy on S3). Publishing uses it to move a
+// verified upload into place, so that each byte is written once.
+//
+// Move makes the object at srcKey visible at dstKey under the same
+// conditions, with the same semantics, as [Backend.Put] with opts: with
+// opts.IfAbsent or opts.IfMatch it fails with [ErrPreconditionFailed],
+// changing nothing, when the condition does not hold at the moment dstKey
+// would become visible. On success srcKey no longer exists (a crash may
+// leave it behind, never dstKey half-written); on any failure dstKey is
+// unchanged. A missing srcKey is [ErrNotFound]. srcKey and dstKey differ.
+// opts.ContentType is applied where the backend stores one.
+type Mover interface {
+	Move(ctx context.Context, srcKey, dstKey string, opts PutOptions) (ObjectInfo, error)
+}
+
 // Pinger is an optional capability: a backend that can report whether it is
 // reachable. The example server's /healthz uses it.
 type Pinger interface {

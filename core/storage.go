@@ -159,6 +159,55 @@ func (s *Storage) Copy(ctx context.Context, srcKey, dstKey string) (ObjectInfo, 
 	return info, nil
 }
 
+// Move puts the object at srcKey at dstKey under opts' condition and
+// removes srcKey, without writing the bytes again where the backend has the
+// [Mover] capability; otherwise it streams them (Get, Put, Delete). The
+// BeforePut and AfterPut hooks run for dstKey; no delete hook runs for
+// srcKey, which ends with the move.
+func (s *Storage) Move(ctx context.Context, srcKey, dstKey string, opts PutOptions) (ObjectInfo, error) {
+	st, err := s.backend.Stat(ctx, srcKey)
+	if err != nil {
+		return ObjectInfo{}, err
+	}
+	if s.hooks.BeforePut != nil {
+		if err := s.hooks.BeforePut(ctx, event(ctx, dstKey, st.Size)); err != nil {
+			return ObjectInfo{}, &RefusedError{Op: "put", Key: dstKey, Reason: err.Error()}
+		}
+	}
+	var info ObjectInfo
+	if m, ok := s.backend.(Mover); ok {
+		info, err = m.Move(ctx, srcKey, dstKey, opts)
+	} else {
+		info, err = moveByCopy(ctx, s.backend, srcKey, dstKey, opts)
+	}
+	if err != nil {
+		return info, err
+	}
+	if s.hooks.AfterPut != nil {
+		s.hooks.AfterPut(ctx, event(ctx, dstKey, info.Size))
+	}
+	return info, nil
+}
+
+// moveByCopy moves an object through the caller, for backends without the
+// Mover capability.
+func moveByCopy(ctx context.Context, b Backend, srcKey, dstKey string, opts PutOptions) (ObjectInfo, error) {
+	if srcKey == dstKey {
+		return ObjectInfo{}, fmt.Errorf("%w: move %s onto itself", ErrInvalidArgument, srcKey)
+	}
+	rc, st, err := b.Get(ctx, srcKey, nil)
+	if err != nil {
+		return ObjectInfo{}, err
+	}
+	defer rc.Close()
+	info, err := b.Put(ctx, dstKey, rc, st.Size, opts)
+	if err != nil {
+		return ObjectInfo{}, err
+	}
+	_ = b.Delete(context.WithoutCancel(ctx), srcKey)
+	return info, nil
+}
+
 // Ping reports whether the backend is reachable; backends without the
 // [Pinger] capability are assumed reachable.
 func (s *Storage) Ping(ctx context.Context) error {

@@ -2,6 +2,7 @@ package filesystem
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -33,6 +34,7 @@ var (
 	_ core.Backend = (*Backend)(nil)
 	_ core.Copier  = (*Backend)(nil)
 	_ core.Pinger  = (*Backend)(nil)
+	_ core.Mover   = (*Backend)(nil)
 )
 
 // New returns a backend rooted at dir, creating it if needed, and removes
@@ -160,6 +162,63 @@ func (b *Backend) Copy(ctx context.Context, srcKey, dstKey string) (core.ObjectI
 	}
 	defer rc.Close()
 	return b.Put(ctx, dstKey, rc, info.Size, core.PutOptions{})
+}
+
+// Move links srcKey's file to a temporary name (no data is copied), puts
+// that at dstKey like the last step of a put (under dstKey's lock, checking
+// opts' condition), then deletes srcKey. The moved object keeps its inode
+// and gets a new modification time, hence a new ETag.
+func (b *Backend) Move(ctx context.Context, srcKey, dstKey string, opts core.PutOptions) (core.ObjectInfo, error) {
+	if err := core.ValidateKey(srcKey); err != nil {
+		return core.ObjectInfo{}, err
+	}
+	if err := core.ValidateKey(dstKey); err != nil {
+		return core.ObjectInfo{}, err
+	}
+	if srcKey == dstKey {
+		return core.ObjectInfo{}, fmt.Errorf("%w: move %s onto itself", core.ErrInvalidArgument, srcKey)
+	}
+	tmp, err := b.linkTemp(srcKey)
+	if err != nil {
+		return core.ObjectInfo{}, fmt.Errorf("move %s: %w", srcKey, err)
+	}
+	info, err := b.commit(ctx, dstKey, tmp, opts)
+	if err != nil {
+		os.Remove(tmp)
+		return core.ObjectInfo{}, fmt.Errorf("move %s to %s: %w", srcKey, dstKey, err)
+	}
+	// dstKey is in place: a failure to remove srcKey leaves it behind, as
+	// a crash would, and does not undo the move.
+	_ = b.Delete(context.WithoutCancel(ctx), srcKey)
+	return info, nil
+}
+
+// linkTemp makes a hard link to key's file under a new temporary name.
+func (b *Backend) linkTemp(key string) (string, error) {
+	src := b.path(key)
+	fi, err := os.Lstat(src)
+	if err != nil {
+		return "", notFound(key, err)
+	}
+	if !fi.Mode().IsRegular() {
+		return "", fmt.Errorf("%w: %s", core.ErrNotFound, key)
+	}
+	var buf [12]byte
+	rand.Read(buf[:])
+	tmp := filepath.Join(b.tmp, fmt.Sprintf("move-%x", buf))
+	err = os.Link(src, tmp)
+	if errors.Is(err, fs.ErrNotExist) {
+		if _, serr := os.Lstat(src); serr != nil {
+			return "", notFound(key, serr)
+		}
+		if err = os.MkdirAll(b.tmp, 0o755); err == nil {
+			err = os.Link(src, tmp)
+		}
+	}
+	if err != nil {
+		return "", notFound(key, err)
+	}
+	return tmp, nil
 }
 
 // Ping checks that the root is a directory the backend can write to.

@@ -34,7 +34,11 @@ func New() *Backend {
 	return &Backend{objects: map[string]object{}}
 }
 
-var _ core.Backend = (*Backend)(nil)
+var (
+	_ core.Backend = (*Backend)(nil)
+	_ core.Copier  = (*Backend)(nil)
+	_ core.Mover   = (*Backend)(nil)
+)
 
 func (o object) info(key string) core.ObjectInfo {
 	return core.ObjectInfo{Key: key, Size: int64(len(o.data)), ETag: o.etag, ModTime: o.modTime}
@@ -136,6 +140,36 @@ func (b *Backend) Copy(_ context.Context, src, dst string) (core.ObjectInfo, err
 	}
 	o.modTime = time.Now()
 	b.objects[dst] = o
+	return o.info(dst), nil
+}
+
+// Move renames an object within the map, under opts' condition on dst.
+func (b *Backend) Move(_ context.Context, src, dst string, opts core.PutOptions) (core.ObjectInfo, error) {
+	if err := core.ValidateKey(src); err != nil {
+		return core.ObjectInfo{}, err
+	}
+	if err := core.ValidateKey(dst); err != nil {
+		return core.ObjectInfo{}, err
+	}
+	if src == dst {
+		return core.ObjectInfo{}, fmt.Errorf("%w: move %s onto itself", core.ErrInvalidArgument, src)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	o, ok := b.objects[src]
+	if !ok {
+		return core.ObjectInfo{}, fmt.Errorf("%w: %s", core.ErrNotFound, src)
+	}
+	cur, exists := b.objects[dst]
+	if opts.IfAbsent && exists {
+		return core.ObjectInfo{}, fmt.Errorf("%w: %s exists", core.ErrPreconditionFailed, dst)
+	}
+	if opts.IfMatch != "" && (!exists || cur.etag != opts.IfMatch) {
+		return core.ObjectInfo{}, fmt.Errorf("%w: %s changed", core.ErrPreconditionFailed, dst)
+	}
+	o.modTime = time.Now()
+	b.objects[dst] = o
+	delete(b.objects, src)
 	return o.info(dst), nil
 }
 

@@ -71,6 +71,7 @@ var (
 	_ core.Backend = (*Backend)(nil)
 	_ core.Copier  = (*Backend)(nil)
 	_ core.Pinger  = (*Backend)(nil)
+	_ core.Mover   = (*Backend)(nil)
 )
 
 // New connects to the bucket, creating it if it does not exist.

@@ -90,7 +90,7 @@ func testConcurrentIfAbsent(t *testing.T, e *env) {
 	}
 	wg.Wait()
 	e.remove(t, "doc")
-	checkOneWinner(t, e, errs)
+	checkOneWinner(t, e, "doc", errs)
 }
 
 func testConcurrentIfMatch(t *testing.T, e *env) {
@@ -104,12 +104,12 @@ func testConcurrentIfMatch(t *testing.T, e *env) {
 		})
 	}
 	wg.Wait()
-	checkOneWinner(t, e, errs)
+	checkOneWinner(t, e, "doc", errs)
 }
 
 // checkOneWinner checks that exactly one of the racing writers succeeded,
 // the others failed their condition, and the winner's content is stored.
-func checkOneWinner(t *testing.T, e *env, errs []error) {
+func checkOneWinner(t *testing.T, e *env, key string, errs []error) {
 	t.Helper()
 	winner := -1
 	for i, err := range errs {
@@ -125,7 +125,7 @@ func checkOneWinner(t *testing.T, e *env, errs []error) {
 	if winner < 0 {
 		t.Fatalf("no writer succeeded")
 	}
-	if got, want := string(mustRead(t, e.b, "doc")), fmt.Sprintf("writer %d", winner); got != want {
+	if got, want := string(mustRead(t, e.b, key)), fmt.Sprintf("writer %d", winner); got != want {
 		t.Errorf("stored %q, but the winner wrote %q", got, want)
 	}
 }

@@ -40,6 +40,7 @@ func cases() []testCase {
 	all = append(all, basicCases...)
 	all = append(all, conditionalCases...)
 	all = append(all, listCases...)
+	all = append(all, moveCases...)
 	return all
 }
 
