@@ -167,9 +167,10 @@ func (h *Handler) complete(ctx context.Context, req *core.RequestContext, name, 
 	return h.blobCreated(req, name, want), nil
 }
 
-// storeBlob moves a verified upload to its blob key, unless the content is
-// there already: one chunk is copied (server-side where the backend can),
-// several are concatenated as a stream.
+// storeBlob puts a verified upload at its blob key, unless the content is
+// there already. A single chunk (what crane, skopeo and docker send) is
+// moved into place, so its bytes are written once; several chunks are
+// concatenated as a stream.
 func (h *Handler) storeBlob(ctx context.Context, id string, s *uploadSession, d Digest) error {
 	st := h.deps.Storage
 	if _, err := st.Stat(ctx, blobKey(d)); err == nil {
@@ -180,13 +181,16 @@ func (h *Handler) storeBlob(ctx context.Context, id string, s *uploadSession, d 
 	var err error
 	switch len(s.Chunks) {
 	case 0:
-		_, err = st.Put(ctx, blobKey(d), bytes.NewReader(nil), 0, core.PutOptions{})
+		_, err = st.Put(ctx, blobKey(d), bytes.NewReader(nil), 0, core.PutOptions{IfAbsent: true})
 	case 1:
-		_, err = st.Copy(ctx, chunkKey(id, s.Chunks[0]), blobKey(d))
+		_, err = st.Move(ctx, chunkKey(id, s.Chunks[0]), blobKey(d), core.PutOptions{IfAbsent: true})
 	default:
 		cr := h.chunks(ctx, id, s)
 		defer cr.Close()
-		_, err = st.Put(ctx, blobKey(d), cr, s.Size, core.PutOptions{})
+		_, err = st.Put(ctx, blobKey(d), cr, s.Size, core.PutOptions{IfAbsent: true})
+	}
+	if errors.Is(err, core.ErrPreconditionFailed) {
+		return nil // the same content, stored meanwhile by another upload
 	}
 	if err != nil {
 		return fmt.Errorf("store blob %s: %w", d, err)
