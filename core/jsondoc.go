@@ -6,36 +6,28 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"time"
 )
 
-// MaxJSONDocument bounds the size of a metadata document read by [GetJSON]
-// and [UpdateJSON].
+// MaxJSONDocument bounds the size of a metadata document read by [GetJSON],
+// [UpdateJSON], [GetEntryDoc] and [UpdateEntryDoc].
 const MaxJSONDocument = 64 << 20
 
-// maxUpdateAttempts bounds the retries of [UpdateJSON] under contention.
+// maxUpdateAttempts bounds the retries of a conditional update under
+// contention.
 const maxUpdateAttempts = 64
 
-// ErrNoChange may be returned by an [UpdateJSON] change function to end the
-// update without writing; UpdateJSON then returns the current document and
-// a nil error.
+// ErrNoChange may be returned by an [UpdateJSON] or [UpdateEntryDoc] change
+// function to end the update without writing; the update then returns the
+// current document and a nil error.
 var ErrNoChange = errors.New("no change")
 
 // GetJSON reads the JSON document at key into v and returns its ETag.
 func GetJSON(ctx context.Context, s *Storage, key string, v any) (string, error) {
-	rc, info, err := s.Get(ctx, key, nil)
+	b, info, err := readDocument(ctx, s, key)
 	if err != nil {
 		return "", err
-	}
-	defer rc.Close()
-	b, err := io.ReadAll(io.LimitReader(rc, MaxJSONDocument+1))
-	if err != nil {
-		return "", fmt.Errorf("read %s: %w", key, err)
-	}
-	if len(b) > MaxJSONDocument {
-		return "", fmt.Errorf("document %s is over %d bytes", key, MaxJSONDocument)
 	}
 	if err := json.Unmarshal(b, v); err != nil {
 		return "", fmt.Errorf("decode %s: %w", key, err)
@@ -64,38 +56,63 @@ func PutJSON(ctx context.Context, s *Storage, key string, v any, opts PutOptions
 // the update and is returned unchanged, except [ErrNoChange], which ends it
 // without writing and without error.
 func UpdateJSON[T any](ctx context.Context, s *Storage, key string, change func(doc *T, exists bool) error) (*T, error) {
-	for attempt := 0; attempt < maxUpdateAttempts; attempt++ {
-		doc := new(T)
-		etag, err := GetJSON(ctx, s, key, doc)
-		exists := err == nil
-		if err != nil && !errors.Is(err, ErrNotFound) {
-			return nil, err
-		}
-		if !exists {
-			doc = new(T)
+	var doc *T
+	_, err := updateObject(ctx, s, key, "application/json", func(cur []byte, exists bool) ([]byte, error) {
+		doc = new(T)
+		if exists {
+			if err := json.Unmarshal(cur, doc); err != nil {
+				return nil, fmt.Errorf("decode %s: %w", key, err)
+			}
 		}
 		if err := change(doc, exists); err != nil {
-			if errors.Is(err, ErrNoChange) {
-				return doc, nil
-			}
 			return nil, err
 		}
-		opts := PutOptions{IfAbsent: !exists, IfMatch: etag}
-		if !exists {
-			opts.IfMatch = ""
+		b, err := json.Marshal(doc)
+		if err != nil {
+			return nil, fmt.Errorf("encode %s: %w", key, err)
 		}
-		_, err = PutJSON(ctx, s, key, doc, opts)
+		return b, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return doc, nil
+}
+
+// updateObject is the conditional read-modify-write loop under UpdateJSON
+// and UpdateEntryDoc: apply turns the current bytes into the new ones; a
+// write that finds the object changed reads it again. After ErrNoChange it
+// returns the info of the object as read.
+func updateObject(ctx context.Context, s *Storage, key, contentType string, apply func(cur []byte, exists bool) ([]byte, error)) (ObjectInfo, error) {
+	for attempt := 0; attempt < maxUpdateAttempts; attempt++ {
+		cur, info, err := readDocument(ctx, s, key)
+		exists := err == nil
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return ObjectInfo{}, err
+		}
+		next, err := apply(cur, exists)
+		if errors.Is(err, ErrNoChange) {
+			return info, nil
+		}
+		if err != nil {
+			return ObjectInfo{}, err
+		}
+		opts := PutOptions{IfAbsent: !exists, ContentType: contentType}
+		if exists {
+			opts.IfMatch = info.ETag
+		}
+		written, err := s.Put(ctx, key, bytes.NewReader(next), int64(len(next)), opts)
 		if err == nil {
-			return doc, nil
+			return written, nil
 		}
 		if !errors.Is(err, ErrPreconditionFailed) {
-			return nil, err
+			return ObjectInfo{}, err
 		}
 		if err := backoff(ctx, attempt); err != nil {
-			return nil, err
+			return ObjectInfo{}, err
 		}
 	}
-	return nil, fmt.Errorf("update %s: %w: gave up after %d conflicting attempts", key, ErrConflict, maxUpdateAttempts)
+	return ObjectInfo{}, fmt.Errorf("update %s: %w: gave up after %d conflicting attempts", key, ErrConflict, maxUpdateAttempts)
 }
 
 // backoff waits a short, random, growing time before the next attempt of a

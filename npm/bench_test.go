@@ -1,6 +1,7 @@
 package npm
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -18,7 +19,7 @@ import (
 func seedPackument(ctx context.Context, tb testing.TB, e *testEnv, name string, n int) {
 	tb.Helper()
 	now := time.Now().UTC()
-	d := &storedPackument{}
+	d := newPackument(name)
 	d.init(name, now)
 	for i := range n {
 		v := fmt.Sprintf("1.%d.0", i)
@@ -33,11 +34,46 @@ func seedPackument(ctx context.Context, tb testing.TB, e *testEnv, name string, 
 			"_npmUser": map[string]string{"name": "admin"},
 		})
 		d.bump(now)
-		d.Versions[v], d.Added[v], d.Times[v] = m, d.Seq, now
+		entry, err := newEntry(name, v, m, d.Head.Seq, now, fmt.Sprintf("id-%d", i), "AAAA")
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if err := d.setVersion(v, entry); err != nil {
+			tb.Fatal(err)
+		}
 	}
-	d.DistTags["latest"] = fmt.Sprintf("1.%d.0", n-1)
-	if _, err := core.PutJSON(ctx, e.storage, packumentKey(name), d, core.PutOptions{}); err != nil {
+	d.Head.DistTags["latest"] = fmt.Sprintf("1.%d.0", n-1)
+	b, err := d.MarshalBinary()
+	if err != nil {
 		tb.Fatal(err)
+	}
+	if _, err := e.storage.Put(ctx, packumentKey(name), bytes.NewReader(b), int64(len(b)), core.PutOptions{}); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// seedSearchIndex writes n packages into the search index's shards
+// directly, one write per shard.
+func seedSearchIndex(ctx context.Context, tb testing.TB, e *testEnv, n int) {
+	tb.Helper()
+	var shards [searchShards]core.EntryDoc[shardHead]
+	for i := range n {
+		name := fmt.Sprintf("pkg-%05d", i)
+		data, _ := json.Marshal(searchEntry{Version: "1.0.0",
+			Description: fmt.Sprintf("package number %d of the benchmark", i), Keywords: []string{"bench", "k" + fmt.Sprint(i%100)},
+			Date: time.Now().UTC(), Publisher: "admin", Seq: 1})
+		if err := shards[searchShard(name)].Set(name, data); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	for i := range shards {
+		b, err := shards[i].MarshalBinary()
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if _, err := e.storage.Put(ctx, searchShardKey(i), bytes.NewReader(b), int64(len(b)), core.PutOptions{}); err != nil {
+			tb.Fatal(err)
+		}
 	}
 }
 
@@ -85,15 +121,7 @@ func BenchmarkAbbreviatedPackument500Uncached(b *testing.B) {
 func BenchmarkSearch10000(b *testing.B) {
 	ctx := b.Context()
 	e := newTestEnv(b, nil)
-	ix := searchIndex{Packages: map[string]searchEntry{}}
-	for i := range 10000 {
-		ix.Packages[fmt.Sprintf("pkg-%05d", i)] = searchEntry{Version: "1.0.0",
-			Description: fmt.Sprintf("package number %d of the benchmark", i), Keywords: []string{"bench", "k" + fmt.Sprint(i%100)},
-			Date: time.Now().UTC(), Publisher: "admin"}
-	}
-	if _, err := core.PutJSON(ctx, e.storage, searchIndexKey(), ix, core.PutOptions{}); err != nil {
-		b.Fatal(err)
-	}
+	seedSearchIndex(ctx, b, e, 10000)
 	for _, q := range []string{"pkg-00042", "pkg-001", "k42"} {
 		b.Run(q, func(b *testing.B) {
 			b.ReportAllocs()

@@ -192,6 +192,26 @@ type publishDoc struct {
 	extra              map[string]any
 }
 
+// regzip compresses tgz's content again with a gzip comment: the same
+// package, other bytes.
+func regzip(t testing.TB, tgz []byte) []byte {
+	t.Helper()
+	zr, err := gzip.NewReader(bytes.NewReader(tgz))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Comment = "other bytes"
+	if _, err := io.Copy(zw, zr); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
 func newPublish(t testing.TB, name, version string) *publishDoc {
 	return newPublishFrom(name, version, makeTarball(t, name, version))
 }

@@ -177,8 +177,10 @@ func TestSearch(t *testing.T) {
 		})
 	}
 	// A lost index is rebuilt from the documents.
-	if err := e.storage.Delete(ctx, searchIndexKey()); err != nil {
-		t.Fatal(err)
+	for i := range searchShards {
+		if err := e.storage.Delete(ctx, searchShardKey(i)); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := e.h.RebuildSearchIndex(ctx); err != nil {
 		t.Fatal(err)

@@ -121,7 +121,18 @@ func TestRepublishRefused(t *testing.T) {
 	e.publish(ctx, adminToken, newPublish(t, "dup", "1.0.0"))
 	e.publish(ctx, adminToken, newPublish(t, "dup", "1.0.1"))
 	before := e.keys(ctx)
+	// The same tarball again is a retry (its first answer may have been
+	// lost): it succeeds and changes nothing.
 	r := e.do(ctx, "PUT", "/dup", adminToken, bytes.NewReader(newPublish(t, "dup", "1.0.0").body()))
+	if r.status != http.StatusCreated {
+		t.Fatalf("retry of the same publish: %d %s", r.status, r.body)
+	}
+	if after := e.keys(ctx); !slices.Equal(before, after) {
+		t.Errorf("a retry changed the keys: %v -> %v", before, after)
+	}
+	// Other bytes under a published version are refused.
+	other := newPublishFrom("dup", "1.0.0", regzip(t, makeTarball(t, "dup", "1.0.0")))
+	r = e.do(ctx, "PUT", "/dup", adminToken, bytes.NewReader(other.body()))
 	if r.status != http.StatusForbidden || !strings.Contains(string(r.body), "You cannot publish over the previously published versions: 1.0.0.") {
 		t.Fatalf("re-publish: %d %s", r.status, r.body)
 	}

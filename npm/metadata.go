@@ -2,117 +2,13 @@ package npm
 
 import (
 	"bytes"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"maps"
-	"slices"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/smartregistry/smartregistry/core"
 )
-
-// storedPackument is the document kept at packumentKey(name): everything
-// about a package. Version manifests are kept as published (with dist
-// completed by the registry); tarball URLs are added when the document is
-// served, from the request's base URL.
-type storedPackument struct {
-	Name string `json:"name"`
-	// Seq counts the document's revisions; with RevHash it makes _rev.
-	Seq     int64  `json:"seq"`
-	RevHash string `json:"revHash"`
-	// DistTags maps tag → version.
-	DistTags map[string]string `json:"distTags"`
-	// Versions maps version → manifest.
-	Versions map[string]json.RawMessage `json:"versions"`
-	// Added maps version → the Seq of the revision that added it. A write
-	// based on an older revision cannot remove versions it never saw.
-	Added map[string]int64 `json:"added"`
-	// Times maps version → publish time.
-	Times    map[string]time.Time `json:"times"`
-	Created  time.Time            `json:"created"`
-	Modified time.Time            `json:"modified"`
-	// Unpublished maps every version ever unpublished → when; such a
-	// version can never be published again.
-	Unpublished map[string]time.Time `json:"unpublished,omitempty"`
-}
-
-// rev renders the CouchDB-style revision, "<seq>-<hash>".
-func (d *storedPackument) rev() string { return strconv.FormatInt(d.Seq, 10) + "-" + d.RevHash }
-
-// bump starts a new revision.
-func (d *storedPackument) bump(now time.Time) {
-	d.Seq++
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	d.RevHash = hex.EncodeToString(b[:])
-	d.Modified = now
-}
-
-// init fills the maps of a new or decoded document.
-func (d *storedPackument) init(name string, now time.Time) {
-	if d.Name == "" {
-		d.Name = name
-	}
-	if d.Created.IsZero() {
-		d.Created = now
-	}
-	if d.DistTags == nil {
-		d.DistTags = map[string]string{}
-	}
-	if d.Versions == nil {
-		d.Versions = map[string]json.RawMessage{}
-	}
-	if d.Added == nil {
-		d.Added = map[string]int64{}
-	}
-	if d.Times == nil {
-		d.Times = map[string]time.Time{}
-	}
-	if d.Unpublished == nil {
-		d.Unpublished = map[string]time.Time{}
-	}
-}
-
-// revSeq returns the Seq of a revision string, or -1 when rev is not one.
-func revSeq(rev string) int64 {
-	s, _, _ := strings.Cut(rev, "-")
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || n < 0 {
-		return -1
-	}
-	return n
-}
-
-// removeVersion unpublishes one version: the manifest and the tags that
-// point at it go, and "latest" moves to the highest version left.
-func (d *storedPackument) removeVersion(v string, now time.Time) {
-	delete(d.Versions, v)
-	delete(d.Added, v)
-	delete(d.Times, v)
-	d.Unpublished[v] = now
-	for tag, tv := range d.DistTags {
-		if tv == v {
-			delete(d.DistTags, tag)
-		}
-	}
-	d.fixLatest()
-}
-
-// fixLatest points "latest" at the highest stable version when it points
-// nowhere.
-func (d *storedPackument) fixLatest() {
-	if _, ok := d.Versions[d.DistTags["latest"]]; ok {
-		return
-	}
-	delete(d.DistTags, "latest")
-	if h := highestVersion(slices.Collect(maps.Keys(d.Versions))); h != "" {
-		d.DistTags["latest"] = h
-	}
-}
 
 // highestVersion returns the highest version without a pre-release part, or
 // the highest of all when every version is a pre-release.
@@ -130,19 +26,6 @@ func highestVersion(versions []string) string {
 		return bestStable
 	}
 	return best
-}
-
-// latestManifest returns the manifest "latest" points at, or nil.
-func (d *storedPackument) latestManifest() map[string]json.RawMessage {
-	raw, ok := d.Versions[d.DistTags["latest"]]
-	if !ok {
-		return nil
-	}
-	var m map[string]json.RawMessage
-	if json.Unmarshal(raw, &m) != nil {
-		return nil
-	}
-	return m
 }
 
 // manifestInfo is what the registry reads from a version manifest.
@@ -184,18 +67,17 @@ var abbreviatedFields = []string{"name", "version", "deprecated", "dependencies"
 	"funding", "license"}
 
 // renderPackument renders the document as served: full, or abbreviated.
-// base is the public URL of the base path, for tarball URLs.
+// base is the public URL of the base path, for tarball URLs. The stored
+// manifests are copied as they are, with base in their slot: no version
+// is decoded but the latest (for the full document's top-level fields).
 func renderPackument(d *storedPackument, base string, abbreviated bool) ([]byte, error) {
-	modified := d.Modified.UTC().Format(time.RFC3339Nano)
+	h := &d.Head
+	modified := h.Modified.UTC().Format(time.RFC3339Nano)
 	var out map[string]any
 	if abbreviated {
-		out = map[string]any{"name": d.Name, "modified": modified, "dist-tags": d.DistTags}
+		out = map[string]any{"name": h.Name, "modified": modified, "dist-tags": h.DistTags}
 	} else {
-		times := map[string]string{"created": d.Created.UTC().Format(time.RFC3339Nano), "modified": modified}
-		for v, t := range d.Times {
-			times[v] = t.UTC().Format(time.RFC3339Nano)
-		}
-		out = map[string]any{"_id": d.Name, "_rev": d.rev(), "name": d.Name, "dist-tags": d.DistTags, "time": times}
+		out = map[string]any{"_id": h.Name, "_rev": d.rev(), "name": h.Name, "dist-tags": h.DistTags}
 		if latest := d.latestManifest(); latest != nil {
 			for _, k := range rootFields {
 				if v, ok := latest[k]; ok {
@@ -203,58 +85,75 @@ func renderPackument(d *storedPackument, base string, abbreviated bool) ([]byte,
 				}
 			}
 		}
+		if len(h.Maintainers) > 0 {
+			out["maintainers"] = maintainerList(h.Maintainers)
+		}
 	}
 	head, err := json.Marshal(out)
 	if err != nil {
-		return nil, fmt.Errorf("encode %s: %w", d.Name, err)
+		return nil, fmt.Errorf("encode %s: %w", h.Name, err)
 	}
-	// The versions are spliced in as encoded, rather than handed to
-	// json.Marshal as raw messages, which would validate them all again.
-	buf := bytes.NewBuffer(make([]byte, 0, len(head)+len(d.Versions)*1024))
+	entries := make([]versionEntry, 0, d.Len())
+	size := len(head) + 64
+	for v, data := range d.All() {
+		e, err := decodeEntry(data)
+		if err != nil {
+			return nil, fmt.Errorf("%s@%s: %w", h.Name, v, err)
+		}
+		entries = append(entries, e)
+		size += len(v) + len(e.Full) + len(base) + 48
+	}
+	esc := jsonStringBody(base)
+	buf := bytes.NewBuffer(make([]byte, 0, size))
 	buf.Write(head[:len(head)-1])
+	if !abbreviated {
+		buf.WriteString(`,"time":{"created":"`)
+		buf.WriteString(h.Created.UTC().Format(time.RFC3339Nano))
+		buf.WriteString(`","modified":"`)
+		buf.WriteString(modified)
+		buf.WriteByte('"')
+		i := 0
+		for v := range d.All() {
+			buf.WriteByte(',')
+			encodeVersionKey(buf, v)
+			buf.WriteByte('"')
+			buf.WriteString(entries[i].Time)
+			buf.WriteByte('"')
+			i++
+		}
+		buf.WriteByte('}')
+	}
 	buf.WriteString(`,"versions":{`)
-	for i, v := range slices.Sorted(maps.Keys(d.Versions)) {
-		m, err := servedManifest(d.Name, v, d.Versions[v], base)
-		if err != nil {
-			return nil, err
-		}
-		if abbreviated {
-			for k := range m {
-				if !slices.Contains(abbreviatedFields, k) {
-					delete(m, k)
-				}
-			}
-		}
-		b, err := json.Marshal(m)
-		if err != nil {
-			return nil, fmt.Errorf("encode %s@%s: %w", d.Name, v, err)
-		}
+	i := 0
+	for v := range d.All() {
 		if i > 0 {
 			buf.WriteByte(',')
 		}
-		key, _ := json.Marshal(v)
-		buf.Write(key)
-		buf.WriteByte(':')
-		buf.Write(b)
+		encodeVersionKey(buf, v)
+		m := entries[i].Full
+		if abbreviated {
+			m = entries[i].Abbr
+		}
+		if j := bytes.IndexByte(m, 0); j >= 0 {
+			buf.Write(m[:j])
+			buf.WriteString(esc)
+			buf.Write(m[j+1:])
+		} else {
+			buf.Write(m)
+		}
+		i++
 	}
 	buf.WriteString("}}")
 	return buf.Bytes(), nil
 }
 
-// servedManifest decodes a stored manifest and points its dist.tarball at
-// this registry.
-func servedManifest(name, version string, raw json.RawMessage, base string) (map[string]json.RawMessage, error) {
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &m); err != nil {
-		return nil, fmt.Errorf("decode stored manifest %s@%s: %w", name, version, err)
+// maintainerList renders maintainers as the public registry does.
+func maintainerList(names []string) []map[string]string {
+	out := make([]map[string]string, len(names))
+	for i, n := range names {
+		out[i] = map[string]string{"name": n, "email": ""}
 	}
-	var dist map[string]json.RawMessage
-	if err := json.Unmarshal(m["dist"], &dist); err != nil || dist == nil {
-		dist = map[string]json.RawMessage{}
-	}
-	dist["tarball"], _ = json.Marshal(base + tarballPath(name, version))
-	m["dist"], _ = json.Marshal(dist)
-	return m, nil
+	return out
 }
 
 // decodeBounded decodes a small JSON request body read by readSmallBody.

@@ -48,8 +48,7 @@ func (h *Handler) getPackument(ctx context.Context, req *core.RequestContext, p 
 // renderedPackument returns the served document and its HTTP ETag, from
 // the cache when the stored document has not changed.
 func (h *Handler) renderedPackument(ctx context.Context, name, base string, abbreviated bool) ([]byte, string, error) {
-	key := packumentKey(name)
-	st, err := h.deps.Storage.Stat(ctx, key)
+	st, err := h.deps.Storage.Stat(ctx, packumentKey(name))
 	if err != nil {
 		return nil, "", notFound(err, name)
 	}
@@ -57,28 +56,50 @@ func (h *Handler) renderedPackument(ctx context.Context, name, base string, abbr
 	if b, ok := h.cache.get(ck, st.ETag); ok {
 		return b, httpETag(st.ETag, ck), nil
 	}
-	doc, storageETag, err := h.loadPackument(ctx, name)
+	doc, storageETag, err := h.packumentAt(ctx, name, st.ETag)
 	if err != nil {
 		return nil, "", err
+	}
+	if doc.Len() == 0 {
+		return nil, "", errorf(core.ErrNotFound, "package %s not found", name)
 	}
 	b, err := renderPackument(doc, base, abbreviated)
 	if err != nil {
 		return nil, "", err
 	}
-	h.cache.put(ck, storageETag, b)
+	h.cache.put(cacheKey{name: name, base: base, abbreviated: abbreviated}, storageETag, b, nil)
 	return b, httpETag(storageETag, ck), nil
+}
+
+// packumentAt returns the decoded document of name, from the cache when
+// it holds the version with ETag etag, else read from storage (and
+// cached).
+func (h *Handler) packumentAt(ctx context.Context, name, etag string) (*storedPackument, string, error) {
+	if d, ok := h.cache.doc(name, etag); ok {
+		return d, etag, nil
+	}
+	doc, info, err := core.GetEntryDoc[packageHead](ctx, h.deps.Storage, packumentKey(name))
+	if err != nil {
+		return nil, "", notFound(err, name)
+	}
+	d := &storedPackument{EntryDoc: doc, size: info.Size}
+	d.init(name, d.Head.Created)
+	h.cache.putDoc(name, info.ETag, d)
+	return d, info.ETag, nil
 }
 
 // loadPackument reads a package's stored document. A package without
 // versions (never published, or unpublished) is not found.
 func (h *Handler) loadPackument(ctx context.Context, name string) (*storedPackument, string, error) {
-	doc := &storedPackument{}
-	etag, err := core.GetJSON(ctx, h.deps.Storage, packumentKey(name), doc)
+	st, err := h.deps.Storage.Stat(ctx, packumentKey(name))
 	if err != nil {
 		return nil, "", notFound(err, name)
 	}
-	doc.init(name, doc.Created)
-	if len(doc.Versions) == 0 {
+	doc, etag, err := h.packumentAt(ctx, name, st.ETag)
+	if err != nil {
+		return nil, "", err
+	}
+	if doc.Len() == 0 {
 		return nil, "", errorf(core.ErrNotFound, "package %s not found", name)
 	}
 	return doc, etag, nil
@@ -103,51 +124,75 @@ func (h *Handler) getVersion(ctx context.Context, req *core.RequestContext, p ro
 		return nil, err
 	}
 	version := ref
-	if v, ok := doc.DistTags[ref]; ok {
+	if v, ok := doc.Head.DistTags[ref]; ok {
 		version = v
 	}
-	raw, ok := doc.Versions[version]
+	e, ok := doc.version(version)
 	if !ok {
 		return nil, errorf(core.ErrNotFound, "version %s of %s not found", ref, name)
 	}
-	m, err := servedManifest(name, version, raw, req.BaseURL)
-	if err != nil {
-		return nil, err
-	}
-	return jsonOK(m), nil
+	return core.BytesResponse(http.StatusOK, "application/json", withBase(e.Full, req.BaseURL)), nil
 }
 
-// getTarball serves GET /<pkg>/-/<file>.tgz, streamed from storage.
+// getTarball serves GET /<pkg>/-/<file>.tgz, streamed from storage. Only a
+// tarball the package's document lists is served: the document names its
+// key. A cached document that lists the version is trusted without a
+// stat, since a key is never reused: a version unpublished since has lost
+// its tarball too.
 func (h *Handler) getTarball(ctx context.Context, req *core.RequestContext, p route.Params) (*core.Response, error) {
 	name, file := p["pkg"], p["file"]
-	if err := validateFile(name, file); err != nil {
+	version, err := fileVersion(name, file)
+	if err != nil {
 		return nil, err
 	}
 	if _, err := h.authorize(ctx, req, name, core.ActionRead); err != nil {
 		return nil, err
 	}
-	rc, info, err := h.deps.Storage.Get(ctx, tarballKey(name, file), nil)
-	if err != nil {
-		if errors.Is(err, core.ErrNotFound) {
-			return nil, errorf(core.ErrNotFound, "tarball %s of %s not found", file, name)
+	missing := errorf(core.ErrNotFound, "tarball %s of %s not found", file, name)
+	if d, ok := h.cache.anyDoc(name); ok {
+		if e, ok := d.version(version); ok {
+			rc, info, err := h.deps.Storage.Get(ctx, tarballKey(name, e.Tarball), nil)
+			if err == nil {
+				return core.StreamResponse(http.StatusOK, "application/octet-stream", rc, info.Size), nil
+			}
+			if !errors.Is(err, core.ErrNotFound) {
+				return nil, err
+			}
 		}
+	}
+	doc, _, err := h.loadPackument(ctx, name)
+	if errors.Is(err, core.ErrNotFound) {
+		return nil, missing
+	}
+	if err != nil {
+		return nil, err
+	}
+	e, ok := doc.version(version)
+	if !ok {
+		return nil, missing
+	}
+	rc, info, err := h.deps.Storage.Get(ctx, tarballKey(name, e.Tarball), nil)
+	if errors.Is(err, core.ErrNotFound) {
+		return nil, missing
+	}
+	if err != nil {
 		return nil, err
 	}
 	return core.StreamResponse(http.StatusOK, "application/octet-stream", rc, info.Size), nil
 }
 
-// validateFile checks that a tarball file name belongs to the package:
-// "<basename>-<version>.tgz".
-func validateFile(name, file string) error {
+// fileVersion returns the version a tarball file name of the package
+// names: "<basename>-<version>.tgz".
+func fileVersion(name, file string) (string, error) {
 	base := name[strings.LastIndexByte(name, '/')+1:]
 	v, ok := strings.CutPrefix(file, base+"-")
 	if ok {
 		v, ok = strings.CutSuffix(v, ".tgz")
 	}
 	if !ok || !validVersion(v) {
-		return errorf(core.ErrNotFound, "tarball %s of %s not found", file, name)
+		return "", errorf(core.ErrNotFound, "tarball %s of %s not found", file, name)
 	}
-	return nil
+	return v, nil
 }
 
 // etagMatches reports whether an If-None-Match header lists etag.
@@ -177,15 +222,18 @@ func httpETag(storageETag string, k cacheKey) string {
 	return `"` + strconv.FormatUint(f.Sum64(), 16) + `"`
 }
 
-// cacheKey names one rendering of a package's document.
+// cacheKey names one rendering of a package's document, or (parsed) the
+// decoded document itself.
 type cacheKey struct {
 	name        string
 	base        string
 	abbreviated bool
+	parsed      bool
 }
 
-// packumentCache keeps rendered documents, each valid for one stored ETag,
-// within a byte budget. When full, arbitrary entries are dropped.
+// packumentCache keeps rendered and decoded documents, each valid for one
+// stored ETag, within a byte budget. When full, arbitrary entries are
+// dropped.
 type packumentCache struct {
 	mu      sync.Mutex
 	max     int64
@@ -196,6 +244,8 @@ type packumentCache struct {
 type cacheEntry struct {
 	etag string
 	body []byte
+	doc  *storedPackument
+	size int64
 }
 
 func newPackumentCache(max int64) *packumentCache {
@@ -212,24 +262,53 @@ func (c *packumentCache) get(k cacheKey, etag string) ([]byte, bool) {
 	return e.body, true
 }
 
-func (c *packumentCache) put(k cacheKey, etag string, body []byte) {
-	if etag == "" || int64(len(body)) > c.max/4 {
+// doc returns the decoded document of name with ETag etag.
+func (c *packumentCache) doc(name, etag string) (*storedPackument, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[cacheKey{name: name, parsed: true}]
+	if !ok || e.etag != etag {
+		return nil, false
+	}
+	return e.doc, true
+}
+
+// anyDoc returns the latest decoded document of name the cache holds,
+// whatever its ETag.
+func (c *packumentCache) anyDoc(name string) (*storedPackument, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[cacheKey{name: name, parsed: true}]
+	return e.doc, ok
+}
+
+// putDoc caches a decoded document.
+func (c *packumentCache) putDoc(name, etag string, d *storedPackument) {
+	c.put(cacheKey{name: name, parsed: true}, etag, nil, d)
+}
+
+func (c *packumentCache) put(k cacheKey, etag string, body []byte, d *storedPackument) {
+	size := int64(len(body))
+	if d != nil {
+		size = d.size
+	}
+	if etag == "" || size > c.max/4 {
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if old, ok := c.entries[k]; ok {
-		c.size -= int64(len(old.body))
+		c.size -= old.size
 	}
 	for k2, e := range c.entries {
-		if c.size+int64(len(body)) <= c.max {
+		if c.size+size <= c.max {
 			break
 		}
 		if k2 != k {
 			delete(c.entries, k2)
-			c.size -= int64(len(e.body))
+			c.size -= e.size
 		}
 	}
-	c.entries[k] = cacheEntry{etag: etag, body: body}
-	c.size += int64(len(body))
+	c.entries[k] = cacheEntry{etag: etag, body: body, doc: d, size: size}
+	c.size += size
 }

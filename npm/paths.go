@@ -1,9 +1,12 @@
 package npm
 
 import (
+	"fmt"
 	"path"
 
-	"github.com/google/uuid"
+	"time"
+
+	"github.com/smartregistry/smartregistry/core"
 )
 
 // Storage layout of the npm protocol. Every key is built by a function
@@ -12,13 +15,17 @@ import (
 //	npm/
 //	├── packages/
 //	│   └── <name>/
-//	│       ├── packument.json      the package's document (storedPackument)
+//	│       ├── packument.json      the package's document (storedPackument, in core.EntryDoc's line
+//	│       │                       format): the head, then one line per version naming its tarball's id
 //	│       └── -/
-//	│           └── <file>.tgz      tarballs, named <basename>-<version>.tgz
+//	│           └── <id>            a tarball; <id> is its upload's core.StageID, unique to one publish.
+//	│                               Served only while the document lists it (as <basename>-<version>.tgz)
 //	├── search/
-//	│   └── index.json              the search index (searchIndex)
+//	│   └── shard-<nn>              the search index in searchShards shards (00…63), each a core.EntryDoc
+//	│                               with one line per package, in the shard its name hashes to
 //	└── uploads/
-//	    └── <uuid>.tgz              tarballs being received; moved on success
+//	    └── <created>-<uuid>        tarballs being received (core.StageKey); moved into place when
+//	                                checked, swept by age when a crash left them
 const rootPrefix = "npm/"
 
 // packumentKey is the key of a package's document.
@@ -31,11 +38,15 @@ func tarballKey(name, file string) string {
 	return rootPrefix + "packages/" + name + "/-/" + file
 }
 
-// searchIndexKey is the key of the search index.
-func searchIndexKey() string { return rootPrefix + "search/index.json" }
+// searchShardKey is the key of one shard of the search index.
+func searchShardKey(i int) string { return fmt.Sprintf("%ssearch/shard-%02d", rootPrefix, i) }
 
-// uploadKey returns a fresh temporary key for a tarball being received.
-func uploadKey() string { return rootPrefix + "uploads/" + uuid.NewString() + ".tgz" }
+// uploadsPrefix holds the tarballs being received.
+const uploadsPrefix = rootPrefix + "uploads/"
+
+// uploadKey returns a fresh temporary key for a tarball being received,
+// named by when it started (see core.StageKey).
+func uploadKey(now time.Time) string { return core.StageKey(uploadsPrefix, now) }
 
 // tarballFile is the file name of a version's tarball: the name without
 // its scope, then the version.

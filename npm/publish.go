@@ -30,7 +30,7 @@ func (h *Handler) putPackage(ctx context.Context, req *core.RequestContext, p ro
 		return nil, err
 	}
 	pr, err := parsePublish(req.Body, h.cfg.MaxMetadataSize, h.cfg.MaxTarballSize, func(r io.Reader) (string, error) {
-		key := uploadKey()
+		key := uploadKey(time.Now())
 		_, err := h.deps.Storage.Put(ctx, key, r, -1, core.PutOptions{ContentType: "application/octet-stream"})
 		return key, err
 	})
@@ -47,7 +47,7 @@ func (h *Handler) putPackage(ctx context.Context, req *core.RequestContext, p ro
 	if len(pr.Attachments) == 0 {
 		return h.updateMetadata(ctx, req, principal, name, pr, p["rev"])
 	}
-	return h.publish(ctx, principal, name, pr)
+	return h.publish(ctx, req, principal, name, pr)
 }
 
 // removeUploads deletes the temporary keys of a request's attachments.
@@ -62,10 +62,13 @@ func (h *Handler) removeUploads(ctx context.Context, pr *publishRequest) {
 	}
 }
 
-// publish adds one version: checks the tarball against dist and its
-// package.json, moves it to its final key, then adds the version to the
-// document in a conditional read-modify-write.
-func (h *Handler) publish(ctx context.Context, principal *core.Principal, name string, pr *publishRequest) (*core.Response, error) {
+// publish adds one version through the commit protocol (see
+// core.Publish): the tarball, checked against dist and its package.json,
+// moves from its upload key to a key of its own, and one conditional
+// update of the document lists it. A retry of the same tarball after a
+// failure at any step succeeds; a tarball the document does not list is
+// never served.
+func (h *Handler) publish(ctx context.Context, req *core.RequestContext, principal *core.Principal, name string, pr *publishRequest) (*core.Response, error) {
 	if len(pr.Versions) != 1 || len(pr.Attachments) != 1 {
 		return nil, errorf(core.ErrInvalidArgument, "a publish carries exactly one version and one attachment")
 	}
@@ -81,43 +84,92 @@ func (h *Handler) publish(ctx context.Context, principal *core.Principal, name s
 	if err := h.checkTarball(ctx, att.Key, name, version); err != nil {
 		return nil, err
 	}
-	if err := h.refuseExisting(ctx, name, version); err != nil {
-		return nil, err
-	}
 	manifest, err := finalManifest(raw, name, version, att, principal)
 	if err != nil {
 		return nil, err
 	}
-	if err := h.placeTarball(ctx, att.Key, name, version); err != nil {
-		return nil, err
-	}
+	id := core.StageID(att.Key)
 	now := time.Now().UTC()
-	doc, err := core.UpdateJSON(ctx, h.deps.Storage, packumentKey(name), func(d *storedPackument, _ bool) error {
-		d.init(name, now)
-		if err := refuseVersion(d, name, version); err != nil {
+	var doc *storedPackument
+	commit := func(ctx context.Context) error {
+		d, info, err := core.UpdateEntryDoc(ctx, h.deps.Storage, packumentKey(name), func(ed *core.EntryDoc[packageHead], _ bool) error {
+			d := &storedPackument{EntryDoc: ed}
+			d.init(name, now)
+			if e, ok := d.version(version); ok && e.Integrity == att.SHA512 {
+				return core.ErrAlreadyListed
+			}
+			if err := d.refuseVersion(version); err != nil {
+				return err
+			}
+			d.bump(now)
+			e, err := newEntry(name, version, manifest, d.Head.Seq, now, id, att.SHA512)
+			if err != nil {
+				return err
+			}
+			if err := d.setVersion(version, e); err != nil {
+				return err
+			}
+			tags := pr.DistTags
+			if len(tags) == 0 {
+				tags = map[string]string{"latest": version}
+			}
+			for tag, v := range tags {
+				if v == version && validTag(tag) {
+					d.Head.DistTags[tag] = version
+				}
+			}
+			d.fixLatest()
+			if principal != nil && principal.UserID != "" && len(d.Head.Maintainers) == 0 {
+				d.Head.Maintainers = []string{principal.UserID}
+			}
+			return nil
+		})
+		if err != nil {
 			return err
 		}
-		d.bump(now)
-		d.Versions[version] = manifest
-		d.Added[version] = d.Seq
-		d.Times[version] = now
-		tags := pr.DistTags
-		if len(tags) == 0 {
-			tags = map[string]string{"latest": version}
-		}
-		for tag, v := range tags {
-			if v == version && validTag(tag) {
-				d.DistTags[tag] = version
-			}
-		}
-		d.fixLatest()
+		doc = &storedPackument{EntryDoc: d, size: info.Size}
+		h.cached(name, info.ETag, doc, req.BaseURL)
 		return nil
+	}
+	listed := func(ctx context.Context) (bool, error) {
+		d, _, err := core.GetEntryDoc[packageHead](ctx, h.deps.Storage, packumentKey(name))
+		if err != nil {
+			return false, err
+		}
+		e, ok := (&storedPackument{EntryDoc: d}).version(version)
+		return ok && e.Tarball == id, nil
+	}
+	err = core.Publish(ctx, h.deps.Storage, core.Publication{
+		Staged: att.Key, Final: tarballKey(name, id), ContentType: "application/octet-stream",
+		Commit: commit, Listed: listed,
 	})
 	if err != nil {
 		return nil, err
 	}
-	h.indexPackage(ctx, doc)
+	if doc == nil { // a retry of a publish that had succeeded
+		if doc, _, err = h.loadPackument(ctx, name); err != nil {
+			return nil, err
+		}
+	} else {
+		h.indexPackage(ctx, doc)
+	}
 	return core.JSONResponse(http.StatusCreated, map[string]any{"ok": true, "id": name, "rev": doc.rev()}), nil
+}
+
+// cached puts a document just written into the cache, rendered for base
+// (the URL its publisher used, which its readers most likely use too), so
+// that the first read after a change costs no decoding or rendering.
+func (h *Handler) cached(name, etag string, d *storedPackument, base string) {
+	d.init(name, d.Head.Created)
+	h.cache.putDoc(name, etag, d)
+	if d.Len() == 0 {
+		return
+	}
+	for _, abbreviated := range []bool{false, true} {
+		if b, err := renderPackument(d, base, abbreviated); err == nil {
+			h.cache.put(cacheKey{name: name, base: base, abbreviated: abbreviated}, etag, b, nil)
+		}
+	}
 }
 
 // checkPublish checks the version's manifest against the URL and the
@@ -196,69 +248,6 @@ func (h *Handler) checkTarball(ctx context.Context, key, name, version string) e
 		return errorf(core.ErrInvalidArgument, "the tarball's package.json names %s@%s, not %s@%s", pkg.Name, pkg.Version, name, version)
 	}
 	return nil
-}
-
-// refuseExisting refuses early a version that is or was published.
-func (h *Handler) refuseExisting(ctx context.Context, name, version string) error {
-	doc := &storedPackument{}
-	if _, err := core.GetJSON(ctx, h.deps.Storage, packumentKey(name), doc); err != nil {
-		if errors.Is(err, core.ErrNotFound) {
-			return nil
-		}
-		return err
-	}
-	doc.init(name, time.Time{})
-	return refuseVersion(doc, name, version)
-}
-
-// refuseVersion refuses a version that is or was published.
-func refuseVersion(d *storedPackument, name, version string) error {
-	if _, ok := d.Versions[version]; ok {
-		return publishOverError(version)
-	}
-	if _, ok := d.Unpublished[version]; ok {
-		return publishUnpublishedError(name, version)
-	}
-	return nil
-}
-
-// placeTarball copies the upload to the version's tarball key, only if no
-// tarball is there: a tarball of a published version is never replaced. A
-// tarball without a version is the leftover of a failed publish, replaced
-// once it is stale, or a publish of the same version in flight (conflict).
-func (h *Handler) placeTarball(ctx context.Context, upload, name, version string) error {
-	final := tarballKey(name, tarballFile(name, version))
-	err := h.copyObject(ctx, upload, final, core.PutOptions{IfAbsent: true})
-	if !errors.Is(err, core.ErrPreconditionFailed) {
-		return err
-	}
-	if err := h.refuseExisting(ctx, name, version); err != nil {
-		return err
-	}
-	st, err := h.deps.Storage.Stat(ctx, final)
-	if err != nil {
-		return err
-	}
-	if time.Since(st.ModTime) < staleTarball {
-		return errorf(core.ErrConflict, "another publish of %s@%s is in progress", name, version)
-	}
-	err = h.copyObject(ctx, upload, final, core.PutOptions{IfMatch: st.ETag})
-	if errors.Is(err, core.ErrPreconditionFailed) {
-		return errorf(core.ErrConflict, "another publish of %s@%s is in progress", name, version)
-	}
-	return err
-}
-
-// copyObject streams src to dst with the given conditions.
-func (h *Handler) copyObject(ctx context.Context, src, dst string, opts core.PutOptions) error {
-	rc, info, err := h.deps.Storage.Get(ctx, src, nil)
-	if err != nil {
-		return fmt.Errorf("npm: read %s: %w", src, err)
-	}
-	defer rc.Close()
-	opts.ContentType = "application/octet-stream"
-	_, err = h.deps.Storage.Put(ctx, dst, rc, info.Size, opts)
-	return err
 }
 
 // finalManifest is the manifest stored for a new version: as published,

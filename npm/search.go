@@ -5,31 +5,38 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
+	"hash/fnv"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/smartregistry/smartregistry/core"
 	"github.com/smartregistry/smartregistry/internal/route"
 )
 
-// searchIndex is the document at searchIndexKey: one entry per package
-// with published versions, describing its latest version. It is updated on
-// every publish, unpublish and tag change, so a search never lists storage.
-type searchIndex struct {
-	Packages map[string]searchEntry `json:"packages"`
-	// Removed maps a package that lost its last version to the Seq of the
-	// document without versions, so that a late update from an older
-	// document does not bring it back.
-	Removed map[string]int64 `json:"removed,omitempty"`
-}
+// The search index is sharded: a package's entry lives in the shard
+// searchShard(name) picks, a core.EntryDoc with one line per package (id:
+// the name; data: its searchEntry as JSON). A publish rewrites one small
+// shard by copying its lines, so its cost does not grow with the number of
+// packages, and publishes of different packages rarely touch one object.
+const searchShards = 64
+
+// Bounds of what one package may put into the index.
+const (
+	maxSearchDescription = 1 << 10
+	maxSearchKeywords    = 32
+	maxSearchKeyword     = 64
+)
+
+// shardHead is the (empty) head of a search shard.
+type shardHead struct{}
 
 // searchEntry describes a package's latest version.
 type searchEntry struct {
-	Version     string    `json:"version"`
+	Version     string    `json:"version,omitempty"`
 	Description string    `json:"description,omitempty"`
 	Keywords    []string  `json:"keywords,omitempty"`
 	Date        time.Time `json:"date"`
@@ -37,16 +44,26 @@ type searchEntry struct {
 	// Seq is the Seq of the document described: updates of the index for
 	// one package may arrive out of order, and an older one is ignored.
 	Seq int64 `json:"seq,omitempty"`
+	// Removed marks a package that lost its last version (at Seq), so that
+	// a late update from an older document does not bring it back.
+	Removed bool `json:"removed,omitempty"`
 }
 
-// entryOf describes a document for the index; ok is false when the package
-// has no version left.
-func entryOf(d *storedPackument) (searchEntry, bool) {
-	latest := d.DistTags["latest"]
-	raw, ok := d.Versions[latest]
+// searchShard is the shard of a package's entry.
+func searchShard(name string) int {
+	f := fnv.New32a()
+	f.Write([]byte(name))
+	return int(f.Sum32() % searchShards)
+}
+
+// entryOf describes a document for the index, within the index's bounds.
+func entryOf(d *storedPackument) searchEntry {
+	latest := d.Head.DistTags["latest"]
+	e, ok := d.version(latest)
 	if !ok {
-		return searchEntry{}, false
+		return searchEntry{Seq: d.Head.Seq, Removed: true}
 	}
+	raw := withBase(e.Full, "")
 	var m manifestInfo
 	_ = json.Unmarshal(raw, &m)
 	var pub struct {
@@ -55,56 +72,75 @@ func entryOf(d *storedPackument) (searchEntry, bool) {
 		} `json:"_npmUser"`
 	}
 	_ = json.Unmarshal(raw, &pub)
-	return searchEntry{Version: latest, Description: m.Description, Keywords: m.keywords(),
-		Date: d.Times[latest], Publisher: pub.NpmUser.Name, Seq: d.Seq}, true
+	date, _ := time.Parse(time.RFC3339Nano, e.Time)
+	var keywords []string
+	for _, k := range m.keywords() {
+		if len(keywords) == maxSearchKeywords {
+			break
+		}
+		keywords = append(keywords, truncate(k, maxSearchKeyword))
+	}
+	return searchEntry{Version: latest, Description: truncate(m.Description, maxSearchDescription),
+		Keywords: keywords, Date: date, Publisher: pub.NpmUser.Name, Seq: d.Head.Seq}
+}
+
+// truncate cuts s to at most n bytes, at a character boundary.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 // indexPackage brings the search index up to date with a document. The
-// index is derived data: a failure is logged, the change it follows stands.
-// Concurrent changes of one package may index their documents in any
-// order; the document with the highest Seq wins.
+// index is derived data: a failure is logged as an error, the change it
+// follows stands, and the package's next change (or RebuildSearchIndex)
+// repairs its entry. Concurrent changes of one package may index their
+// documents in any order; the document with the highest Seq wins.
 func (h *Handler) indexPackage(ctx context.Context, d *storedPackument) {
 	if d == nil {
 		return
 	}
-	entry, present := entryOf(d)
-	_, err := core.UpdateJSON(context.WithoutCancel(ctx), h.deps.Storage, searchIndexKey(),
-		func(ix *searchIndex, _ bool) error {
-			if ix.Packages == nil {
-				ix.Packages = map[string]searchEntry{}
-			}
-			old, had := ix.Packages[d.Name]
-			gone, removed := ix.Removed[d.Name]
-			switch {
-			case had && old.Seq >= d.Seq, removed && gone >= d.Seq:
-				return core.ErrNoChange // this document, or a newer one, is indexed already
-			case present:
-				ix.Packages[d.Name] = entry
-				delete(ix.Removed, d.Name)
-			case had:
-				delete(ix.Packages, d.Name)
-				if ix.Removed == nil {
-					ix.Removed = map[string]int64{}
-				}
-				ix.Removed[d.Name] = d.Seq
-			default:
-				return core.ErrNoChange
-			}
-			return nil
-		})
-	if err != nil {
-		h.log.WarnContext(ctx, "npm: update search index", "package", d.Name, "error", err)
+	if err := h.setSearchEntry(context.WithoutCancel(ctx), d.Head.Name, entryOf(d), false); err != nil {
+		h.log.ErrorContext(ctx, "npm: update search index", "package", d.Head.Name, "error", err)
 	}
 }
 
-// searcher keeps the index in memory, sorted by name, and reloads it when
-// its ETag in storage changes (another process may have written it).
+// setSearchEntry writes a package's entry into its shard, unless the shard
+// has an entry from the same or a newer document and force is false.
+func (h *Handler) setSearchEntry(ctx context.Context, name string, entry searchEntry, force bool) error {
+	data, err := json.Marshal(entry)
+	if err != nil {
+		return err
+	}
+	_, _, err = core.UpdateEntryDoc(ctx, h.deps.Storage, searchShardKey(searchShard(name)),
+		func(ix *core.EntryDoc[shardHead], _ bool) error {
+			if old, ok := ix.Get(name); ok {
+				var cur searchEntry
+				if !force && json.Unmarshal(old, &cur) == nil && cur.Seq >= entry.Seq {
+					return core.ErrNoChange // this document, or a newer one, is indexed already
+				}
+			} else if entry.Removed {
+				return core.ErrNoChange
+			}
+			return ix.Set(name, data)
+		})
+	return err
+}
+
+// searcher keeps the index in memory, sorted by name. Each search checks
+// the shards' ETags (in parallel) and reloads those that changed: another
+// process may have written them.
 type searcher struct {
 	storage *core.Storage
 
 	mu      sync.Mutex
-	etag    string
-	entries []indexed
+	etags   [searchShards]string
+	shards  [searchShards][]indexed
+	entries []indexed // all shards, sorted by name
 }
 
 // indexed is one package in the in-memory index, with lower-cased text for
@@ -118,36 +154,67 @@ type indexed struct {
 
 func newSearcher(s *core.Storage) *searcher { return &searcher{storage: s} }
 
-// snapshot returns the current index, reloading it if it changed.
+// snapshot returns the current index, reloading the shards that changed.
 func (s *searcher) snapshot(ctx context.Context) ([]indexed, error) {
-	st, err := s.storage.Stat(ctx, searchIndexKey())
-	if errors.Is(err, core.ErrNotFound) {
-		return nil, nil
+	var etags [searchShards]string
+	var errs [searchShards]error
+	var wg sync.WaitGroup
+	for i := range searchShards {
+		wg.Go(func() {
+			st, err := s.storage.Stat(ctx, searchShardKey(i))
+			if err != nil && !errors.Is(err, core.ErrNotFound) {
+				errs[i] = err
+			}
+			etags[i] = st.ETag
+		})
 	}
-	if err != nil {
+	wg.Wait()
+	if err := errors.Join(errs[:]...); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if st.ETag == s.etag && s.etag != "" {
-		return s.entries, nil
+	changed := false
+	for i := range searchShards {
+		if etags[i] == s.etags[i] && (etags[i] != "" || s.shards[i] == nil) {
+			continue
+		}
+		entries, etag, err := s.loadShard(ctx, i)
+		if err != nil {
+			return nil, err
+		}
+		s.etags[i], s.shards[i], changed = etag, entries, true
 	}
-	var ix searchIndex
-	etag, err := core.GetJSON(ctx, s.storage, searchIndexKey(), &ix)
+	if changed {
+		var all []indexed
+		for _, sh := range s.shards {
+			all = append(all, sh...)
+		}
+		slices.SortFunc(all, func(a, b indexed) int { return strings.Compare(a.name, b.name) })
+		s.entries = all
+	}
+	return s.entries, nil
+}
+
+// loadShard reads one shard's entries.
+func (s *searcher) loadShard(ctx context.Context, i int) ([]indexed, string, error) {
+	ix, info, err := core.GetEntryDoc[shardHead](ctx, s.storage, searchShardKey(i))
 	if errors.Is(err, core.ErrNotFound) {
-		return nil, nil
+		return []indexed{}, "", nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	entries := make([]indexed, 0, len(ix.Packages))
-	for _, name := range slices.Sorted(maps.Keys(ix.Packages)) {
-		e := ix.Packages[name]
+	entries := make([]indexed, 0, ix.Len())
+	for name, data := range ix.All() {
+		var e searchEntry
+		if json.Unmarshal(data, &e) != nil || e.Removed {
+			continue
+		}
 		entries = append(entries, indexed{name: name, base: name[strings.LastIndexByte(name, '/')+1:],
 			text: strings.ToLower(e.Description + " " + strings.Join(e.Keywords, " ")), entry: e})
 	}
-	s.etag, s.entries = etag, entries
-	return entries, nil
+	return entries, info.ETag, nil
 }
 
 // Match classes, best first.
@@ -256,36 +323,30 @@ func queryInt(req *core.RequestContext, key string, def, lo, hi int) int {
 	return max(lo, min(hi, n))
 }
 
-// RebuildSearchIndex recomputes the search index from every package's
+// RebuildSearchIndex recomputes every package's search entry from its
 // document. The index is kept up to date on each change; this repairs it
-// after a failure between a change and its index update (logged as
-// "npm: update search index"). It lists all packages, so it is slow on a
-// large store; searches keep working meanwhile. A change made while it runs
-// may be missing from the rebuilt index until its package changes again.
+// after a failure between a change and its index update (logged as "npm:
+// update search index"). It reads every package's document, so it is slow
+// on a large store; searches keep working meanwhile.
 func (h *Handler) RebuildSearchIndex(ctx context.Context) error {
-	fresh := map[string]searchEntry{}
 	err := h.deps.Storage.Walk(ctx, rootPrefix+"packages/", func(o core.ObjectInfo) error {
-		if !strings.HasSuffix(o.Key, "/packument.json") {
+		name, ok := strings.CutSuffix(strings.TrimPrefix(o.Key, rootPrefix+"packages/"), "/packument.json")
+		if !ok {
 			return nil
 		}
-		d := &storedPackument{}
-		if _, err := core.GetJSON(ctx, h.deps.Storage, o.Key, d); err != nil {
-			if errors.Is(err, core.ErrNotFound) {
-				return nil
-			}
+		doc, _, err := core.GetEntryDoc[packageHead](ctx, h.deps.Storage, o.Key)
+		if errors.Is(err, core.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
 			return err
 		}
-		if e, ok := entryOf(d); ok {
-			fresh[d.Name] = e
-		}
-		return nil
+		d := &storedPackument{EntryDoc: doc}
+		d.init(name, time.Time{})
+		return h.setSearchEntry(ctx, name, entryOf(d), true)
 	})
 	if err != nil {
 		return fmt.Errorf("npm: rebuild search index: %w", err)
 	}
-	_, err = core.UpdateJSON(ctx, h.deps.Storage, searchIndexKey(), func(ix *searchIndex, _ bool) error {
-		ix.Packages, ix.Removed = fresh, nil
-		return nil
-	})
-	return err
+	return nil
 }

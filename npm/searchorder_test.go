@@ -17,11 +17,11 @@ func TestSearchIndexIgnoresOlderDocuments(t *testing.T) {
 	ctx := t.Context()
 	e := newTestEnv(t, nil)
 	stored := func() *storedPackument {
-		d := &storedPackument{}
-		if _, err := core.GetJSON(ctx, e.storage, packumentKey("racy"), d); err != nil {
+		d, _, err := core.GetEntryDoc[packageHead](ctx, e.storage, packumentKey("racy"))
+		if err != nil {
 			t.Fatal(err)
 		}
-		return d
+		return &storedPackument{EntryDoc: d}
 	}
 	e.publish(ctx, adminToken, newPublish(t, "racy", "1.0.0"))
 	first := stored()

@@ -39,7 +39,7 @@ func (h *Handler) getDistTags(ctx context.Context, req *core.RequestContext, p r
 	if err != nil {
 		return nil, err
 	}
-	return jsonOK(doc.DistTags), nil
+	return jsonOK(doc.Head.DistTags), nil
 }
 
 // putDistTag serves PUT /-/package/<pkg>/dist-tags/<tag>; the body is the
@@ -60,14 +60,14 @@ func (h *Handler) putDistTag(ctx context.Context, req *core.RequestContext, p ro
 	if err := json.Unmarshal(b, &version); err != nil {
 		version = strings.TrimSpace(string(b))
 	}
-	return h.changeTags(ctx, name, func(d *storedPackument) error {
-		if _, ok := d.Versions[version]; !ok {
+	return h.changeTags(ctx, req.BaseURL, name, func(d *storedPackument) error {
+		if !d.hasVersion(version) {
 			return errorf(core.ErrNotFound, "version %s of %s not found", version, name)
 		}
-		if d.DistTags[tag] == version {
+		if d.Head.DistTags[tag] == version {
 			return core.ErrNoChange
 		}
-		d.DistTags[tag] = version
+		d.Head.DistTags[tag] = version
 		return nil
 	})
 }
@@ -82,35 +82,37 @@ func (h *Handler) deleteDistTag(ctx context.Context, req *core.RequestContext, p
 	if tag == "latest" {
 		return nil, errorf(core.ErrInvalidArgument, "the latest tag cannot be removed")
 	}
-	return h.changeTags(ctx, name, func(d *storedPackument) error {
-		if _, ok := d.DistTags[tag]; !ok {
+	return h.changeTags(ctx, req.BaseURL, name, func(d *storedPackument) error {
+		if _, ok := d.Head.DistTags[tag]; !ok {
 			return errorf(core.ErrNotFound, "tag %s of %s not found", tag, name)
 		}
-		delete(d.DistTags, tag)
+		delete(d.Head.DistTags, tag)
 		return nil
 	})
 }
 
 // changeTags applies change to a package's tags and answers with the
 // resulting tags.
-func (h *Handler) changeTags(ctx context.Context, name string, change func(d *storedPackument) error) (*core.Response, error) {
-	doc, err := h.updatePackage(ctx, name, func(d *storedPackument, _ time.Time) error { return change(d) })
+func (h *Handler) changeTags(ctx context.Context, base, name string, change func(d *storedPackument) error) (*core.Response, error) {
+	doc, err := h.updatePackage(ctx, name, base, func(d *storedPackument, _ time.Time) error { return change(d) })
 	if err != nil {
 		return nil, err
 	}
 	h.indexPackage(ctx, doc)
-	return jsonOK(doc.DistTags), nil
+	return jsonOK(doc.Head.DistTags), nil
 }
 
 // updatePackage changes an existing package's document in a conditional
 // read-modify-write: change gets the current document (with at least one
 // version) and the time of the change; unless it fails, the document gets a
-// new revision. change may be called more than once, under contention.
-func (h *Handler) updatePackage(ctx context.Context, name string, change func(d *storedPackument, now time.Time) error) (*storedPackument, error) {
+// new revision. change may be called more than once, under contention. The
+// document written is cached, rendered for base.
+func (h *Handler) updatePackage(ctx context.Context, name, base string, change func(d *storedPackument, now time.Time) error) (*storedPackument, error) {
 	now := time.Now().UTC()
-	return core.UpdateJSON(ctx, h.deps.Storage, packumentKey(name), func(d *storedPackument, exists bool) error {
+	ed, info, err := core.UpdateEntryDoc(ctx, h.deps.Storage, packumentKey(name), func(ed *core.EntryDoc[packageHead], exists bool) error {
+		d := &storedPackument{EntryDoc: ed}
 		d.init(name, now)
-		if !exists || len(d.Versions) == 0 {
+		if !exists || d.Len() == 0 {
 			return errorf(core.ErrNotFound, "package %s not found", name)
 		}
 		if err := change(d, now); err != nil {
@@ -119,4 +121,10 @@ func (h *Handler) updatePackage(ctx context.Context, name string, change func(d 
 		d.bump(now)
 		return nil
 	})
+	if err != nil {
+		return nil, err
+	}
+	d := &storedPackument{EntryDoc: ed, size: info.Size}
+	h.cached(name, info.ETag, d, base)
+	return d, nil
 }

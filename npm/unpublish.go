@@ -29,47 +29,61 @@ func (h *Handler) updateMetadata(ctx context.Context, req *core.RequestContext, 
 	}
 	seen := revSeq(rev)
 	canDelete := h.deps.Auth.Authorize(ctx, principal, core.NewScope(core.ProtocolNPM, "package", name, core.ActionDelete))
-	var removed []string
-	doc, err := h.updatePackage(ctx, name, func(d *storedPackument, now time.Time) error {
-		removed = nil
+	var removed map[string]string // version → tarball id
+	doc, err := h.updatePackage(ctx, name, req.BaseURL, func(d *storedPackument, now time.Time) error {
+		removed = map[string]string{}
 		changed := false
-		for v, stored := range d.Versions {
+		updates := map[string]versionEntry{}
+		for v, data := range d.All() {
 			bodyRaw, inBody := pr.Versions[v]
+			e, err := decodeEntry(data)
+			if err != nil {
+				return err
+			}
 			if !inBody {
-				if seen >= 0 && d.Added[v] <= seen {
-					removed = append(removed, v)
+				if seen >= 0 && e.Added <= seen {
+					removed[v] = e.Tarball
 				}
 				continue
 			}
-			updated, ok, err := withDeprecation(stored, bodyRaw)
+			updated, ok, err := withDeprecation(withBase(e.Full, ""), bodyRaw)
 			if err != nil {
 				return errorf(core.ErrInvalidArgument, "version %s: %v", v, err)
 			}
 			if ok {
-				d.Versions[v] = updated
-				changed = true
+				at, _ := time.Parse(time.RFC3339Nano, e.Time)
+				ne, err := newEntry(name, v, updated, e.Added, at, e.Tarball, e.Integrity)
+				if err != nil {
+					return err
+				}
+				updates[v] = ne
 			}
 		}
+		for v, ne := range updates {
+			if err := d.setVersion(v, ne); err != nil {
+				return err
+			}
+			changed = true
+		}
 		for v := range pr.Versions {
-			_, known := d.Versions[v]
-			_, gone := d.Unpublished[v]
-			if !known && !gone {
+			_, gone := d.Head.Unpublished[v]
+			if !d.hasVersion(v) && !gone {
 				return errorf(core.ErrInvalidArgument, "version %s of %s cannot be published without its tarball", v, name)
 			}
 		}
 		if len(removed) > 0 && canDelete != nil {
 			return authError(canDelete, name, core.ActionDelete)
 		}
-		for _, v := range removed {
+		for v := range removed {
 			d.removeVersion(v, now)
 			changed = true
 		}
 		for tag, v := range pr.DistTags {
-			if seen != d.Seq {
+			if seen != d.Head.Seq {
 				break // tags read from an older revision would undo newer changes
 			}
-			if _, ok := d.Versions[v]; ok && validTag(tag) && d.DistTags[tag] != v {
-				d.DistTags[tag] = v
+			if d.hasVersion(v) && validTag(tag) && d.Head.DistTags[tag] != v {
+				d.Head.DistTags[tag] = v
 				changed = true
 			}
 		}
@@ -126,15 +140,15 @@ func (h *Handler) unpublishPackage(ctx context.Context, req *core.RequestContext
 		return nil, err
 	}
 	seen := revSeq(p["rev"])
-	var removed []string
-	doc, err := h.updatePackage(ctx, name, func(d *storedPackument, now time.Time) error {
-		removed = nil
-		for v := range d.Versions {
-			if seen < 0 || d.Added[v] <= seen {
-				removed = append(removed, v)
+	var removed map[string]string // version → tarball id
+	doc, err := h.updatePackage(ctx, name, req.BaseURL, func(d *storedPackument, now time.Time) error {
+		removed = map[string]string{}
+		for v, data := range d.All() {
+			if e, err := decodeEntry(data); err == nil && (seen < 0 || e.Added <= seen) {
+				removed[v] = e.Tarball
 			}
 		}
-		for _, v := range removed {
+		for v := range removed {
 			d.removeVersion(v, now)
 		}
 		return nil
@@ -147,10 +161,11 @@ func (h *Handler) unpublishPackage(ctx context.Context, req *core.RequestContext
 
 // deleteTarball serves DELETE /<pkg>/-/<file>/-rev/<rev>, the last step of
 // "npm unpublish <pkg>@<version>". The tarball of a version still published
-// is kept (409).
+// is kept (409); an unpublished version's tarball went with it.
 func (h *Handler) deleteTarball(ctx context.Context, req *core.RequestContext, p route.Params) (*core.Response, error) {
 	name, file := p["pkg"], p["file"]
-	if err := validateFile(name, file); err != nil {
+	version, err := fileVersion(name, file)
+	if err != nil {
 		return nil, err
 	}
 	if _, err := h.authorize(ctx, req, name, core.ActionDelete); err != nil {
@@ -160,28 +175,21 @@ func (h *Handler) deleteTarball(ctx context.Context, req *core.RequestContext, p
 	if err != nil && !errors.Is(err, core.ErrNotFound) {
 		return nil, err
 	}
-	if doc != nil {
-		for v := range doc.Versions {
-			if tarballFile(name, v) == file {
-				return nil, errorf(core.ErrConflict, "%s@%s is still published; unpublish it first", name, v)
-			}
-		}
-	}
-	if err := h.deps.Storage.Delete(ctx, tarballKey(name, file)); err != nil {
-		return nil, err
+	if doc != nil && doc.hasVersion(version) {
+		return nil, errorf(core.ErrConflict, "%s@%s is still published; unpublish it first", name, version)
 	}
 	return jsonOK(map[string]any{"ok": true}), nil
 }
 
-// unpublished finishes a change that removed versions: their tarballs are
-// deleted and the search index updated. Failures are logged: the versions
-// are gone from the document already. It returns the client's answer.
-func (h *Handler) unpublished(ctx context.Context, doc *storedPackument, versions []string, status int) *core.Response {
-	name := doc.Name
-	for _, v := range versions {
-		key := tarballKey(name, tarballFile(name, v))
-		if err := h.deps.Storage.Delete(context.WithoutCancel(ctx), key); err != nil {
-			h.log.WarnContext(ctx, "npm: delete tarball of unpublished version", "key", key, "error", err)
+// unpublished finishes a change that removed versions: their tarballs
+// (by id) are deleted and the search index updated. Failures are logged:
+// the versions are gone from the document already, and an unlisted tarball
+// is never served. It returns the client's answer.
+func (h *Handler) unpublished(ctx context.Context, doc *storedPackument, tarballs map[string]string, status int) *core.Response {
+	name := doc.Head.Name
+	for _, id := range tarballs {
+		if err := h.deps.Storage.Delete(context.WithoutCancel(ctx), tarballKey(name, id)); err != nil {
+			h.log.WarnContext(ctx, "npm: delete tarball of unpublished version", "package", name, "error", err)
 		}
 	}
 	h.indexPackage(ctx, doc)

@@ -1,0 +1,208 @@
+package core
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"iter"
+	"strings"
+)
+
+// EntryDoc is a document that grows with a package: a small JSON head and
+// one entry per version or file, each an id and opaque bytes. It is stored
+// as lines:
+//
+//	<head as JSON>\n
+//	<id>\t<data>\n
+//	<id>\t<data>\n
+//	…
+//
+// Decoding splits the lines and decodes only the head: entry data stays
+// the stored bytes (a slice of the buffer that was read, neither copied nor
+// parsed) until a caller looks at one entry; encoding writes the head and
+// copies the entries as bytes. A read-modify-write that adds an entry
+// therefore costs a copy of the document, not a parse and re-encoding of
+// every version in it, so publishing stays cheap as a package grows.
+//
+// An id is non-empty and holds no tab or newline; data holds no newline
+// (compact JSON never does). Entries keep the order in which they were
+// first set. Change an EntryDoc only through [UpdateEntryDoc].
+type EntryDoc[H any] struct {
+	// Head is the document's small part, stored as JSON on the first line.
+	Head  H
+	ids   []string
+	data  [][]byte
+	index map[string]int
+}
+
+// Len returns the number of entries.
+func (d *EntryDoc[H]) Len() int { return len(d.ids) }
+
+func (d *EntryDoc[H]) indexOf(id string) (int, bool) {
+	if d.index == nil {
+		d.index = make(map[string]int, len(d.ids))
+		for i, k := range d.ids {
+			d.index[k] = i
+		}
+	}
+	i, ok := d.index[id]
+	return i, ok
+}
+
+// Get returns the data of entry id. The caller must not modify it.
+func (d *EntryDoc[H]) Get(id string) ([]byte, bool) {
+	if i, ok := d.indexOf(id); ok {
+		return d.data[i], true
+	}
+	return nil, false
+}
+
+// Set replaces the data of entry id, or appends a new entry.
+func (d *EntryDoc[H]) Set(id string, data []byte) error {
+	if id == "" || strings.ContainsAny(id, "\t\n") {
+		return fmt.Errorf("%w: entry id %q is empty or holds a tab or newline", ErrInvalidArgument, id)
+	}
+	if bytes.IndexByte(data, '\n') >= 0 {
+		return fmt.Errorf("%w: entry %q holds a newline", ErrInvalidArgument, id)
+	}
+	if i, ok := d.indexOf(id); ok {
+		d.data[i] = data
+		return nil
+	}
+	d.index[id] = len(d.ids)
+	d.ids = append(d.ids, id)
+	d.data = append(d.data, data)
+	return nil
+}
+
+// Delete removes entry id and reports whether it was there.
+func (d *EntryDoc[H]) Delete(id string) bool {
+	i, ok := d.indexOf(id)
+	if !ok {
+		return false
+	}
+	d.ids = append(d.ids[:i], d.ids[i+1:]...)
+	d.data = append(d.data[:i], d.data[i+1:]...)
+	d.index = nil
+	return true
+}
+
+// All yields the entries in order.
+func (d *EntryDoc[H]) All() iter.Seq2[string, []byte] {
+	return func(yield func(string, []byte) bool) {
+		for i, id := range d.ids {
+			if !yield(id, d.data[i]) {
+				return
+			}
+		}
+	}
+}
+
+// MarshalBinary encodes the document in its line format.
+func (d *EntryDoc[H]) MarshalBinary() ([]byte, error) {
+	head, err := json.Marshal(d.Head)
+	if err != nil {
+		return nil, fmt.Errorf("encode document head: %w", err)
+	}
+	n := len(head) + 1
+	for i, id := range d.ids {
+		n += len(id) + len(d.data[i]) + 2
+	}
+	buf := make([]byte, 0, n)
+	buf = append(buf, head...)
+	buf = append(buf, '\n')
+	for i, id := range d.ids {
+		buf = append(buf, id...)
+		buf = append(buf, '\t')
+		buf = append(buf, d.data[i]...)
+		buf = append(buf, '\n')
+	}
+	return buf, nil
+}
+
+// UnmarshalBinary decodes a document in the line format. The entries keep
+// referring to b, which the caller must not modify afterwards.
+func (d *EntryDoc[H]) UnmarshalBinary(b []byte) error {
+	head, rest, _ := bytes.Cut(b, []byte{'\n'})
+	var h H
+	if err := json.Unmarshal(head, &h); err != nil {
+		return fmt.Errorf("decode document head: %w", err)
+	}
+	n := bytes.Count(rest, []byte{'\n'})
+	ids, data := make([]string, 0, n), make([][]byte, 0, n)
+	for len(rest) > 0 {
+		var line []byte
+		line, rest, _ = bytes.Cut(rest, []byte{'\n'})
+		id, val, ok := bytes.Cut(line, []byte{'\t'})
+		if !ok || len(id) == 0 {
+			return fmt.Errorf("decode document: malformed entry line %.40q", line)
+		}
+		ids = append(ids, string(id))
+		data = append(data, val[:len(val):len(val)])
+	}
+	d.Head, d.ids, d.data, d.index = h, ids, data, nil
+	return nil
+}
+
+// GetEntryDoc reads the document at key and returns it with the stored
+// object's info (its ETag names this version of the document).
+func GetEntryDoc[H any](ctx context.Context, s *Storage, key string) (*EntryDoc[H], ObjectInfo, error) {
+	b, info, err := readDocument(ctx, s, key)
+	if err != nil {
+		return nil, info, err
+	}
+	d := new(EntryDoc[H])
+	if err := d.UnmarshalBinary(b); err != nil {
+		return nil, info, fmt.Errorf("%s: %w", key, err)
+	}
+	return d, info, nil
+}
+
+// UpdateEntryDoc is a lost-update-free read-modify-write of the document at
+// key, with the semantics of [UpdateJSON]: change gets the current
+// document (empty, with exists false, when there is none) and must be a
+// pure function of it; [ErrNoChange] ends the update without writing. It
+// returns the document as written (or as read, after ErrNoChange) and the
+// stored object's info.
+func UpdateEntryDoc[H any](ctx context.Context, s *Storage, key string, change func(d *EntryDoc[H], exists bool) error) (*EntryDoc[H], ObjectInfo, error) {
+	var doc *EntryDoc[H]
+	info, err := updateObject(ctx, s, key, "application/x-ndjson", func(cur []byte, exists bool) ([]byte, error) {
+		doc = new(EntryDoc[H])
+		if exists {
+			if err := doc.UnmarshalBinary(cur); err != nil {
+				return nil, fmt.Errorf("%s: %w", key, err)
+			}
+		}
+		if err := change(doc, exists); err != nil {
+			return nil, err
+		}
+		return doc.MarshalBinary()
+	})
+	if err != nil {
+		return nil, info, err
+	}
+	return doc, info, nil
+}
+
+// readDocument reads a whole metadata document, refusing one over
+// MaxJSONDocument bytes.
+func readDocument(ctx context.Context, s *Storage, key string) ([]byte, ObjectInfo, error) {
+	rc, info, err := s.Get(ctx, key, nil)
+	if err != nil {
+		return nil, info, err
+	}
+	defer rc.Close()
+	if info.Size > MaxJSONDocument {
+		return nil, info, fmt.Errorf("document %s is over %d bytes", key, MaxJSONDocument)
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, max(info.Size, 0)+bytes.MinRead))
+	if _, err := buf.ReadFrom(io.LimitReader(rc, MaxJSONDocument+1)); err != nil {
+		return nil, info, fmt.Errorf("read %s: %w", key, err)
+	}
+	if buf.Len() > MaxJSONDocument {
+		return nil, info, fmt.Errorf("document %s is over %d bytes", key, MaxJSONDocument)
+	}
+	return buf.Bytes(), info, nil
+}
