@@ -31,13 +31,18 @@ import (
 // and succeeds; a version or file name once listed is never listed with
 // other bytes, so bytes served under a URL never change. What a crash
 // leaves — a staged object, or a placed one nobody lists — is invisible;
-// [SweepStaged] removes the staged ones by age.
+// a [Sweeper] removes the staged ones by age.
 
 // StageKey returns a fresh temporary key below prefix (which ends in "/")
 // for an upload that starts at now. The key sorts by creation time, so
-// that [SweepStaged] finds abandoned ones by age from the listing alone.
+// that a [Sweeper] finds abandoned ones by age from the listing alone.
 func StageKey(prefix string, now time.Time) string {
-	return prefix + now.UTC().Format(stageTimeLayout) + "-" + uuid.NewString()
+	return StageKeyAt(prefix, now, uuid.NewString())
+}
+
+// StageKeyAt is [StageKey] with a given random id (no "/").
+func StageKeyAt(prefix string, created time.Time, id string) string {
+	return prefix + created.UTC().Format(stageTimeLayout) + "-" + id
 }
 
 // stageTimeLayout spells the creation time in a staged key: fixed width, so
@@ -56,30 +61,6 @@ func StagedAt(key string) (time.Time, bool) {
 	}
 	t, err := time.Parse(stageTimeLayout, stamp)
 	return t, err == nil
-}
-
-// SweepStaged deletes the staged objects below prefix created before
-// before (uploads whose request ended with a crash), and returns how many
-// it deleted. Keys without a creation time are left alone.
-func SweepStaged(ctx context.Context, s *Storage, prefix string, before time.Time) (int, error) {
-	var old []string
-	err := s.Walk(ctx, prefix, func(o ObjectInfo) error {
-		if at, ok := StagedAt(o.Key); ok && at.Before(before) {
-			old = append(old, o.Key)
-		}
-		return nil
-	})
-	if err != nil {
-		return 0, fmt.Errorf("sweep %s: %w", prefix, err)
-	}
-	n := 0
-	for _, k := range old {
-		if err := s.Delete(ctx, k); err != nil {
-			return n, fmt.Errorf("sweep %s: %w", prefix, err)
-		}
-		n++
-	}
-	return n, nil
 }
 
 // ErrAlreadyListed may be returned by a [Publication]'s Commit when the

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/smartregistry/smartregistry/core"
 	"github.com/smartregistry/smartregistry/internal/route"
@@ -25,6 +26,14 @@ type Config struct {
 	// Entries are keyed by the stored document's ETag, so replicas sharing a
 	// bucket never serve stale documents.
 	PackumentCacheSize int64
+	// UploadMaxAge is the age past which a tarball still in the uploads
+	// area is taken for one a crashed process left behind and removed;
+	// default 1h. It must be longer than a publish takes to arrive.
+	UploadMaxAge time.Duration
+	// UploadCleanupInterval is how often, at most, a publish starts a
+	// background sweep of the uploads area; default 10m, negative
+	// disables it.
+	UploadCleanupInterval time.Duration
 }
 
 // Defaults of the Config limits.
@@ -32,6 +41,8 @@ const (
 	defaultMaxTarballSize     = 256 << 20
 	defaultMaxMetadataSize    = 16 << 20
 	defaultPackumentCacheSize = 64 << 20
+	defaultUploadMaxAge       = time.Hour
+	defaultCleanupInterval    = 10 * time.Minute
 )
 
 // Handler serves npm requests. It is safe for concurrent use; several
@@ -43,6 +54,8 @@ type Handler struct {
 	routes route.Table[handlerFunc]
 	cache  *packumentCache
 	index  *searcher
+	// sweeper removes tarballs a crashed process left in the uploads area.
+	sweeper *core.Sweeper
 }
 
 // handlerFunc serves one matched route.
@@ -68,8 +81,26 @@ func New(deps core.Deps, cfg Config) (*Handler, error) {
 	}
 	h := &Handler{deps: deps, cfg: cfg, log: log, cache: newPackumentCache(cfg.PackumentCacheSize),
 		index: newSearcher(deps.Storage)}
+	if cfg.UploadMaxAge <= 0 {
+		cfg.UploadMaxAge = defaultUploadMaxAge
+	}
+	if cfg.UploadCleanupInterval == 0 {
+		cfg.UploadCleanupInterval = defaultCleanupInterval
+	}
+	h.cfg = cfg
+	h.sweeper = core.NewSweeper(deps.Storage, uploadsPrefix, cfg.UploadMaxAge, cfg.UploadCleanupInterval, log, nil)
 	h.addRoutes()
 	return h, nil
+}
+
+// Close stops the background sweep of abandoned uploads, waiting for one in
+// progress until ctx ends. The Registry's Close calls it.
+func (h *Handler) Close(ctx context.Context) error { return h.sweeper.Close(ctx) }
+
+// CleanUploads removes the tarballs left in the uploads area by publishes
+// that started before before (a crashed process) and returns how many.
+func (h *Handler) CleanUploads(ctx context.Context, before time.Time) (int, error) {
+	return h.sweeper.Sweep(ctx, before)
 }
 
 // Protocol returns core.ProtocolNPM.

@@ -29,6 +29,7 @@ func (h *Handler) putPackage(ctx context.Context, req *core.RequestContext, p ro
 	if err != nil {
 		return nil, err
 	}
+	h.sweeper.Maybe()
 	pr, err := parsePublish(req.Body, h.cfg.MaxMetadataSize, h.cfg.MaxTarballSize, func(r io.Reader) (string, error) {
 		key := uploadKey(time.Now())
 		_, err := h.deps.Storage.Put(ctx, key, r, -1, core.PutOptions{ContentType: "application/octet-stream"})

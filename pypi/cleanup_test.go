@@ -46,7 +46,7 @@ func TestUploadsStartCleanup(t *testing.T) {
 		if r := e.upload(ctx, d, d.sdistName(), d.sdist(t), nil); r.status != 200 {
 			t.Fatalf("upload: %d %s", r.status, r.body)
 		}
-		e.h.sweeps.wg.Wait() // the sweep the upload may have started
+		e.h.sweeper.Wait() // the sweep the upload may have started
 	}
 
 	stale := e.plantUpload(ctx, start.Add(-2*time.Hour))

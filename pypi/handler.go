@@ -60,8 +60,8 @@ type Handler struct {
 	routes route.Table[routeFunc]
 	pages  *pageCache
 	// now is the clock: upload times, upload key ages; tests replace it.
-	now    func() time.Time
-	sweeps sweeper
+	now     func() time.Time
+	sweeper *core.Sweeper
 }
 
 // routeFunc serves one route with the wildcard values of its pattern.
@@ -88,10 +88,11 @@ func New(deps core.Deps, cfg Config) (*Handler, error) {
 		cfg.UploadCleanupInterval = defaultCleanupInterval
 	}
 	h := &Handler{deps: deps, cfg: cfg, log: deps.Logger, pages: newPageCache(cfg.PageCacheEntries), now: time.Now}
-	h.sweeps.ctx, h.sweeps.cancel = context.WithCancel(context.Background())
 	if h.log == nil {
 		h.log = slog.Default()
 	}
+	h.sweeper = core.NewSweeper(deps.Storage, uploadsPrefix, cfg.UploadMaxAge, cfg.UploadCleanupInterval, h.log,
+		func() time.Time { return h.now() })
 	h.addRoutes()
 	return h, nil
 }

@@ -2,8 +2,9 @@ package pypi
 
 import (
 	"path"
-	"strings"
 	"time"
+
+	"github.com/smartregistry/smartregistry/core"
 )
 
 // Storage layout of the PyPI protocol. Every key is built by a function
@@ -38,23 +39,12 @@ func fileKey(project, filename string) string { return path.Join(filesPrefix, pr
 // metadataKey is the core metadata extracted from a stored distribution.
 func metadataKey(project, filename string) string { return fileKey(project, filename) + ".metadata" }
 
-// uploadTimeLayout spells the creation time in an upload key: fixed width,
-// so keys sort by age.
-const uploadTimeLayout = "20060102T150405.000000000Z"
-
 // uploadKey is the temporary object an upload streams into, named by when
-// it was created and a random id.
+// it was created and a random id (core.StageKeyAt).
 func uploadKey(created time.Time, id string) string {
-	return uploadsPrefix + created.UTC().Format(uploadTimeLayout) + "-" + id
+	return core.StageKeyAt(uploadsPrefix, created, id)
 }
 
 // uploadCreated is the creation time recorded in an upload key; false for
 // a key without one.
-func uploadCreated(key string) (time.Time, bool) {
-	stamp, _, ok := strings.Cut(strings.TrimPrefix(key, uploadsPrefix), "-")
-	if !ok {
-		return time.Time{}, false
-	}
-	t, err := time.Parse(uploadTimeLayout, stamp)
-	return t, err == nil
-}
+func uploadCreated(key string) (time.Time, bool) { return core.StagedAt(key) }
