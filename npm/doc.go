@@ -25,6 +25,15 @@
 //
 // Nothing is lost under concurrency: every change of a package's document
 // (its packument) is a conditional read-modify-write through
-// [core.UpdateJSON], so concurrent publishes of different versions, also
+// [core.UpdateEntryDoc], so concurrent publishes of different versions, also
 // through several registry processes sharing one bucket, all land.
+//
+// Publishing follows the commit protocol of [core.Publish]: the tarball
+// moves from its upload key to a key of its own, and the document's update
+// lists it; only listed tarballs are served. The same tarball published
+// again (a retry whose first answer was lost) succeeds; other bytes under
+// a published version are refused. A publish decodes only the document's
+// head and copies the other versions' lines, and versions are stored with
+// their served forms, so neither a publish nor the first read after it
+// grows costly as a package grows.
 package npm

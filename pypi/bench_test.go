@@ -67,9 +67,11 @@ func seed1000Files(b *testing.B, e *testEnv, project string) {
 				if f.typ == TypeWheel {
 					rec.MetadataSHA256 = strings.Repeat("12", 32)
 				}
-				if err := doc.addFile(project, rec); err != nil {
-					return err
+				if doc.Releases == nil {
+					doc.Releases = map[string]releaseRecord{}
 				}
+				doc.Name, doc.Releases[v] = project, releaseRecord{Created: rec.UploadTime}
+				doc.Files = append(doc.Files, rec)
 			}
 		}
 		return nil

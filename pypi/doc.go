@@ -47,13 +47,21 @@
 // client sent (sha256_digest, md5_digest, blake2_256_digest) must match.
 // The core metadata (a wheel's *.dist-info/METADATA, read through ranged
 // reads; an sdist's PKG-INFO) must name the same project and version as the
-// file name and the form. A file name is accepted once: a second upload is
-// 400 "File already exists", which is what twine --skip-existing looks for;
-// and, as on PyPI, a file name that was deleted cannot be uploaded again
-// (400 "This filename has already been used, use a different version"):
-// the project document keeps its tombstone. The project document is
-// updated with core.UpdateJSON, so concurrent uploads of different files
-// all land.
+// file name and the form. A file name is accepted once: as on PyPI, the
+// same file again (same SHA-256) is a retry and succeeds without changing
+// anything, other bytes under it are 400 "File already exists", which is
+// what twine --skip-existing looks for; and a file name that was deleted
+// cannot be uploaded again (400 "This filename has already been used, use
+// a different version"): the project document keeps its tombstone.
+//
+// Uploads follow the commit protocol of core.Publish: the file moves from
+// its temporary key to a key of its own (never copied), and one
+// conditional update of the project document lists it; only listed files
+// are served, and a crash or a lost answer at any step leaves nothing
+// half-visible. The document is a core.EntryDoc whose upload decodes only
+// its head, so concurrent uploads of different files all land, at a cost
+// that does not grow with the number of files. The pages an upload changes
+// are rendered in the background right after it.
 //
 // Refusals that come before the file is read (credentials, permission, a
 // name taken) first read and discard the rest of the body, up to 64 MiB,

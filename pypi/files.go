@@ -37,9 +37,13 @@ func (h *Handler) download(ctx context.Context, req *core.RequestContext, p rout
 	if _, err := h.authorize(ctx, req, project, core.ActionRead); err != nil {
 		return nil, err
 	}
-	key, ct := fileKey(project, filename), "application/octet-stream"
+	rec, err := h.listedFile(ctx, project, filename)
+	if err != nil {
+		return nil, err
+	}
+	key, ct := fileKey(project, rec.Object), "application/octet-stream"
 	if metadata {
-		key, ct = metadataKey(project, filename), "text/plain; charset=utf-8"
+		key, ct = metadataKey(project, rec.Object), "text/plain; charset=utf-8"
 	}
 	if req.Method == http.MethodHead {
 		info, err := h.deps.Storage.Stat(ctx, key)
@@ -57,6 +61,27 @@ func (h *Handler) download(ctx context.Context, req *core.RequestContext, p rout
 		resp.Header.Set("ETag", `"`+strings.Trim(info.ETag, `"`)+`"`)
 	}
 	return resp, nil
+}
+
+// listedFile returns the record of a file the project's document lists:
+// only such files are served. A cached document that lists it is trusted
+// without reading the document again, since an object id is never reused
+// (a file deleted since has lost its object too).
+func (h *Handler) listedFile(ctx context.Context, project, filename string) (fileRecord, error) {
+	if doc, ok := h.docs.latest(project); ok {
+		if f := doc.file(filename); f != nil {
+			return *f, nil
+		}
+	}
+	doc, _, err := h.loadProject(ctx, project)
+	if err != nil {
+		return fileRecord{}, fileError(filename, err)
+	}
+	f := doc.file(filename)
+	if f == nil {
+		return fileRecord{}, fmt.Errorf("%w: file %s", core.ErrNotFound, filename)
+	}
+	return *f, nil
 }
 
 func fileError(filename string, err error) error {
@@ -105,7 +130,7 @@ func (h *Handler) deleteRelease(ctx context.Context, req *core.RequestContext, p
 // objects left behind would keep the project in /simple/.
 func (h *Handler) removeFiles(ctx context.Context, project, what string, drop func(fileRecord) bool) (*core.Response, error) {
 	var removed []fileRecord
-	_, err := h.updateProject(ctx, project, func(doc *projectDoc, exists bool) error {
+	doc, err := h.updateProject(ctx, project, func(doc *projectDoc, exists bool) error {
 		if !exists {
 			return fmt.Errorf("%w: project %s", core.ErrNotFound, project)
 		}
@@ -118,12 +143,17 @@ func (h *Handler) removeFiles(ctx context.Context, project, what string, drop fu
 	}
 	out := deletedResponse{Project: project, Deleted: []string{}}
 	for _, f := range removed {
-		for _, key := range []string{fileKey(project, f.Filename), metadataKey(project, f.Filename)} {
+		for _, key := range []string{fileKey(project, f.Object), metadataKey(project, f.Object)} {
 			if err := h.deps.Storage.Delete(context.WithoutCancel(ctx), key); err != nil {
 				return nil, fmt.Errorf("delete %s: %w", key, err)
 			}
 		}
 		out.Deleted = append(out.Deleted, f.Filename)
+	}
+	if len(doc.Files) == 0 {
+		if err := h.deps.Storage.Delete(context.WithoutCancel(ctx), indexKey(project)); err != nil {
+			return nil, fmt.Errorf("unindex project %s: %w", project, err)
+		}
 	}
 	h.log.DebugContext(ctx, "pypi delete", "project", project, "files", out.Deleted)
 	return core.JSONResponse(http.StatusOK, out), nil

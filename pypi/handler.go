@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/smartregistry/smartregistry/core"
@@ -59,6 +60,9 @@ type Handler struct {
 	log    *slog.Logger
 	routes route.Table[routeFunc]
 	pages  *pageCache
+	docs   *docCache
+	// renders are the background renderings of pages after uploads.
+	renders sync.WaitGroup
 	// now is the clock: upload times, upload key ages; tests replace it.
 	now     func() time.Time
 	sweeper *core.Sweeper
@@ -87,7 +91,8 @@ func New(deps core.Deps, cfg Config) (*Handler, error) {
 	if cfg.UploadCleanupInterval == 0 {
 		cfg.UploadCleanupInterval = defaultCleanupInterval
 	}
-	h := &Handler{deps: deps, cfg: cfg, log: deps.Logger, pages: newPageCache(cfg.PageCacheEntries), now: time.Now}
+	h := &Handler{deps: deps, cfg: cfg, log: deps.Logger, pages: newPageCache(cfg.PageCacheEntries),
+		docs: newDocCache(cfg.PageCacheEntries), now: time.Now}
 	if h.log == nil {
 		h.log = slog.Default()
 	}

@@ -254,10 +254,14 @@ func TestYankAndDelete(t *testing.T) {
 	if !strings.Contains(p, `"versions":["1.0"]`) || strings.Contains(p, "foo-2.0") || strings.Contains(p, "foo-1.0.tar.gz") {
 		t.Fatalf("page after deletes:\n%s", p)
 	}
-	want := []string{"pypi/files/foo/foo-1.0-py3-none-any.whl", "pypi/files/foo/foo-1.0-py3-none-any.whl.metadata",
-		"pypi/projects/foo/project.json"}
+	doc, _, err := e.h.loadProject(ctx, "foo")
+	if err != nil || len(doc.Files) != 1 {
+		t.Fatalf("project after deletes: %+v, %v", doc, err)
+	}
+	object := doc.Files[0].Object
+	want := []string{fileKey("foo", object), metadataKey("foo", object), "pypi/index/foo", "pypi/projects/foo/project.json"}
 	if got := e.keys(ctx); strings.Join(got, " ") != strings.Join(want, " ") {
-		t.Fatalf("keys after deletes: %v", got)
+		t.Fatalf("keys after deletes: %v, want %v", got, want)
 	}
 	// As on PyPI, a deleted file name cannot be uploaded again, also not
 	// with other content; a new version can.

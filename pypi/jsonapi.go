@@ -132,7 +132,7 @@ func (h *Handler) serveJSON(ctx context.Context, req *core.RequestContext, proje
 	}
 	meta := Metadata{Name: doc.Name, Version: version}
 	if first != nil {
-		if meta, err = h.readStoredMetadata(ctx, project, first.Filename); err != nil {
+		if meta, err = h.readStoredMetadata(ctx, project, *first); err != nil {
 			return nil, err
 		}
 	}
@@ -145,8 +145,9 @@ func (h *Handler) serveJSON(ctx context.Context, req *core.RequestContext, proje
 }
 
 // readStoredMetadata reads and parses the core metadata kept beside a file.
-func (h *Handler) readStoredMetadata(ctx context.Context, project, filename string) (Metadata, error) {
-	rc, _, err := h.deps.Storage.Get(ctx, metadataKey(project, filename), nil)
+func (h *Handler) readStoredMetadata(ctx context.Context, project string, f fileRecord) (Metadata, error) {
+	filename := f.Filename
+	rc, _, err := h.deps.Storage.Get(ctx, metadataKey(project, f.Object), nil)
 	if err != nil {
 		if errors.Is(err, core.ErrNotFound) {
 			return Metadata{}, fmt.Errorf("metadata of %s is missing: %w", filename, err)

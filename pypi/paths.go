@@ -13,12 +13,17 @@ import (
 //	pypi/
 //	├── projects/
 //	│   └── <normalized-name>/
-//	│       └── project.json                 the project document (projectDoc), changed only through core.UpdateJSON;
+//	│       └── project.json                 the project document, a core.EntryDoc (projectHead, then one line per
+//	│                                        file: its name and fileRecord), changed only through UpdateEntryDoc;
 //	│                                        it outlives the project's files, for the tombstones of deleted file names
+//	├── index/
+//	│   └── <normalized-name>                empty; exists while the project has files: /simple/ lists these
 //	├── files/
-//	│   └── <normalized-name>/               exists while the project has files: /simple/ lists these folders
-//	│       ├── <filename>                   a distribution exactly as uploaded
-//	│       └── <filename>.metadata          its core metadata (a wheel's METADATA, an sdist's PKG-INFO)
+//	│   └── <normalized-name>/
+//	│       ├── <object>                     a distribution exactly as uploaded; <object> is its upload's
+//	│       │                                core.StageID, unique to one upload, and the document names it:
+//	│       │                                only files the document lists are served
+//	│       └── <object>.metadata            its core metadata (a wheel's METADATA, an sdist's PKG-INFO)
 //	└── uploads/
 //	    └── <created>-<random>               an upload in flight, deleted when its request ends; <created> is
 //	                                         its start, UTC, as 20060102T150405.000000000Z, so that what a
@@ -27,17 +32,21 @@ const (
 	rootPrefix     = "pypi/"
 	projectsPrefix = rootPrefix + "projects/"
 	filesPrefix    = rootPrefix + "files/"
+	indexPrefix    = rootPrefix + "index/"
 	uploadsPrefix  = rootPrefix + "uploads/"
 )
 
 // projectKey is the project document of a normalized project name.
 func projectKey(project string) string { return path.Join(projectsPrefix, project, "project.json") }
 
-// fileKey is a stored distribution.
-func fileKey(project, filename string) string { return path.Join(filesPrefix, project, filename) }
+// fileKey is a stored distribution, by its object id (fileRecord.Object).
+func fileKey(project, object string) string { return path.Join(filesPrefix, project, object) }
 
 // metadataKey is the core metadata extracted from a stored distribution.
-func metadataKey(project, filename string) string { return fileKey(project, filename) + ".metadata" }
+func metadataKey(project, object string) string { return fileKey(project, object) + ".metadata" }
+
+// indexKey marks a project that has files, for the /simple/ index.
+func indexKey(project string) string { return indexPrefix + project }
 
 // uploadKey is the temporary object an upload streams into, named by when
 // it was created and a random id (core.StageKeyAt).

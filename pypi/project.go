@@ -2,6 +2,7 @@ package pypi
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -11,9 +12,21 @@ import (
 	"github.com/smartregistry/smartregistry/core"
 )
 
-// projectDoc is the per-project document at projectKey: every file of
-// every release and the release states. It is only ever changed through
-// core.UpdateJSON, so concurrent uploads and yanks never lose each other.
+// projectHead is the small part of the stored project document (a
+// core.EntryDoc at projectKey, one line per file: the file name, then its
+// fileRecord as JSON). An upload decodes only the head and appends a line,
+// so its cost does not grow with the number of files.
+type projectHead struct {
+	Name     string                   `json:"name"`
+	Releases map[string]releaseRecord `json:"releases"`
+	Serial   int64                    `json:"serial"`
+	Deleted  map[string]time.Time     `json:"deleted,omitempty"`
+}
+
+// projectDoc is a project document decoded whole, as the read APIs, yank
+// and delete use it: every file of every release and the release states.
+// It is only ever changed through updateProject, so concurrent uploads and
+// yanks never lose each other.
 type projectDoc struct {
 	// Name is the project name as first uploaded (not normalized).
 	Name string `json:"name"`
@@ -54,6 +67,9 @@ type fileRecord struct {
 	MetadataSHA256 string    `json:"metadataSha256,omitempty"`
 	UploadTime     time.Time `json:"uploadTime"`
 	Comment        string    `json:"comment,omitempty"`
+	// Object is the id of the stored file and its metadata (fileKey,
+	// metadataKey): unique to the upload that stored them.
+	Object string `json:"object"`
 }
 
 // loadServedProject reads the document of a normalized project name for
@@ -69,32 +85,138 @@ func (h *Handler) loadServedProject(ctx context.Context, project string) (*proje
 
 // loadProject reads the document of a normalized project name, also one
 // whose files were all deleted and which only keeps their tombstones; a
-// missing document is ErrNotFound.
+// missing document is ErrNotFound. Decoded documents are cached by ETag.
 func (h *Handler) loadProject(ctx context.Context, project string) (*projectDoc, string, error) {
-	var doc projectDoc
-	etag, err := core.GetJSON(ctx, h.deps.Storage, projectKey(project), &doc)
+	st, err := h.deps.Storage.Stat(ctx, projectKey(project))
+	if err == nil {
+		if d, ok := h.docs.get(project, st.ETag); ok {
+			return d, st.ETag, nil
+		}
+	}
+	ed, info, err := core.GetEntryDoc[projectHead](ctx, h.deps.Storage, projectKey(project))
 	if errors.Is(err, core.ErrNotFound) {
 		return nil, "", fmt.Errorf("%w: project %s", core.ErrNotFound, project)
 	}
 	if err != nil {
 		return nil, "", fmt.Errorf("read project %s: %w", project, err)
 	}
-	return &doc, etag, nil
+	doc, err := decodeProject(ed)
+	if err != nil {
+		return nil, "", fmt.Errorf("read project %s: %w", project, err)
+	}
+	h.docs.put(project, info.ETag, doc)
+	return doc, info.ETag, nil
 }
 
-// updateProject applies a pure change to a project's document.
+// decodeProject decodes every file of a stored project document.
+func decodeProject(ed *core.EntryDoc[projectHead]) (*projectDoc, error) {
+	doc := &projectDoc{Name: ed.Head.Name, Releases: ed.Head.Releases, Serial: ed.Head.Serial, Deleted: ed.Head.Deleted,
+		Files: make([]fileRecord, 0, ed.Len())}
+	for name, data := range ed.All() {
+		var f fileRecord
+		if err := json.Unmarshal(data, &f); err != nil {
+			return nil, fmt.Errorf("file %s: %w", name, err)
+		}
+		doc.Files = append(doc.Files, f)
+	}
+	return doc, nil
+}
+
+// encodeFiles replaces ed's entries by doc's files, and its head by doc's.
+func encodeFiles(ed *core.EntryDoc[projectHead], doc *projectDoc) error {
+	var gone []string
+	for name := range ed.All() {
+		if doc.file(name) == nil {
+			gone = append(gone, name)
+		}
+	}
+	for _, name := range gone {
+		ed.Delete(name)
+	}
+	for _, f := range doc.Files {
+		b, err := json.Marshal(f)
+		if err != nil {
+			return err
+		}
+		if err := ed.Set(f.Filename, b); err != nil {
+			return err
+		}
+	}
+	ed.Head = projectHead{Name: doc.Name, Releases: doc.Releases, Serial: doc.Serial, Deleted: doc.Deleted}
+	return nil
+}
+
+// updateProject applies a pure change to a project's document, decoded
+// whole (yank and delete; uploads use addFile, which decodes only the
+// head). It returns the document written.
 func (h *Handler) updateProject(ctx context.Context, project string, change func(doc *projectDoc, exists bool) error) (*projectDoc, error) {
-	doc, err := core.UpdateJSON(ctx, h.deps.Storage, projectKey(project), func(doc *projectDoc, exists bool) error {
+	var out *projectDoc
+	_, _, err := core.UpdateEntryDoc(ctx, h.deps.Storage, projectKey(project), func(ed *core.EntryDoc[projectHead], exists bool) error {
+		doc, err := decodeProject(ed)
+		if err != nil {
+			return err
+		}
 		if err := change(doc, exists); err != nil {
 			return err
 		}
 		doc.Serial++
-		return nil
+		out = doc
+		return encodeFiles(ed, doc)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("update project %s: %w", project, err)
 	}
-	return doc, nil
+	return out, nil
+}
+
+// addFile lists a stored file in its project's document, if the name is
+// free: an identical file already listed under it is core.ErrAlreadyListed
+// (a retry), another one ErrFileExists, a deleted one's name
+// ErrFileNameReused. Only the document's head is decoded.
+func (h *Handler) addFile(ctx context.Context, project, displayName string, rec fileRecord) (*core.EntryDoc[projectHead], core.ObjectInfo, error) {
+	data, err := json.Marshal(rec)
+	if err != nil {
+		return nil, core.ObjectInfo{}, err
+	}
+	return core.UpdateEntryDoc(ctx, h.deps.Storage, projectKey(project), func(ed *core.EntryDoc[projectHead], _ bool) error {
+		hd := &ed.Head
+		if old, ok := ed.Get(rec.Filename); ok {
+			var cur fileRecord
+			if json.Unmarshal(old, &cur) == nil && cur.SHA256 == rec.SHA256 {
+				return core.ErrAlreadyListed
+			}
+			return fmt.Errorf("%w: %s", ErrFileExists, rec.Filename)
+		}
+		if at, ok := hd.Deleted[rec.Filename]; ok {
+			return fmt.Errorf("%w: %s was deleted on %s", ErrFileNameReused, rec.Filename, at.UTC().Format(time.DateOnly))
+		}
+		if hd.Name == "" {
+			hd.Name = displayName
+		}
+		if hd.Releases == nil {
+			hd.Releases = map[string]releaseRecord{}
+		}
+		if _, ok := hd.Releases[rec.Version]; !ok {
+			hd.Releases[rec.Version] = releaseRecord{Created: rec.UploadTime}
+		}
+		hd.Serial++
+		return ed.Set(rec.Filename, data)
+	})
+}
+
+// listsObject reports whether the project's document lists filename
+// stored under object id.
+func (h *Handler) listsObject(ctx context.Context, project, filename, id string) (bool, error) {
+	ed, _, err := core.GetEntryDoc[projectHead](ctx, h.deps.Storage, projectKey(project))
+	if err != nil {
+		return false, err
+	}
+	data, ok := ed.Get(filename)
+	if !ok {
+		return false, nil
+	}
+	var f fileRecord
+	return json.Unmarshal(data, &f) == nil && f.Object == id, nil
 }
 
 // file returns the record of filename, or nil.
@@ -104,36 +226,6 @@ func (d *projectDoc) file(filename string) *fileRecord {
 			return &d.Files[i]
 		}
 	}
-	return nil
-}
-
-// canAdd refuses a file name already present (ErrFileExists) or present
-// once and deleted (ErrFileNameReused).
-func (d *projectDoc) canAdd(filename string) error {
-	if d.file(filename) != nil {
-		return fmt.Errorf("%w: %s", ErrFileExists, filename)
-	}
-	if at, ok := d.Deleted[filename]; ok {
-		return fmt.Errorf("%w: %s was deleted on %s", ErrFileNameReused, filename, at.UTC().Format(time.DateOnly))
-	}
-	return nil
-}
-
-// addFile records a new file, if canAdd allows it.
-func (d *projectDoc) addFile(displayName string, rec fileRecord) error {
-	if err := d.canAdd(rec.Filename); err != nil {
-		return err
-	}
-	if d.Name == "" {
-		d.Name = displayName
-	}
-	if d.Releases == nil {
-		d.Releases = map[string]releaseRecord{}
-	}
-	if _, ok := d.Releases[rec.Version]; !ok {
-		d.Releases[rec.Version] = releaseRecord{Created: rec.UploadTime}
-	}
-	d.Files = append(d.Files, rec)
 	return nil
 }
 

@@ -29,7 +29,7 @@ func (h *Handler) redirectSimpleProject(_ context.Context, req *core.RequestCont
 }
 
 // simpleIndex lists the projects the caller may read (PEP 503 / 691):
-// those with files, which are the folders under pypi/files/, so that one
+// those with files, which have a marker under pypi/index/, so that one
 // listing answers without reading any project document.
 func (h *Handler) simpleIndex(ctx context.Context, req *core.RequestContext, _ route.Params) (*core.Response, error) {
 	v, ct, err := negotiate(req.Header.Get("Accept"), req.Query.Get("format"))
@@ -46,12 +46,12 @@ func (h *Handler) simpleIndex(ctx context.Context, req *core.RequestContext, _ r
 	var names []string
 	opts := core.ListOptions{Delimiter: "/"}
 	for {
-		page, err := h.deps.Storage.List(ctx, filesPrefix, opts)
+		page, err := h.deps.Storage.List(ctx, indexPrefix, opts)
 		if err != nil {
 			return nil, fmt.Errorf("list projects: %w", err)
 		}
-		for _, cp := range page.CommonPrefixes {
-			name := strings.TrimSuffix(strings.TrimPrefix(cp, filesPrefix), "/")
+		for _, o := range page.Objects {
+			name := strings.TrimPrefix(o.Key, indexPrefix)
 			if h.deps.Auth.Allowed(ctx, p, packageScope(name, core.ActionRead)) {
 				names = append(names, name)
 			}

@@ -10,6 +10,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -193,12 +194,21 @@ func rawFileName(p *multipart.Part) string {
 	return params["filename"]
 }
 
-// precheck refuses early what would be refused after the file is read:
-// a project the caller may not write, a file name taken or used before.
+// precheck refuses early, before the file streams in, what would be
+// refused after it is read: a project the caller may not write (named by
+// the form or, when the form does not name it, by the file name), a file
+// name used once and deleted, a file name taken by a file whose sha256
+// is not the one the form announces (twine announces it before the file).
+// A taken name with the same digest streams on: the same file again is a
+// retry, which succeeds as on PyPI.
 func (h *Handler) precheck(ctx context.Context, form *uploadForm, principal *core.Principal) error {
 	name := form.get("name")
 	if name == "" || ValidateName(name) != nil {
-		return nil // checked with the file's metadata later
+		fn, err := ParseFilename(form.filename)
+		if err != nil {
+			return err
+		}
+		name = fn.Project
 	}
 	project := NormalizeName(name)
 	if err := h.deps.Auth.Authorize(ctx, principal, packageScope(project, core.ActionWrite)); err != nil {
@@ -211,7 +221,15 @@ func (h *Handler) precheck(ctx context.Context, form *uploadForm, principal *cor
 	if err != nil {
 		return err
 	}
-	return doc.canAdd(form.filename)
+	if at, ok := doc.Deleted[form.filename]; ok {
+		return fmt.Errorf("%w: %s was deleted on %s", ErrFileNameReused, form.filename, at.UTC().Format(time.DateOnly))
+	}
+	if f := doc.file(form.filename); f != nil {
+		if want := strings.ToLower(form.get("sha256_digest")); want != f.SHA256 {
+			return fmt.Errorf("%w: %s", ErrFileExists, form.filename)
+		}
+	}
+	return nil
 }
 
 // uploadReadError keeps the category of an error reading the request
@@ -347,23 +365,17 @@ func (h *Handler) readCoreMetadata(ctx context.Context, key string, size int64, 
 	return raw, nil
 }
 
-// store moves the checked upload to its final key (only if no file of that
-// name exists), writes its metadata file, and records it in the project
-// document. A failure removes what this upload wrote.
-func (h *Handler) store(ctx context.Context, form *uploadForm, up *checkedUpload) (err error) {
-	key := fileKey(up.project, form.filename)
-	if err := h.putFromTemp(ctx, form.tmpKey, key, form.hashes.Size()); err != nil {
-		return err
-	}
-	cleanup := context.WithoutCancel(ctx)
-	defer func() {
-		if err != nil {
-			h.deleteQuietly(cleanup, key)
-			h.deleteQuietly(cleanup, metadataKey(up.project, form.filename))
-		}
-	}()
+// store publishes the checked upload through the commit protocol (see
+// core.Publish): its metadata is written beside where the file goes, the
+// file moves from its temporary key to a key of its own, and one
+// conditional update of the project document lists it. A retry of the same
+// file succeeds; a file the document does not list is never served; a
+// failure removes what this upload wrote.
+func (h *Handler) store(ctx context.Context, form *uploadForm, up *checkedUpload) error {
+	id := core.StageID(form.tmpKey)
+	mdKey := metadataKey(up.project, id)
 	mdSet := digest.NewSet(digest.SHA256)
-	if _, err := h.deps.Storage.Put(ctx, metadataKey(up.project, form.filename), mdSet.Reader(bytes.NewReader(up.metadata)),
+	if _, err := h.deps.Storage.Put(ctx, mdKey, mdSet.Reader(bytes.NewReader(up.metadata)),
 		int64(len(up.metadata)), core.PutOptions{ContentType: "text/plain; charset=utf-8"}); err != nil {
 		return fmt.Errorf("store metadata of %s: %w", form.filename, err)
 	}
@@ -371,35 +383,52 @@ func (h *Handler) store(ctx context.Context, form *uploadForm, up *checkedUpload
 		Filename: form.filename, Version: up.version, Type: up.file.Type, PythonVersion: up.file.PythonTag,
 		RequiresPython: up.meta.RequiresPython, Size: form.hashes.Size(),
 		SHA256: form.hashes.Hex(digest.SHA256), MD5: form.hashes.Hex(digest.MD5), BLAKE2b256: form.hashes.Hex(digest.BLAKE2b256),
-		UploadTime: h.now().UTC(), Comment: form.get("comment"),
+		UploadTime: h.now().UTC(), Comment: form.get("comment"), Object: id,
 	}
 	if up.file.Type == TypeWheel || up.meta.resolvable() {
 		rec.MetadataSHA256 = mdSet.Hex(digest.SHA256)
 	}
-	_, err = h.updateProject(ctx, up.project, func(doc *projectDoc, _ bool) error {
-		return doc.addFile(up.displayName, rec)
+	var written *core.EntryDoc[projectHead]
+	var info core.ObjectInfo
+	err := core.Publish(ctx, h.deps.Storage, core.Publication{
+		Staged: form.tmpKey, Final: fileKey(up.project, id), ContentType: "application/octet-stream",
+		Commit: func(ctx context.Context) (err error) {
+			written, info, err = h.addFile(ctx, up.project, up.displayName, rec)
+			return err
+		},
+		Listed: func(ctx context.Context) (bool, error) { return h.listsObject(ctx, up.project, form.filename, id) },
 	})
-	return err
+	if err != nil || written == nil { // refused, or a retry of a file listed already
+		h.deleteQuietly(context.WithoutCancel(ctx), mdKey)
+		return err
+	}
+	// The /simple/ index lists projects by marker; a crash before this put
+	// leaves the project out of the index (not out of its own page) until
+	// its next upload.
+	if _, err := h.deps.Storage.Put(ctx, indexKey(up.project), bytes.NewReader(nil), 0, core.PutOptions{IfAbsent: true}); err != nil &&
+		!errors.Is(err, core.ErrPreconditionFailed) {
+		return fmt.Errorf("index project %s: %w", up.project, err)
+	}
+	h.prerender(up.project, written, info.ETag)
+	return nil
 }
 
-// putFromTemp copies the temporary upload to its final key with a
-// conditional put, so that of two uploads of one file name exactly one
-// wins. It streams the object through this process once more (a
-// server-side copy cannot be made conditional).
-func (h *Handler) putFromTemp(ctx context.Context, tmpKey, key string, size int64) error {
-	rc, _, err := h.deps.Storage.Get(ctx, tmpKey, nil)
-	if err != nil {
-		return fmt.Errorf("read back %s: %w", tmpKey, err)
-	}
-	defer rc.Close()
-	_, err = h.deps.Storage.Put(ctx, key, rc, size, core.PutOptions{IfAbsent: true})
-	if errors.Is(err, core.ErrPreconditionFailed) {
-		return fmt.Errorf("%w: %s", ErrFileExists, key[strings.LastIndexByte(key, '/')+1:])
-	}
-	if err != nil {
-		return fmt.Errorf("store %s: %w", key, err)
-	}
-	return nil
+// prerender decodes the document an upload wrote and renders its simple
+// pages in the background, so that the first read after an upload finds
+// them cached without delaying the upload's answer.
+func (h *Handler) prerender(project string, ed *core.EntryDoc[projectHead], etag string) {
+	h.renders.Go(func() {
+		doc, err := decodeProject(ed)
+		if err != nil {
+			return
+		}
+		h.docs.put(project, etag, doc)
+		for _, v := range []variant{variantHTML, variantJSON} {
+			if body, err := renderProjectPage(project, doc, v); err == nil {
+				h.pages.put(pageKey{project: project, etag: etag, variant: v}, body)
+			}
+		}
+	})
 }
 
 func (h *Handler) deleteQuietly(ctx context.Context, key string) {
