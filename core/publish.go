@@ -82,7 +82,7 @@ type Publication struct {
 	// [ErrAlreadyListed] when the document already lists the same content.
 	Commit func(ctx context.Context) error
 	// Listed reads the document again and reports whether it lists the
-	// artifact at Final.
+	// artifact at Final; [ErrNotFound] counts as not listed.
 	Listed func(ctx context.Context) (bool, error)
 }
 
@@ -103,10 +103,13 @@ func Publish(ctx context.Context, s *Storage, p Publication) error {
 		_ = s.Delete(cleanup, p.Final)
 		return nil
 	}
-	// The write may have happened with its answer lost: ask the document.
-	if listed, lerr := p.Listed(cleanup); lerr == nil && listed {
+	// The write may have happened with its answer lost: ask the document
+	// (a document that does not exist lists nothing).
+	listed, lerr := p.Listed(cleanup)
+	switch {
+	case lerr == nil && listed:
 		return nil
-	} else if lerr != nil {
+	case lerr != nil && !errors.Is(lerr, ErrNotFound):
 		// Unknown: keep the artifact, which is harmless if unlisted.
 		return err
 	}

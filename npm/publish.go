@@ -151,9 +151,9 @@ func (h *Handler) publish(ctx context.Context, req *core.RequestContext, princip
 		if doc, _, err = h.loadPackument(ctx, name); err != nil {
 			return nil, err
 		}
-	} else {
-		h.indexPackage(ctx, doc)
 	}
+	// Also on a retry: a crash may have come before the index update.
+	h.indexPackage(ctx, doc)
 	return core.JSONResponse(http.StatusCreated, map[string]any{"ok": true, "id": name, "rev": doc.rev()}), nil
 }
 

@@ -1,14 +1,10 @@
 package oci
 
 import (
-	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"fmt"
-	"net"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -21,52 +17,11 @@ import (
 const s3TestBucket = "smartregistry-oci-test"
 
 // s3Options returns the options of a registry on the test MinIO under a
-// fresh prefix of s3TestBucket, whose objects are removed when the test
-// ends. Without an endpoint the test skips (fails when tools are
-// required).
-func s3Options(t *testing.T) s3.Options {
-	t.Helper()
-	endpoint, access, secret := e2etest.S3Env(t)
-	host, port, err := net.SplitHostPort(endpoint)
-	if err != nil {
-		t.Fatalf("%s=%q: want host:port: %v", e2etest.S3EndpointEnv, endpoint, err)
-	}
-	portNum, err := strconv.Atoi(port)
-	if err != nil {
-		t.Fatalf("%s=%q: bad port: %v", e2etest.S3EndpointEnv, endpoint, err)
-	}
-	var suffix [6]byte
-	rand.Read(suffix[:])
-	opts := s3.Options{Endpoint: host, Port: portNum, AccessKey: access, SecretKey: secret, Bucket: s3TestBucket,
-		Prefix: "oci-" + hex.EncodeToString(suffix[:])}
-	t.Cleanup(func() {
-		ctx := context.Background() // t.Context is done in cleanups
-		st := core.NewStorage(s3Backend(t, opts), core.StorageHooks{})
-		var keys []string
-		if err := st.Walk(ctx, "", func(o core.ObjectInfo) error {
-			keys = append(keys, o.Key)
-			return nil
-		}); err != nil {
-			t.Errorf("list test objects: %v", err)
-		}
-		for _, k := range keys {
-			if err := st.Delete(ctx, k); err != nil {
-				t.Errorf("delete %s: %v", k, err)
-			}
-		}
-	})
-	return opts
-}
+// fresh prefix of s3TestBucket (see e2etest.S3Options).
+func s3Options(t *testing.T) s3.Options { return e2etest.S3Options(t, s3TestBucket, "oci") }
 
 // s3Backend opens a new client on opts: one per registry instance.
-func s3Backend(t *testing.T, opts s3.Options) *s3.Backend {
-	t.Helper()
-	b, err := s3.New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
+func s3Backend(t *testing.T, opts s3.Options) *s3.Backend { return e2etest.S3Backend(t, opts) }
 
 // TestS3UploadAcrossInstances runs two registry instances, each with its
 // own S3 client and auth manager (sharing the JWT secret), on one bucket:
