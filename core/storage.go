@@ -140,11 +140,11 @@ func (s *Storage) Copy(ctx context.Context, srcKey, dstKey string) (ObjectInfo, 
 		defer rc.Close()
 		return s.Put(ctx, dstKey, rc, info.Size, PutOptions{})
 	}
-	st, err := s.backend.Stat(ctx, srcKey)
-	if err != nil {
-		return ObjectInfo{}, err
-	}
 	if s.hooks.BeforePut != nil {
+		st, err := s.backend.Stat(ctx, srcKey)
+		if err != nil {
+			return ObjectInfo{}, err
+		}
 		if err := s.hooks.BeforePut(ctx, event(ctx, dstKey, st.Size)); err != nil {
 			return ObjectInfo{}, &RefusedError{Op: "put", Key: dstKey, Reason: err.Error()}
 		}
@@ -165,16 +165,17 @@ func (s *Storage) Copy(ctx context.Context, srcKey, dstKey string) (ObjectInfo, 
 // BeforePut and AfterPut hooks run for dstKey; no delete hook runs for
 // srcKey, which ends with the move.
 func (s *Storage) Move(ctx context.Context, srcKey, dstKey string, opts PutOptions) (ObjectInfo, error) {
-	st, err := s.backend.Stat(ctx, srcKey)
-	if err != nil {
-		return ObjectInfo{}, err
-	}
 	if s.hooks.BeforePut != nil {
+		st, err := s.backend.Stat(ctx, srcKey)
+		if err != nil {
+			return ObjectInfo{}, err
+		}
 		if err := s.hooks.BeforePut(ctx, event(ctx, dstKey, st.Size)); err != nil {
 			return ObjectInfo{}, &RefusedError{Op: "put", Key: dstKey, Reason: err.Error()}
 		}
 	}
 	var info ObjectInfo
+	var err error
 	if m, ok := s.backend.(Mover); ok {
 		info, err = m.Move(ctx, srcKey, dstKey, opts)
 	} else {

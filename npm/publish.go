@@ -57,6 +57,9 @@ func (h *Handler) removeUploads(ctx context.Context, pr *publishRequest) {
 		return
 	}
 	for _, a := range pr.Attachments {
+		if a.Key == "" {
+			continue
+		}
 		if err := h.deps.Storage.Delete(context.WithoutCancel(ctx), a.Key); err != nil {
 			h.log.WarnContext(ctx, "npm: remove upload", "key", a.Key, "error", err)
 		}
@@ -144,6 +147,7 @@ func (h *Handler) publish(ctx context.Context, req *core.RequestContext, princip
 		Staged: att.Key, Final: tarballKey(name, id), ContentType: "application/octet-stream",
 		Commit: commit, Listed: listed,
 	})
+	pr.Attachments[0].Key = "" // Publish has moved or removed it
 	if err != nil {
 		return nil, err
 	}
