@@ -114,6 +114,10 @@ func (h *Handler) ErrorResponse(ctx context.Context, req *core.RequestContext, e
 		if d := strings.TrimPrefix(err.Error(), oe.Error()+": "); d != err.Error() && status < 500 {
 			entry.Detail = d
 		}
+	} else if refused := (*core.RefusedError)(nil); errors.As(err, &refused) && status < 500 {
+		// A storage hook's refusal (a quota, a policy) is DENIED whatever
+		// status its category chose; SIZE_INVALID would misdescribe it.
+		entry.Code = "DENIED"
 	} else if status < 500 {
 		for _, c := range codeByCategory {
 			if errors.Is(err, c.err) {
