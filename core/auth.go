@@ -8,6 +8,7 @@ import (
 // Principal is an authenticated caller: a user who logged in with a password,
 // or a token (opaque or an OCI bearer JWT) acting for a user.
 type Principal struct {
+	// UserID names the user; empty for an anonymous OCI bearer token.
 	UserID string
 	// TokenID identifies the token used, empty for a password login.
 	TokenID string
@@ -24,6 +25,15 @@ type Principal struct {
 	// scopes its token request asked for, granted or not (the JWT's "req"
 	// claim); nil otherwise. See [Principal.AskedFor].
 	Requested []Scope
+	// OrgID is the organisation or tenant the principal acts for, as the
+	// [AuthProvider] says; empty when it has none. The registry copies it
+	// to [Actor.OrgID], which storage hooks (per-tenant quotas) and logs
+	// see, and OCI bearer tokens carry it.
+	OrgID string
+	// Attributes are further facts the provider knows about the principal
+	// (team, plan, ...), copied to [Actor.Attributes] and carried by OCI
+	// bearer tokens. Treat it as read-only once returned.
+	Attributes map[string]string
 
 	// bearer marks a principal read from an OCI bearer JWT: its Scopes are
 	// exactly what was granted and the provider is not asked again.

@@ -26,11 +26,25 @@ const (
 // (IP, user agent) and the authenticated identity; it is passed on to storage
 // hooks and auth providers.
 type Actor struct {
-	UserID    string
-	TokenID   string
-	IP        string
+	// UserID is the authenticated user, empty until the handler identified
+	// the caller and for anonymous callers.
+	UserID string
+	// TokenID is the ID of the token the caller used (see [TokenID]), empty
+	// for a password login or an anonymous caller.
+	TokenID string
+	// IP is the client's address as the connection shows it (ServeHTTP
+	// does not trust X-Forwarded-For); empty through HandleRequest unless
+	// the caller sets it.
+	IP string
+	// UserAgent is the client's User-Agent header.
 	UserAgent string
-	OrgID     string
+	// OrgID is the organisation or tenant the caller acts for, copied from
+	// [Principal.OrgID] when the caller is identified; empty when the auth
+	// provider names none.
+	OrgID string
+	// Attributes are copied from [Principal.Attributes] when the caller is
+	// identified; nil otherwise. Read-only.
+	Attributes map[string]string
 }
 
 // RequestContext is one request as a protocol handler sees it. Body is
@@ -50,8 +64,8 @@ type RequestContext struct {
 	Body io.Reader
 	// ContentLength is the declared body length, or -1 when unknown.
 	ContentLength int64
-	// Actor is who sent the request, if known. Handlers fill in UserID and
-	// TokenID once they identified the caller (see
+	// Actor is who sent the request, if known. Handlers fill in UserID,
+	// TokenID, OrgID and Attributes once they identified the caller (see
 	// [AuthManager.IdentifyRequest]); storage hooks see the same value.
 	Actor *Actor
 	// BaseURL is the public URL of the protocol's base path for this
