@@ -20,10 +20,16 @@ import (
 type Config struct {
 	// Storage selects where objects live. Required.
 	Storage StorageConfig
-	// Auth configures the default auth provider and the auth manager.
+	// Auth configures the built-in auth provider and the auth manager.
 	Auth AuthConfig
-	// AuthProvider replaces the default provider (users and tokens from
-	// Auth) with your own, e.g. LDAP or OIDC backed.
+	// AuthProvider replaces the built-in provider (users and tokens from
+	// Auth) with your own, e.g. LDAP or OIDC backed. When it is set, New
+	// refuses Auth.Users, Auth.Tokens, Auth.PersistTokens and
+	// Auth.TokenCacheTTL, which only the built-in provider reads; the rest
+	// of Auth still applies. [core.NewAuthProvider] builds one from just an
+	// Authenticate and an Authorize method, with the built-in token store;
+	// to change one method of the built-in provider, embed a
+	// *core.DefaultAuthProvider in your type.
 	AuthProvider core.AuthProvider
 	// StorageHooks observe and may veto every storage operation.
 	StorageHooks core.StorageHooks
@@ -52,11 +58,15 @@ type StorageConfig struct {
 	S3 *s3.Options
 }
 
-// AuthConfig configures the built-in authentication.
+// AuthConfig configures the built-in authentication. Users, Tokens,
+// PersistTokens and TokenCacheTTL configure the built-in provider and must
+// be left zero when Config.AuthProvider is set; AnonymousRead and
+// JWTSecret apply to any provider.
 type AuthConfig struct {
-	// Users who can log in with a password.
+	// Users who can log in with a password (built-in provider only).
 	Users []core.UserConfig
-	// Tokens are fixed tokens, e.g. an admin token for CI.
+	// Tokens are fixed tokens, e.g. an admin token for CI (built-in
+	// provider only).
 	Tokens []core.StaticToken
 	// PersistTokens keeps created tokens in Storage (as hashes) so they
 	// survive restarts and are shared by replicas; otherwise in memory.
@@ -127,6 +137,22 @@ func (c *Config) normalize() error {
 				return fmt.Errorf("config %s.RegistryURL: %q is not an absolute http(s) URL without query, fragment or user", p.field, u)
 			}
 			p.cfg.RegistryURL = strings.TrimSuffix(u, "/")
+		}
+	}
+	if c.AuthProvider != nil {
+		for _, f := range []struct {
+			name string
+			set  bool
+		}{
+			{"Users", len(c.Auth.Users) > 0},
+			{"Tokens", len(c.Auth.Tokens) > 0},
+			{"PersistTokens", c.Auth.PersistTokens},
+			{"TokenCacheTTL", c.Auth.TokenCacheTTL != 0},
+		} {
+			if f.set {
+				return fmt.Errorf("config Auth.%s: configures the built-in auth provider, which AuthProvider replaces; "+
+					"give your provider its users and tokens (core.NewAuthProvider keeps tokens for it)", f.name)
+			}
 		}
 	}
 	for i, p := range c.Auth.AnonymousRead {

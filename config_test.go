@@ -3,6 +3,7 @@ package smartregistry
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/smartregistry/smartregistry/core"
 	"github.com/smartregistry/smartregistry/core/storage/memory"
@@ -52,6 +53,20 @@ func TestNewRefusesBadConfig(t *testing.T) {
 			c.Auth.AnonymousRead = []core.Protocol{core.ProtocolNPM, "NPM"}
 		}, "Auth.AnonymousRead[1]"},
 		{"anonymous read of nothing", func(c *Config) { c.Auth.AnonymousRead = []core.Protocol{""} }, "Auth.AnonymousRead[0]"},
+		{"users beside AuthProvider", func(c *Config) {
+			c.AuthProvider = &core.DefaultAuthProvider{}
+			c.Auth.Users = []core.UserConfig{{Username: "u", Password: "p"}}
+		}, "Auth.Users"},
+		{"tokens beside AuthProvider", func(c *Config) {
+			c.AuthProvider = &core.DefaultAuthProvider{}
+			c.Auth.Tokens = []core.StaticToken{{Token: "t", UserID: "u"}}
+		}, "Auth.Tokens"},
+		{"persisted tokens beside AuthProvider", func(c *Config) {
+			c.AuthProvider, c.Auth.PersistTokens = &core.DefaultAuthProvider{}, true
+		}, "Auth.PersistTokens"},
+		{"token cache beside AuthProvider", func(c *Config) {
+			c.AuthProvider, c.Auth.TokenCacheTTL = &core.DefaultAuthProvider{}, time.Minute
+		}, "Auth.TokenCacheTTL"},
 		{"bad user", func(c *Config) { c.Auth.Users = []core.UserConfig{{Username: "u"}} }, "Auth"},
 		{"bad token scope", func(c *Config) {
 			c.Auth.Tokens = []core.StaticToken{{Token: "t", UserID: "u", Scopes: []string{"everything"}}}

@@ -56,6 +56,13 @@ type TokenOptions struct {
 	ReadOnly bool
 	// TTL is the token's lifetime; 0 means it does not expire.
 	TTL time.Duration
+	// OrgID and Attributes are returned with the token's principal by
+	// providers that keep no org of their own ([NewAuthProvider]);
+	// [AuthManager.CreateToken] sets them to its caller's. The
+	// [DefaultAuthProvider] takes the org from its configuration instead.
+	OrgID string
+	// Attributes: see OrgID.
+	Attributes map[string]string
 }
 
 // TokenInfo describes a stored token. The token itself is never stored, only

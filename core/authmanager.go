@@ -188,6 +188,7 @@ func (m *AuthManager) CreateToken(ctx context.Context, p *Principal, opts TokenO
 			opts.TTL = left
 		}
 	}
+	opts.OrgID, opts.Attributes = p.OrgID, p.Attributes
 	return m.provider.CreateToken(ctx, p.UserID, opts)
 }
 

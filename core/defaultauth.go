@@ -5,9 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -159,23 +157,11 @@ func NewDefaultAuthProvider(opts DefaultAuthOptions) (*DefaultAuthProvider, erro
 			p.orgs[u.Username] = u.OrgID
 		}
 	}
-	var next tokenStore = &memoryTokens{byHash: map[string]tokenRecord{}}
-	if opts.Storage != nil {
-		prefix := opts.StoragePrefix
-		if prefix == "" {
-			prefix = "auth/tokens/"
-		}
-		if !strings.HasSuffix(prefix, "/") {
-			prefix += "/"
-		}
-		if err := ValidatePrefix(prefix); err != nil {
-			return nil, fmt.Errorf("auth storage prefix: %w", err)
-		}
-		ttl := opts.TokenCacheTTL
-		if ttl == 0 {
-			ttl = defaultTokenCacheTTL
-		}
-		next = &storedTokens{storage: opts.Storage, prefix: prefix, cache: newTokenCache(ttl)}
+	next, err := newTokenStore(TokenStoreOptions{
+		Storage: opts.Storage, StoragePrefix: opts.StoragePrefix, TokenCacheTTL: opts.TokenCacheTTL,
+	})
+	if err != nil {
+		return nil, err
 	}
 	layered := &layeredTokens{static: map[string]tokenRecord{}, next: next}
 	p.tokens = layered
@@ -258,41 +244,22 @@ func (p *DefaultAuthProvider) Authenticate(_ context.Context, username, password
 	return &Principal{UserID: username, Scopes: u.scopes, OrgID: p.orgs[username]}, nil
 }
 
-// ValidateToken looks a token up by its hash.
+// ValidateToken looks a token up by its hash. The principal's OrgID is
+// the static token's, or else its user's.
 func (p *DefaultAuthProvider) ValidateToken(ctx context.Context, token string, protocol Protocol) (*Principal, error) {
-	if token == "" {
-		return nil, fmt.Errorf("%w: empty token", ErrUnauthorized)
-	}
-	h := hashToken(token)
-	rec, err := p.tokens.get(ctx, h)
-	if errors.Is(err, ErrNotFound) {
-		return nil, fmt.Errorf("%w: unknown or revoked token", ErrUnauthorized)
-	}
+	pr, err := lookupToken(ctx, p.tokens, token, protocol)
 	if err != nil {
 		return nil, err
 	}
-	if subtle.ConstantTimeCompare([]byte(rec.Hash), []byte(h)) != 1 {
-		return nil, fmt.Errorf("%w: unknown or revoked token", ErrUnauthorized)
-	}
-	if !rec.ExpiresAt.IsZero() && time.Now().After(rec.ExpiresAt) {
-		return nil, fmt.Errorf("%w: token expired", ErrUnauthorized)
-	}
-	if protocol != "" && len(rec.Protocols) > 0 && !slices.Contains(rec.Protocols, protocol) {
-		return nil, fmt.Errorf("%w: token is not valid for %s", ErrUnauthorized, protocol)
-	}
-	if _, known := p.holds[rec.UserID]; !known {
+	if _, known := p.holds[pr.UserID]; !known {
 		return nil, fmt.Errorf("%w: the token's user no longer exists", ErrUnauthorized)
 	}
-	scopes, err := ParseScopes(rec.Scopes)
-	if err != nil {
-		return nil, fmt.Errorf("stored token %s: %w", rec.ID, err)
-	}
-	org, ok := p.tokenOrgs[rec.ID]
+	org, ok := p.tokenOrgs[pr.TokenID]
 	if !ok {
-		org = p.orgs[rec.UserID]
+		org = p.orgs[pr.UserID]
 	}
-	return &Principal{UserID: rec.UserID, TokenID: rec.ID, Scopes: scopes, ReadOnly: rec.ReadOnly,
-		Protocols: rec.Protocols, ExpiresAt: rec.ExpiresAt, OrgID: org}, nil
+	pr.OrgID, pr.Attributes = org, nil
+	return pr, nil
 }
 
 // CreateToken issues a random token. Requested scopes are kept only where
@@ -310,19 +277,9 @@ func (p *DefaultAuthProvider) CreateToken(ctx context.Context, userID string, op
 	if opts.Scopes != nil {
 		scopes = narrowScopes(own, opts.Scopes)
 	}
-	token := newTokenString()
-	h := hashToken(token)
-	info := TokenInfo{
-		ID: h[:tokenIDLen], UserID: userID, Name: opts.Name, Protocols: slices.Clone(opts.Protocols),
-		Scopes: scopeStrings(scopes), ReadOnly: opts.ReadOnly, CreatedAt: time.Now().UTC(),
-	}
-	if opts.TTL > 0 {
-		info.ExpiresAt = info.CreatedAt.Add(opts.TTL)
-	}
-	if err := p.tokens.put(ctx, tokenRecord{Hash: h, TokenInfo: info}); err != nil {
-		return "", TokenInfo{}, err
-	}
-	return token, info, nil
+	return issueToken(ctx, p.tokens, userID, scopes, TokenOptions{
+		Name: opts.Name, Protocols: opts.Protocols, ReadOnly: opts.ReadOnly, TTL: opts.TTL,
+	})
 }
 
 // RevokeToken removes one of the user's tokens.
@@ -332,12 +289,7 @@ func (p *DefaultAuthProvider) RevokeToken(ctx context.Context, userID, tokenID s
 
 // ListTokens lists the user's tokens, newest first.
 func (p *DefaultAuthProvider) ListTokens(ctx context.Context, userID string) ([]TokenInfo, error) {
-	list, err := p.tokens.list(ctx, userID)
-	if err != nil {
-		return nil, err
-	}
-	slices.SortFunc(list, func(a, b TokenInfo) int { return b.CreatedAt.Compare(a.CreatedAt) })
-	return list, nil
+	return listTokens(ctx, p.tokens, userID)
 }
 
 // Authorize checks want against the principal's scopes. A created token
