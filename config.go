@@ -38,9 +38,13 @@ type Config struct {
 	// The protocol handlers built so far serve only what was published to
 	// them and do not consult it yet.
 	Upstream core.UpstreamProvider
-	// Logger receives one line per request and the detail of internal
+	// Logger receives one line per request (method, path, protocol,
+	// status, bytes, duration, user, org, ip) and the detail of internal
 	// errors; default slog.Default().
 	Logger *slog.Logger
+	// DisableRequestLog switches the per-request line off, e.g. when your
+	// own middleware logs requests; internal errors are still logged.
+	DisableRequestLog bool
 
 	// One block per protocol; a protocol serves only when Enabled.
 	OCI  oci.Config
