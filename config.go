@@ -108,11 +108,8 @@ func (c *Config) normalize() error {
 		if c.Storage.S3 == nil {
 			return errors.New("config Storage: set Storage.Backend or Storage.S3")
 		}
-		if c.Storage.S3.Bucket == "" {
-			return errors.New("config Storage.S3.Bucket: missing bucket")
-		}
-		if c.Storage.S3.Endpoint == "" {
-			return errors.New("config Storage.S3.Endpoint: missing endpoint")
+		if err := c.Storage.S3.Validate(); err != nil {
+			return fmt.Errorf("config Storage.S3: %w", err)
 		}
 	}
 	seen := map[string]string{}

@@ -18,12 +18,16 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		field string // the error must start with "config <field>"
 	}{
 		{"no storage", func(c *Config) { c.Storage = StorageConfig{} }, "Storage"},
+		// The s3 package names the option: "config Storage.S3: s3 Options.Bucket: missing".
 		{"S3 without bucket", func(c *Config) {
 			c.Storage = StorageConfig{S3: &s3.Options{Endpoint: "s3.example.com", AccessKey: "a", SecretKey: "s"}}
-		}, "Storage.S3.Bucket"},
+		}, "Storage.S3"},
 		{"S3 without endpoint", func(c *Config) {
-			c.Storage = StorageConfig{S3: &s3.Options{Bucket: "b"}}
-		}, "Storage.S3.Endpoint"},
+			c.Storage = StorageConfig{S3: &s3.Options{Bucket: "packages"}}
+		}, "Storage.S3"},
+		{"S3 endpoint with a scheme", func(c *Config) {
+			c.Storage = StorageConfig{S3: &s3.Options{Endpoint: "https://s3.example.com", Bucket: "packages"}}
+		}, "Storage.S3"},
 		{"two protocols on one base path", func(c *Config) {
 			c.NPM.Enabled, c.NPM.BasePath = true, "/packages"
 			c.PyPI.Enabled, c.PyPI.BasePath = true, "/packages"

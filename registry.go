@@ -50,7 +50,7 @@ func New(cfg Config) (*Registry, error) {
 	}
 	backend := cfg.Storage.Backend
 	if backend == nil {
-		b, err := s3.New(*cfg.Storage.S3)
+		b, err := s3.New(context.Background(), *cfg.Storage.S3)
 		if err != nil {
 			return nil, fmt.Errorf("config Storage.S3: %w", err)
 		}
