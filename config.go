@@ -46,9 +46,12 @@ type Config struct {
 	// own middleware logs requests; internal errors are still logged.
 	DisableRequestLog bool
 
-	// One block per protocol; a protocol serves only when Enabled.
-	OCI  oci.Config
-	NPM  npm.Config
+	// OCI configures the OCI (container image) registry; like every
+	// protocol, it serves only when Enabled.
+	OCI oci.Config
+	// NPM configures the npm registry.
+	NPM npm.Config
+	// PyPI configures the PyPI (Python package index) registry.
 	PyPI pypi.Config
 }
 

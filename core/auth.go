@@ -68,14 +68,22 @@ type TokenOptions struct {
 // TokenInfo describes a stored token. The token itself is never stored, only
 // its SHA-256 hash; ID is derived from that hash (see [TokenID]).
 type TokenInfo struct {
-	ID        string     `json:"id"`
-	UserID    string     `json:"userId"`
-	Name      string     `json:"name,omitempty"`
+	// ID is the first 16 hex characters of the token's SHA-256 hash.
+	ID string `json:"id"`
+	// UserID is the user the token acts for.
+	UserID string `json:"userId"`
+	// Name is the label given at creation ("static" for configured tokens).
+	Name string `json:"name,omitempty"`
+	// Protocols restricts the token to these protocols; empty means all.
 	Protocols []Protocol `json:"protocols,omitempty"`
-	Scopes    []string   `json:"scopes"`
-	ReadOnly  bool       `json:"readOnly,omitempty"`
-	CreatedAt time.Time  `json:"createdAt"`
-	ExpiresAt time.Time  `json:"expiresAt,omitzero"`
+	// Scopes are the token's permissions as scope strings.
+	Scopes []string `json:"scopes"`
+	// ReadOnly tokens can never write or delete.
+	ReadOnly bool `json:"readOnly,omitempty"`
+	// CreatedAt is when the token was issued (zero for static tokens).
+	CreatedAt time.Time `json:"createdAt"`
+	// ExpiresAt is when the token stops being valid; zero means never.
+	ExpiresAt time.Time `json:"expiresAt,omitzero"`
 }
 
 // AuthProvider authenticates callers and decides what they may do. Plug in

@@ -20,9 +20,12 @@ type ProtocolConfig struct {
 
 // Deps are the shared services a protocol handler is built with.
 type Deps struct {
+	// Storage holds every object; its hooks see every write and delete.
 	Storage *Storage
-	Auth    *AuthManager
-	Logger  *slog.Logger
+	// Auth identifies callers and decides what they may do.
+	Auth *AuthManager
+	// Logger receives the detail of internal errors and background work.
+	Logger *slog.Logger
 	// Upstream, when not nil, names the upstream registries to fetch from.
 	Upstream UpstreamProvider
 }

@@ -23,6 +23,7 @@ type Error struct {
 	category error
 }
 
+// Error returns the spec's message, in lower case.
 func (e *Error) Error() string { return strings.ToLower(e.Message) }
 
 // Unwrap returns the error's core category.
