@@ -53,6 +53,7 @@ var pendingDocs = map[string]bool{
 	"core/backend.go ListPage.CommonPrefixes":                true,
 	"core/backend.go Copier.Copy":                            true,
 	"core/backend.go Pinger.Ping":                            true,
+	"core/backend.go Mover.Move":                             true,
 	"core/backend.go ByteRange.Offset":                       true,
 	"core/backend.go ByteRange.Length":                       true,
 	"core/backend.go ObjectInfo.Key":                         true,
