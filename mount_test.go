@@ -29,6 +29,7 @@ func TestMountUnderPrefix(t *testing.T) {
 	mux.Handle("/v2/", prefixed)
 	mux.Handle("/strip/", http.StripPrefix("/strip", stripped))
 	mux.Handle("/strip-slash/", http.StripPrefix("/strip-slash/", stripped))
+	mux.Handle("/registry2/", http.StripPrefix("/registry2", newFakeRegistry(t, Config{}, fakes("/registry2/npm", "/registry2/oci")...)))
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 	host := "http://" + strings.TrimPrefix(srv.URL, "http://")
@@ -45,6 +46,7 @@ func TestMountUnderPrefix(t *testing.T) {
 		{"StripPrefix keeps escapes", "/strip/npm/@team%2fapp?write=true", "npm", "/@team%2fapp", host + "/strip/npm", ""},
 		{"StripPrefix with a trailing slash", "/strip-slash/npm/left-pad", "npm", "/left-pad", host + "/strip-slash/npm", ""},
 		{"StripPrefix, OCI below its base", "/strip/oci/v2/", "oci", "/v2/", host + "/strip/oci", ""},
+		{"StripPrefix and base paths with the prefix", "/registry2/npm/left-pad", "npm", "/left-pad", host + "/registry2/npm", ""},
 		{"unrouted names the base paths", "/registry/maven/x", "", "", "",
 			`mounted base paths: /registry/npm (npm), /registry/oci (oci), /v2 (oci)`},
 		{"unrouted behind StripPrefix", "/strip/maven/x", "", "", "", `mounted at \"/maven/x\"; mounted base paths: /npm (npm), /oci (oci), /v2 (oci)`},

@@ -25,7 +25,8 @@ import (
 //   - or behind http.StripPrefix("/registry", reg) with the default base
 //     paths: the registry sees the path without the prefix, and takes the
 //     prefix from the original request (r.RequestURI) for the URLs it
-//     generates (tarball and download links, the OCI token realm).
+//     generates (tarball and download links, the OCI token realm). Base
+//     paths that include the prefix work behind StripPrefix too.
 //
 // OCI clients always connect to /v2/ at the host root, so also route /v2/
 // to the registry, unprefixed (mux.Handle("/v2/", reg)). Requests there do
@@ -34,6 +35,12 @@ import (
 func (r *Registry) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 	start := time.Now()
 	path, prefix := requestPath(hr)
+	if m, _ := r.route(path); m == nil && prefix != "" {
+		if m, _ := r.route(prefix + path); m != nil {
+			// Base paths that include the prefix StripPrefix removed.
+			path, prefix = prefix+path, ""
+		}
+	}
 	req := &core.RequestContext{
 		Method:        hr.Method,
 		Path:          path,
