@@ -61,7 +61,10 @@ type StorageConfig struct {
 	// Backend is any core.Backend value, e.g. from core/storage/filesystem
 	// or core/storage/memory.
 	Backend core.Backend
-	// S3 describes an S3 bucket, used when Backend is nil.
+	// S3 describes an S3 bucket, used when Backend is nil. New checks the
+	// options offline, then that the bucket answers within their
+	// CheckTimeout (see s3.New); build the backend yourself with s3.New to
+	// pass a context instead.
 	S3 *s3.Options
 }
 
