@@ -1,14 +1,17 @@
 package smartregistry
 
 import (
+	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/smartregistry/smartregistry/core"
+	"github.com/smartregistry/smartregistry/core/storage/memory"
 )
 
 // TestMountUnderPrefix: the registry beside an app's own routes, with the
@@ -120,5 +123,43 @@ func TestHandleRequestRefusesQueryInPath(t *testing.T) {
 		if resp.Status != tt.status || !strings.Contains(string(body), tt.body) {
 			t.Errorf("%s: %d %s, want %d with %s", tt.req.Path, resp.Status, body, tt.status, tt.body)
 		}
+	}
+}
+
+// TestMountUnderPrefixRealHandlers: the links the real handlers generate
+// (a PyPI redirect, the OCI token realm) carry the prefix, whichever way
+// the registry is mounted.
+func TestMountUnderPrefixRealHandlers(t *testing.T) {
+	build := func(base string) *Registry {
+		cfg := Config{Storage: StorageConfig{Backend: memory.New()}, Logger: slog.New(slog.DiscardHandler)}
+		cfg.Auth.AnonymousRead = []core.Protocol{core.ProtocolPyPI}
+		cfg.PyPI.Enabled, cfg.PyPI.BasePath = true, base+"/pypi"
+		cfg.OCI.Enabled, cfg.OCI.BasePath = true, base+"/oci"
+		r, err := New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = r.Close(context.Background()) })
+		return r
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/registry/", build("/registry"))
+	mux.Handle("/strip/", http.StripPrefix("/strip", build("")))
+	tests := []struct {
+		path, header, want string
+	}{
+		{"/registry/pypi/simple/Foo_Bar/", "Location", "http://r.example/registry/pypi/simple/foo-bar/"},
+		{"/strip/pypi/simple/Foo_Bar/", "Location", "http://r.example/strip/pypi/simple/foo-bar/"},
+		{"/registry/oci/v2/", "WWW-Authenticate", `Bearer realm="http://r.example/registry/oci/token"`},
+		{"/strip/oci/v2/", "WWW-Authenticate", `Bearer realm="http://r.example/strip/oci/token"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "http://r.example"+tt.path, nil))
+			if got := rec.Header().Get(tt.header); !strings.HasPrefix(got, tt.want) {
+				t.Errorf("%d %s: %q, want %q", rec.Code, tt.header, got, tt.want)
+			}
+		})
 	}
 }
