@@ -20,10 +20,16 @@ import (
 type Config struct {
 	// Storage selects where objects live. Required.
 	Storage StorageConfig
-	// Auth configures the default auth provider and the auth manager.
+	// Auth configures the built-in auth provider and the auth manager.
 	Auth AuthConfig
-	// AuthProvider replaces the default provider (users and tokens from
-	// Auth) with your own, e.g. LDAP or OIDC backed.
+	// AuthProvider replaces the built-in provider (users and tokens from
+	// Auth) with your own, e.g. LDAP or OIDC backed. When it is set, New
+	// refuses Auth.Users, Auth.Tokens, Auth.PersistTokens and
+	// Auth.TokenCacheTTL, which only the built-in provider reads; the rest
+	// of Auth still applies. [core.NewAuthProvider] builds one from just an
+	// Authenticate and an Authorize method, with the built-in token store;
+	// to change one method of the built-in provider, embed a
+	// *core.DefaultAuthProvider in your type.
 	AuthProvider core.AuthProvider
 	// StorageHooks observe and may veto every storage operation.
 	StorageHooks core.StorageHooks
@@ -32,13 +38,20 @@ type Config struct {
 	// The protocol handlers built so far serve only what was published to
 	// them and do not consult it yet.
 	Upstream core.UpstreamProvider
-	// Logger receives one line per request and the detail of internal
+	// Logger receives one line per request (method, path, protocol,
+	// status, bytes, duration, user, org, ip) and the detail of internal
 	// errors; default slog.Default().
 	Logger *slog.Logger
+	// DisableRequestLog switches the per-request line off, e.g. when your
+	// own middleware logs requests; internal errors are still logged.
+	DisableRequestLog bool
 
-	// One block per protocol; a protocol serves only when Enabled.
-	OCI  oci.Config
-	NPM  npm.Config
+	// OCI configures the OCI (container image) registry; like every
+	// protocol, it serves only when Enabled.
+	OCI oci.Config
+	// NPM configures the npm registry.
+	NPM npm.Config
+	// PyPI configures the PyPI (Python package index) registry.
 	PyPI pypi.Config
 }
 
@@ -48,15 +61,22 @@ type StorageConfig struct {
 	// Backend is any core.Backend value, e.g. from core/storage/filesystem
 	// or core/storage/memory.
 	Backend core.Backend
-	// S3 describes an S3 bucket, used when Backend is nil.
+	// S3 describes an S3 bucket, used when Backend is nil. New checks the
+	// options offline, then that the bucket answers within their
+	// CheckTimeout (see s3.New); build the backend yourself with s3.New to
+	// pass a context instead.
 	S3 *s3.Options
 }
 
-// AuthConfig configures the built-in authentication.
+// AuthConfig configures the built-in authentication. Users, Tokens,
+// PersistTokens and TokenCacheTTL configure the built-in provider and must
+// be left zero when Config.AuthProvider is set; AnonymousRead and
+// JWTSecret apply to any provider.
 type AuthConfig struct {
-	// Users who can log in with a password.
+	// Users who can log in with a password (built-in provider only).
 	Users []core.UserConfig
-	// Tokens are fixed tokens, e.g. an admin token for CI.
+	// Tokens are fixed tokens, e.g. an admin token for CI (built-in
+	// provider only).
 	Tokens []core.StaticToken
 	// PersistTokens keeps created tokens in Storage (as hashes) so they
 	// survive restarts and are shared by replicas; otherwise in memory.
@@ -94,11 +114,8 @@ func (c *Config) normalize() error {
 		if c.Storage.S3 == nil {
 			return errors.New("config Storage: set Storage.Backend or Storage.S3")
 		}
-		if c.Storage.S3.Bucket == "" {
-			return errors.New("config Storage.S3.Bucket: missing bucket")
-		}
-		if c.Storage.S3.Endpoint == "" {
-			return errors.New("config Storage.S3.Endpoint: missing endpoint")
+		if err := c.Storage.S3.Validate(); err != nil {
+			return fmt.Errorf("config Storage.S3: %w", err)
 		}
 	}
 	seen := map[string]string{}
@@ -127,6 +144,22 @@ func (c *Config) normalize() error {
 				return fmt.Errorf("config %s.RegistryURL: %q is not an absolute http(s) URL without query, fragment or user", p.field, u)
 			}
 			p.cfg.RegistryURL = strings.TrimSuffix(u, "/")
+		}
+	}
+	if c.AuthProvider != nil {
+		for _, f := range []struct {
+			name string
+			set  bool
+		}{
+			{"Users", len(c.Auth.Users) > 0},
+			{"Tokens", len(c.Auth.Tokens) > 0},
+			{"PersistTokens", c.Auth.PersistTokens},
+			{"TokenCacheTTL", c.Auth.TokenCacheTTL != 0},
+		} {
+			if f.set {
+				return fmt.Errorf("config Auth.%s: configures the built-in auth provider, which AuthProvider replaces; "+
+					"give your provider its users and tokens (core.NewAuthProvider keeps tokens for it)", f.name)
+			}
 		}
 	}
 	for i, p := range c.Auth.AnonymousRead {

@@ -3,6 +3,7 @@ package smartregistry
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/smartregistry/smartregistry/core"
 	"github.com/smartregistry/smartregistry/core/storage/memory"
@@ -17,12 +18,16 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		field string // the error must start with "config <field>"
 	}{
 		{"no storage", func(c *Config) { c.Storage = StorageConfig{} }, "Storage"},
+		// The s3 package names the option: "config Storage.S3: s3 Options.Bucket: missing".
 		{"S3 without bucket", func(c *Config) {
 			c.Storage = StorageConfig{S3: &s3.Options{Endpoint: "s3.example.com", AccessKey: "a", SecretKey: "s"}}
-		}, "Storage.S3.Bucket"},
+		}, "Storage.S3"},
 		{"S3 without endpoint", func(c *Config) {
-			c.Storage = StorageConfig{S3: &s3.Options{Bucket: "b"}}
-		}, "Storage.S3.Endpoint"},
+			c.Storage = StorageConfig{S3: &s3.Options{Bucket: "packages"}}
+		}, "Storage.S3"},
+		{"S3 endpoint with a scheme", func(c *Config) {
+			c.Storage = StorageConfig{S3: &s3.Options{Endpoint: "https://s3.example.com", Bucket: "packages"}}
+		}, "Storage.S3"},
 		{"two protocols on one base path", func(c *Config) {
 			c.NPM.Enabled, c.NPM.BasePath = true, "/packages"
 			c.PyPI.Enabled, c.PyPI.BasePath = true, "/packages"
@@ -52,6 +57,20 @@ func TestNewRefusesBadConfig(t *testing.T) {
 			c.Auth.AnonymousRead = []core.Protocol{core.ProtocolNPM, "NPM"}
 		}, "Auth.AnonymousRead[1]"},
 		{"anonymous read of nothing", func(c *Config) { c.Auth.AnonymousRead = []core.Protocol{""} }, "Auth.AnonymousRead[0]"},
+		{"users beside AuthProvider", func(c *Config) {
+			c.AuthProvider = &core.DefaultAuthProvider{}
+			c.Auth.Users = []core.UserConfig{{Username: "u", Password: "p"}}
+		}, "Auth.Users"},
+		{"tokens beside AuthProvider", func(c *Config) {
+			c.AuthProvider = &core.DefaultAuthProvider{}
+			c.Auth.Tokens = []core.StaticToken{{Token: "t", UserID: "u"}}
+		}, "Auth.Tokens"},
+		{"persisted tokens beside AuthProvider", func(c *Config) {
+			c.AuthProvider, c.Auth.PersistTokens = &core.DefaultAuthProvider{}, true
+		}, "Auth.PersistTokens"},
+		{"token cache beside AuthProvider", func(c *Config) {
+			c.AuthProvider, c.Auth.TokenCacheTTL = &core.DefaultAuthProvider{}, time.Minute
+		}, "Auth.TokenCacheTTL"},
 		{"bad user", func(c *Config) { c.Auth.Users = []core.UserConfig{{Username: "u"}} }, "Auth"},
 		{"bad token scope", func(c *Config) {
 			c.Auth.Tokens = []core.StaticToken{{Token: "t", UserID: "u", Scopes: []string{"everything"}}}

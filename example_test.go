@@ -114,5 +114,5 @@ func ExampleRegistry_HandleRequest() {
 	fmt.Println(resp.Status, string(body))
 	// Output:
 	// 404 true
-	// 404 {"error":"not found"}
+	// 404 {"error":"not found: no registry protocol is mounted at \"/maven/x\"; mounted base paths: /npm (npm)"}
 }

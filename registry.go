@@ -7,13 +7,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"runtime/debug"
+	"slices"
 	"strings"
-	"time"
+	"sync/atomic"
 
 	"github.com/smartregistry/smartregistry/core"
 	"github.com/smartregistry/smartregistry/core/storage/s3"
@@ -30,6 +29,7 @@ type Registry struct {
 	auth    *core.AuthManager
 	log     *slog.Logger
 	mounts  []mount // longest base path first
+	closed  atomic.Bool
 
 	oci  *oci.Handler
 	npm  *npm.Handler
@@ -50,7 +50,7 @@ func New(cfg Config) (*Registry, error) {
 	}
 	backend := cfg.Storage.Backend
 	if backend == nil {
-		b, err := s3.New(*cfg.Storage.S3)
+		b, err := s3.New(context.Background(), *cfg.Storage.S3)
 		if err != nil {
 			return nil, fmt.Errorf("config Storage.S3: %w", err)
 		}
@@ -169,18 +169,28 @@ func (r *Registry) route(path string) (*mount, string) {
 	return nil, ""
 }
 
-// HandleRequest serves one request. It never panics: a handler's error (or
-// panic) becomes an error response in the protocol's own format. Unknown
-// paths get 404. req.Path is the full request path, percent-encoded; the
-// caller closes the returned body. The returned response is never nil and
-// has a status and a header.
+// HandleRequest serves one request without HTTP, e.g. in unit tests (build
+// the request with [core.NewRequest]). req.Path is the full request path,
+// base path included, percent-encoded, without a query: the query goes in
+// req.Query, and a Path with a "?" is refused with 400. Missing fields are
+// filled in: Header, Body (empty), Actor, and BaseURL (the protocol's
+// RegistryURL, else http://localhost plus its base path).
+//
+// It never panics: a handler's error (or panic) becomes an error response
+// in the protocol's own format. A path below no mounted base path gets a
+// 404 whose message names the base paths. The returned response is never
+// nil and has a status and a header; the caller closes its body.
 func (r *Registry) HandleRequest(ctx context.Context, req *core.RequestContext) (resp *core.Response) {
 	if req == nil {
 		return core.JSONResponse(http.StatusBadRequest, map[string]string{"error": "no request"})
 	}
+	if strings.Contains(req.Path, "?") {
+		return core.JSONResponse(http.StatusBadRequest, map[string]string{"error": fmt.Sprintf(
+			"invalid argument: RequestContext.Path %q contains a \"?\": put the query in Query (core.NewRequest splits it)", req.Path)})
+	}
 	m, rest := r.route(req.Path)
 	if m == nil {
-		return notFound()
+		return r.notFound(req.Path)
 	}
 	sub := *req
 	sub.Path = rest
@@ -252,81 +262,34 @@ func finish(resp *core.Response) *core.Response {
 	return resp
 }
 
-func notFound() *core.Response {
-	return core.JSONResponse(http.StatusNotFound, map[string]string{"error": "not found"})
+// notFound answers a path below no mounted base path, naming those there
+// are, so that it is not mistaken for a missing package.
+func (r *Registry) notFound(path string) *core.Response {
+	bases := make([]string, 0, len(r.mounts)+1)
+	for _, m := range r.mounts {
+		bases = append(bases, fmt.Sprintf("%s (%s)", m.base, m.handler.Protocol()))
+		if m.oci && m.base != "/" {
+			bases = append(bases, "/v2 (oci)")
+		}
+	}
+	slices.Sort(bases)
+	list := strings.Join(bases, ", ")
+	if list == "" {
+		list = "none; enable a protocol in Config"
+	}
+	return core.JSONResponse(http.StatusNotFound, map[string]string{
+		"error": fmt.Sprintf("not found: no registry protocol is mounted at %q; mounted base paths: %s", path, list),
+	})
 }
 
-// ServeHTTP makes Registry an http.Handler. The request body is streamed to
-// the handler and the response body streamed to the client.
-func (r *Registry) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
-	start := time.Now()
-	req := &core.RequestContext{
-		Method:        hr.Method,
-		Path:          hr.URL.EscapedPath(),
-		Header:        hr.Header,
-		Query:         hr.URL.Query(),
-		Body:          hr.Body,
-		ContentLength: hr.ContentLength,
-		Actor:         &core.Actor{IP: clientIP(hr), UserAgent: hr.UserAgent()},
-	}
-	if m, _ := r.route(req.Path); m != nil && m.cfg.RegistryURL == "" && hr.Host != "" {
-		req.BaseURL = requestBaseURL(hr, m)
-	}
-	resp := r.HandleRequest(hr.Context(), req)
-	n, err := writeResponse(w, hr, resp)
-	level := slog.LevelInfo
-	if err != nil && !errors.Is(err, context.Canceled) {
-		level = slog.LevelWarn
-	}
-	r.log.LogAttrs(hr.Context(), level, "request",
-		slog.String("method", hr.Method), slog.String("path", hr.URL.Path), slog.Int("status", resp.Status),
-		slog.Int64("bytes", n), slog.Duration("duration", time.Since(start)),
-		slog.String("user", req.Actor.UserID), slog.String("ip", req.Actor.IP), slog.Any("writeError", err))
-}
-
-func writeResponse(w http.ResponseWriter, hr *http.Request, resp *core.Response) (int64, error) {
-	if resp.Body != nil {
-		defer resp.Body.Close()
-	}
-	h := w.Header()
-	for k, v := range resp.Header {
-		h[k] = v
-	}
-	status := resp.Status
-	if status == 0 {
-		status = http.StatusOK
-	}
-	w.WriteHeader(status)
-	if resp.Body == nil || hr.Method == http.MethodHead {
-		return 0, nil
-	}
-	return io.Copy(w, resp.Body)
-}
-
-// requestBaseURL derives a protocol's public URL from the request, for when
-// no RegistryURL is configured. It is the URL of the base path also for OCI
-// requests that arrived at /v2, so the token realm stays under it.
-func requestBaseURL(hr *http.Request, m *mount) string {
-	scheme := "http"
-	if hr.TLS != nil {
-		scheme = "https"
-	}
-	if p := hr.Header.Get("X-Forwarded-Proto"); p == "https" || p == "http" {
-		scheme = p
-	}
-	return scheme + "://" + hr.Host + strings.TrimSuffix(m.base, "/")
-}
-
-func clientIP(hr *http.Request) string {
-	host, _, err := net.SplitHostPort(hr.RemoteAddr)
-	if err != nil {
-		return hr.RemoteAddr
-	}
-	return host
-}
-
-// Close stops background work of the handlers (such as upload cleanup).
+// Close stops the background work of the handlers (such as the cleanup
+// of abandoned uploads). It does not wait for requests in flight, nor stop
+// them: call it after [http.Server.Shutdown] has returned. Calling Close
+// again does nothing and returns nil.
 func (r *Registry) Close(ctx context.Context) error {
+	if r.closed.Swap(true) {
+		return nil
+	}
 	var errs []error
 	for _, m := range r.mounts {
 		if c, ok := m.handler.(interface{ Close(context.Context) error }); ok {

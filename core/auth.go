@@ -8,6 +8,7 @@ import (
 // Principal is an authenticated caller: a user who logged in with a password,
 // or a token (opaque or an OCI bearer JWT) acting for a user.
 type Principal struct {
+	// UserID names the user; empty for an anonymous OCI bearer token.
 	UserID string
 	// TokenID identifies the token used, empty for a password login.
 	TokenID string
@@ -24,6 +25,15 @@ type Principal struct {
 	// scopes its token request asked for, granted or not (the JWT's "req"
 	// claim); nil otherwise. See [Principal.AskedFor].
 	Requested []Scope
+	// OrgID is the organisation or tenant the principal acts for, as the
+	// [AuthProvider] says; empty when it has none. The registry copies it
+	// to [Actor.OrgID], which storage hooks (per-tenant quotas) and logs
+	// see, and OCI bearer tokens carry it.
+	OrgID string
+	// Attributes are further facts the provider knows about the principal
+	// (team, plan, ...), copied to [Actor.Attributes] and carried by OCI
+	// bearer tokens. Treat it as read-only once returned.
+	Attributes map[string]string
 
 	// bearer marks a principal read from an OCI bearer JWT: its Scopes are
 	// exactly what was granted and the provider is not asked again.
@@ -46,19 +56,34 @@ type TokenOptions struct {
 	ReadOnly bool
 	// TTL is the token's lifetime; 0 means it does not expire.
 	TTL time.Duration
+	// OrgID and Attributes are returned with the token's principal by
+	// providers that keep no org of their own ([NewAuthProvider]);
+	// [AuthManager.CreateToken] sets them to its caller's. The
+	// [DefaultAuthProvider] takes the org from its configuration instead.
+	OrgID string
+	// Attributes: see OrgID.
+	Attributes map[string]string
 }
 
 // TokenInfo describes a stored token. The token itself is never stored, only
 // its SHA-256 hash; ID is derived from that hash (see [TokenID]).
 type TokenInfo struct {
-	ID        string     `json:"id"`
-	UserID    string     `json:"userId"`
-	Name      string     `json:"name,omitempty"`
+	// ID is the first 16 hex characters of the token's SHA-256 hash.
+	ID string `json:"id"`
+	// UserID is the user the token acts for.
+	UserID string `json:"userId"`
+	// Name is the label given at creation ("static" for configured tokens).
+	Name string `json:"name,omitempty"`
+	// Protocols restricts the token to these protocols; empty means all.
 	Protocols []Protocol `json:"protocols,omitempty"`
-	Scopes    []string   `json:"scopes"`
-	ReadOnly  bool       `json:"readOnly,omitempty"`
-	CreatedAt time.Time  `json:"createdAt"`
-	ExpiresAt time.Time  `json:"expiresAt,omitzero"`
+	// Scopes are the token's permissions as scope strings.
+	Scopes []string `json:"scopes"`
+	// ReadOnly tokens can never write or delete.
+	ReadOnly bool `json:"readOnly,omitempty"`
+	// CreatedAt is when the token was issued (zero for static tokens).
+	CreatedAt time.Time `json:"createdAt"`
+	// ExpiresAt is when the token stops being valid; zero means never.
+	ExpiresAt time.Time `json:"expiresAt,omitzero"`
 }
 
 // AuthProvider authenticates callers and decides what they may do. Plug in

@@ -188,6 +188,7 @@ func (m *AuthManager) CreateToken(ctx context.Context, p *Principal, opts TokenO
 			opts.TTL = left
 		}
 	}
+	opts.OrgID, opts.Attributes = p.OrgID, p.Attributes
 	return m.provider.CreateToken(ctx, p.UserID, opts)
 }
 
@@ -198,12 +199,15 @@ func (m *AuthManager) Allowed(ctx context.Context, p *Principal, want Scope) boo
 }
 
 // IdentifyRequest is [AuthManager.Identify] for a request; it also records
-// the caller in req.Actor, so storage hooks see who acted.
+// the caller (user, token, org and attributes) in req.Actor, so storage
+// hooks and the request log see who acted.
 func (m *AuthManager) IdentifyRequest(ctx context.Context, protocol Protocol, req *RequestContext, audience string) (*Principal, error) {
 	p, err := m.Identify(ctx, protocol, req.Header, audience)
 	if err == nil && p != nil && req.Actor != nil {
 		req.Actor.UserID = p.UserID
 		req.Actor.TokenID = p.TokenID
+		req.Actor.OrgID = p.OrgID
+		req.Actor.Attributes = p.Attributes
 	}
 	return p, err
 }

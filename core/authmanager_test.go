@@ -3,6 +3,7 @@ package core_test
 import (
 	"encoding/base64"
 	"errors"
+	"maps"
 	"net/http"
 	"slices"
 	"testing"
@@ -87,19 +88,51 @@ func TestIdentify(t *testing.T) {
 	}
 }
 
+// TestIdentifyRequestRecordsActor: the identified caller's user, token,
+// org and attributes reach req.Actor, by password, created token, static
+// token and OCI bearer JWT alike.
 func TestIdentifyRequestRecordsActor(t *testing.T) {
-	p := newMemoryProvider(t, core.DefaultAuthOptions{Users: fixtureUsers()})
+	users := fixtureUsers()
+	users[0].OrgID = "acme"
+	p := newMemoryProvider(t, core.DefaultAuthOptions{Users: users, Tokens: []core.StaticToken{
+		{Token: "ci-token", UserID: "ci", OrgID: "platform"},
+		{Token: "alice-static", UserID: "alice"},
+	}})
 	m := newManager(t, p)
 	tok, info, err := p.CreateToken(t.Context(), "alice", core.TokenOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	req := &core.RequestContext{Header: http.Header{"Authorization": {"Bearer " + tok}}, Actor: &core.Actor{IP: "192.0.2.1"}}
-	if _, err := m.IdentifyRequest(t.Context(), core.ProtocolNPM, req, ""); err != nil {
+	jwt, _, _, err := m.IssueBearer(&core.Principal{UserID: "bob", TokenID: "t1", OrgID: "globex",
+		Attributes: map[string]string{"team": "infra"}}, nil, "svc")
+	if err != nil {
 		t.Fatal(err)
 	}
-	if req.Actor.UserID != "alice" || req.Actor.TokenID != info.ID || req.Actor.IP != "192.0.2.1" {
-		t.Errorf("actor %+v", req.Actor)
+	tests := []struct {
+		name, auth, audience string
+		want                 core.Actor
+	}{
+		{"password", basic("alice", alicePassword), "", core.Actor{UserID: "alice", OrgID: "acme"}},
+		{"created token", "Bearer " + tok, "", core.Actor{UserID: "alice", TokenID: info.ID, OrgID: "acme"}},
+		{"static token with its own org", "Bearer ci-token", "", core.Actor{UserID: "ci", TokenID: core.TokenID("ci-token"), OrgID: "platform"}},
+		{"static token of a user", "Bearer alice-static", "", core.Actor{UserID: "alice", TokenID: core.TokenID("alice-static"), OrgID: "acme"}},
+		{"user without org", basic("reader", readerPassword), "", core.Actor{UserID: "reader"}},
+		{"bearer JWT", "Bearer " + jwt, "svc", core.Actor{UserID: "bob", TokenID: "t1", OrgID: "globex",
+			Attributes: map[string]string{"team": "infra"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := &core.RequestContext{Header: http.Header{"Authorization": {tt.auth}}, Actor: &core.Actor{IP: "192.0.2.1"}}
+			if _, err := m.IdentifyRequest(t.Context(), core.ProtocolNPM, req, tt.audience); err != nil {
+				t.Fatal(err)
+			}
+			tt.want.IP = "192.0.2.1"
+			got := *req.Actor
+			if got.UserID != tt.want.UserID || got.TokenID != tt.want.TokenID || got.OrgID != tt.want.OrgID ||
+				got.IP != tt.want.IP || !maps.Equal(got.Attributes, tt.want.Attributes) {
+				t.Errorf("actor %+v, want %+v", got, tt.want)
+			}
+		})
 	}
 }
 

@@ -24,9 +24,13 @@ const (
 
 // Credentials are what a request's Authorization header carried.
 type Credentials struct {
-	Kind     CredentialKind
-	Token    string
+	// Kind says which of the other fields are set.
+	Kind CredentialKind
+	// Token is the Bearer or bare token (CredentialBearer, CredentialRaw).
+	Token string
+	// Username is the Basic user name (CredentialBasic).
 	Username string
+	// Password is the Basic password, which may be a token (CredentialBasic).
 	Password string
 }
 

@@ -5,9 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -19,33 +17,53 @@ import (
 
 // UserConfig is a user of the [DefaultAuthProvider].
 type UserConfig struct {
+	// Username is the login name, and the UserID of the principal.
 	Username string
-	// Password in clear text (hashed at start-up) or PasswordHash from
-	// [HashPassword]; one of the two is required.
-	Password     string
+	// Password is the password in clear text, hashed at start-up. Set it
+	// or PasswordHash.
+	Password string
+	// PasswordHash is a hash from [HashPassword], used when Password is
+	// empty; it keeps the clear text out of the configuration.
 	PasswordHash string
-	// Scopes are the user's permissions; empty means all ("*:*:*:*").
+	// Scopes are the user's permissions, as scope strings such as
+	// "npm:package:@team/*:write"; empty means all ("*:*:*:*").
 	Scopes []string
+	// OrgID is the organisation or tenant the user acts for, passed on as
+	// [Principal.OrgID] (and so to [Actor.OrgID]) for the user's password
+	// logins and tokens. Optional.
+	OrgID string
 }
 
 // StaticToken is a fixed token known from configuration, e.g. an admin token
 // for scripts and CI. It is held only as its hash.
 type StaticToken struct {
-	Token  string
+	// Token is the secret the client sends; required.
+	Token string
+	// UserID is the user the token acts for; required. It need not be a
+	// configured user.
 	UserID string
-	// Scopes: empty means those of the user, or all if the user is unknown.
-	Scopes   []string
+	// Scopes are the token's permissions; empty means those of the user,
+	// or all if the user is not configured.
+	Scopes []string
+	// ReadOnly tokens are refused every write and delete.
 	ReadOnly bool
+	// OrgID is the organisation or tenant the token acts for; empty means
+	// the configured user's OrgID.
+	OrgID string
 }
 
 // DefaultAuthOptions configure the [DefaultAuthProvider].
 type DefaultAuthOptions struct {
-	Users  []UserConfig
+	// Users can log in with a password and create tokens.
+	Users []UserConfig
+	// Tokens are fixed tokens known from configuration.
 	Tokens []StaticToken
 	// Storage, when set, keeps created tokens (as SHA-256 hashes) under
 	// StoragePrefix, so they survive restarts and are shared by replicas.
 	// Otherwise they live in memory.
-	Storage       *Storage
+	Storage *Storage
+	// StoragePrefix is where tokens are kept in Storage; default
+	// "auth/tokens/".
 	StoragePrefix string
 	// TokenCacheTTL is how long a token read from Storage is trusted
 	// without reading it again; 0 means 10 seconds, negative turns the
@@ -73,7 +91,9 @@ type DefaultAuthProvider struct {
 	// or for a user known only from static tokens what those grant.
 	holds     map[string][]Scope
 	tokens    tokenStore
-	staticIDs map[string]bool // IDs of the configured tokens
+	staticIDs map[string]bool   // IDs of the configured tokens
+	orgs      map[string]string // user → OrgID
+	tokenOrgs map[string]string // static token ID → its own OrgID
 
 	// decoy is a configured user's hash, checked for unknown user names so
 	// they cost what a wrong password costs.
@@ -96,6 +116,8 @@ func NewDefaultAuthProvider(opts DefaultAuthOptions) (*DefaultAuthProvider, erro
 		users:     map[string]*defaultUser{},
 		holds:     map[string][]Scope{},
 		staticIDs: map[string]bool{},
+		orgs:      map[string]string{},
+		tokenOrgs: map[string]string{},
 		cacheKey:  make([]byte, 32),
 		verified:  map[string][sha256.Size]byte{},
 	}
@@ -131,24 +153,15 @@ func NewDefaultAuthProvider(opts DefaultAuthOptions) (*DefaultAuthProvider, erro
 			p.decoy = hash
 		}
 		p.holds[u.Username] = scopes
+		if u.OrgID != "" {
+			p.orgs[u.Username] = u.OrgID
+		}
 	}
-	var next tokenStore = &memoryTokens{byHash: map[string]tokenRecord{}}
-	if opts.Storage != nil {
-		prefix := opts.StoragePrefix
-		if prefix == "" {
-			prefix = "auth/tokens/"
-		}
-		if !strings.HasSuffix(prefix, "/") {
-			prefix += "/"
-		}
-		if err := ValidatePrefix(prefix); err != nil {
-			return nil, fmt.Errorf("auth storage prefix: %w", err)
-		}
-		ttl := opts.TokenCacheTTL
-		if ttl == 0 {
-			ttl = defaultTokenCacheTTL
-		}
-		next = &storedTokens{storage: opts.Storage, prefix: prefix, cache: newTokenCache(ttl)}
+	next, err := newTokenStore(TokenStoreOptions{
+		Storage: opts.Storage, StoragePrefix: opts.StoragePrefix, TokenCacheTTL: opts.TokenCacheTTL,
+	})
+	if err != nil {
+		return nil, err
 	}
 	layered := &layeredTokens{static: map[string]tokenRecord{}, next: next}
 	p.tokens = layered
@@ -171,6 +184,9 @@ func NewDefaultAuthProvider(opts DefaultAuthOptions) (*DefaultAuthProvider, erro
 			return nil, fmt.Errorf("auth tokens[%d]: the same token is configured twice", i)
 		}
 		p.staticIDs[h[:tokenIDLen]] = true
+		if st.OrgID != "" {
+			p.tokenOrgs[h[:tokenIDLen]] = st.OrgID
+		}
 		layered.static[h] = tokenRecord{Hash: h, TokenInfo: TokenInfo{
 			ID: h[:tokenIDLen], UserID: st.UserID, Name: "static", Scopes: scopeStrings(scopes), ReadOnly: st.ReadOnly,
 		}}
@@ -225,40 +241,25 @@ func (p *DefaultAuthProvider) Authenticate(_ context.Context, username, password
 		p.verified[username] = sum
 		p.mu.Unlock()
 	}
-	return &Principal{UserID: username, Scopes: u.scopes}, nil
+	return &Principal{UserID: username, Scopes: u.scopes, OrgID: p.orgs[username]}, nil
 }
 
-// ValidateToken looks a token up by its hash.
+// ValidateToken looks a token up by its hash. The principal's OrgID is
+// the static token's, or else its user's.
 func (p *DefaultAuthProvider) ValidateToken(ctx context.Context, token string, protocol Protocol) (*Principal, error) {
-	if token == "" {
-		return nil, fmt.Errorf("%w: empty token", ErrUnauthorized)
-	}
-	h := hashToken(token)
-	rec, err := p.tokens.get(ctx, h)
-	if errors.Is(err, ErrNotFound) {
-		return nil, fmt.Errorf("%w: unknown or revoked token", ErrUnauthorized)
-	}
+	pr, err := lookupToken(ctx, p.tokens, token, protocol)
 	if err != nil {
 		return nil, err
 	}
-	if subtle.ConstantTimeCompare([]byte(rec.Hash), []byte(h)) != 1 {
-		return nil, fmt.Errorf("%w: unknown or revoked token", ErrUnauthorized)
-	}
-	if !rec.ExpiresAt.IsZero() && time.Now().After(rec.ExpiresAt) {
-		return nil, fmt.Errorf("%w: token expired", ErrUnauthorized)
-	}
-	if protocol != "" && len(rec.Protocols) > 0 && !slices.Contains(rec.Protocols, protocol) {
-		return nil, fmt.Errorf("%w: token is not valid for %s", ErrUnauthorized, protocol)
-	}
-	if _, known := p.holds[rec.UserID]; !known {
+	if _, known := p.holds[pr.UserID]; !known {
 		return nil, fmt.Errorf("%w: the token's user no longer exists", ErrUnauthorized)
 	}
-	scopes, err := ParseScopes(rec.Scopes)
-	if err != nil {
-		return nil, fmt.Errorf("stored token %s: %w", rec.ID, err)
+	org, ok := p.tokenOrgs[pr.TokenID]
+	if !ok {
+		org = p.orgs[pr.UserID]
 	}
-	return &Principal{UserID: rec.UserID, TokenID: rec.ID, Scopes: scopes, ReadOnly: rec.ReadOnly,
-		Protocols: rec.Protocols, ExpiresAt: rec.ExpiresAt}, nil
+	pr.OrgID, pr.Attributes = org, nil
+	return pr, nil
 }
 
 // CreateToken issues a random token. Requested scopes are kept only where
@@ -276,19 +277,9 @@ func (p *DefaultAuthProvider) CreateToken(ctx context.Context, userID string, op
 	if opts.Scopes != nil {
 		scopes = narrowScopes(own, opts.Scopes)
 	}
-	token := newTokenString()
-	h := hashToken(token)
-	info := TokenInfo{
-		ID: h[:tokenIDLen], UserID: userID, Name: opts.Name, Protocols: slices.Clone(opts.Protocols),
-		Scopes: scopeStrings(scopes), ReadOnly: opts.ReadOnly, CreatedAt: time.Now().UTC(),
-	}
-	if opts.TTL > 0 {
-		info.ExpiresAt = info.CreatedAt.Add(opts.TTL)
-	}
-	if err := p.tokens.put(ctx, tokenRecord{Hash: h, TokenInfo: info}); err != nil {
-		return "", TokenInfo{}, err
-	}
-	return token, info, nil
+	return issueToken(ctx, p.tokens, userID, scopes, TokenOptions{
+		Name: opts.Name, Protocols: opts.Protocols, ReadOnly: opts.ReadOnly, TTL: opts.TTL,
+	})
 }
 
 // RevokeToken removes one of the user's tokens.
@@ -298,12 +289,7 @@ func (p *DefaultAuthProvider) RevokeToken(ctx context.Context, userID, tokenID s
 
 // ListTokens lists the user's tokens, newest first.
 func (p *DefaultAuthProvider) ListTokens(ctx context.Context, userID string) ([]TokenInfo, error) {
-	list, err := p.tokens.list(ctx, userID)
-	if err != nil {
-		return nil, err
-	}
-	slices.SortFunc(list, func(a, b TokenInfo) int { return b.CreatedAt.Compare(a.CreatedAt) })
-	return list, nil
+	return listTokens(ctx, p.tokens, userID)
 }
 
 // Authorize checks want against the principal's scopes. A created token

@@ -51,25 +51,53 @@ func HTTPStatus(err error) int {
 
 // ClientMessage returns the message to show a client for err: the error text
 // for categorised errors, "internal error" for anything that would be a 500,
-// so that internal details never leak.
+// so that internal details never leak. For a storage hook's refusal it is
+// the [RefusedError]'s own text, "<op> refused: <hook's message>", without
+// what the handler wrapped around it.
 func ClientMessage(err error) string {
 	if HTTPStatus(err) == http.StatusInternalServerError {
 		return "internal error"
 	}
+	if refused := (*RefusedError)(nil); errors.As(err, &refused) {
+		return refused.Error()
+	}
 	return err.Error()
 }
 
-// RefusedError is returned when a storage hook refuses an operation. It is a
-// [ErrForbidden] and carries the hook's reason, which reaches the client.
+// RefusedError is returned when a storage hook refuses an operation. Its
+// category is the hook's: a hook error that wraps one of the categories
+// above keeps it (quota exceeded as fmt.Errorf("%w: ...", ErrTooLarge) is a
+// 413), any other hook error is an [ErrForbidden] (403). Either way the
+// client sees "<op> refused: <hook's message>" in its protocol's error body.
 type RefusedError struct {
-	Op     string
-	Key    string
+	// Op is the refused operation: "put" or "delete".
+	Op string
+	// Key is the storage key the operation was for.
+	Key string
+	// Reason is the text shown to the client; when empty, Err's text.
 	Reason string
+	// Err is the hook's error, or nil. [errors.Is] and [errors.As] see it.
+	Err error
 }
 
+// Error returns "<op> refused: <reason>".
 func (e *RefusedError) Error() string {
-	return fmt.Sprintf("%s refused: %s", e.Op, e.Reason)
+	reason := e.Reason
+	if reason == "" && e.Err != nil {
+		reason = e.Err.Error()
+	}
+	return fmt.Sprintf("%s refused: %s", e.Op, reason)
 }
 
-// Unwrap makes a RefusedError match [ErrForbidden].
-func (e *RefusedError) Unwrap() error { return ErrForbidden }
+// Unwrap returns the hook's error, and [ErrForbidden] as well unless that
+// error already belongs to a category.
+func (e *RefusedError) Unwrap() []error {
+	switch {
+	case e.Err == nil:
+		return []error{ErrForbidden}
+	case HTTPStatus(e.Err) != http.StatusInternalServerError:
+		return []error{e.Err}
+	default:
+		return []error{e.Err, ErrForbidden}
+	}
+}

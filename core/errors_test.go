@@ -32,6 +32,15 @@ func TestHTTPStatusAndClientMessage(t *testing.T) {
 		{nil, http.StatusInternalServerError, "internal error"},
 		// A storage hook's refusal is a 403 carrying its reason.
 		{&core.RefusedError{Op: "put", Key: "npm/x", Reason: "quota exceeded"}, http.StatusForbidden, "put refused: quota exceeded"},
+		// The hook's error chooses the category; an uncategorised one is 403.
+		{&core.RefusedError{Op: "put", Key: "k", Err: fmt.Errorf("%w: tenant acme is over 1 GiB", core.ErrTooLarge)},
+			http.StatusRequestEntityTooLarge, "put refused: too large: tenant acme is over 1 GiB"},
+		{&core.RefusedError{Op: "put", Key: "k", Err: fmt.Errorf("%w: read-only tenant", core.ErrForbidden)},
+			http.StatusForbidden, "put refused: forbidden: read-only tenant"},
+		{&core.RefusedError{Op: "delete", Key: "k", Err: errors.New("retention period")},
+			http.StatusForbidden, "delete refused: retention period"},
+		{&core.RefusedError{Op: "put", Key: "k", Reason: "shown", Err: errors.New("hidden")},
+			http.StatusForbidden, "put refused: shown"},
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprint(tt.err), func(t *testing.T) {
@@ -56,5 +65,26 @@ func TestRefusedErrorIsForbidden(t *testing.T) {
 	var refused *core.RefusedError
 	if !errors.As(err, &refused) || refused.Reason != "retention" || refused.Key != "k" {
 		t.Errorf("errors.As = %+v", refused)
+	}
+}
+
+func TestRefusedErrorKeepsHookError(t *testing.T) {
+	hookErr := fmt.Errorf("%w: quota", core.ErrTooLarge)
+	err := fmt.Errorf("publish: %w", &core.RefusedError{Op: "put", Key: "k", Err: hookErr})
+	tests := []struct {
+		name   string
+		target error
+		want   bool
+	}{
+		{"hook error", hookErr, true},
+		{"its category", core.ErrTooLarge, true},
+		{"not forbidden", core.ErrForbidden, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := errors.Is(err, tt.target); got != tt.want {
+				t.Errorf("errors.Is(%v) = %v, want %v", tt.target, got, tt.want)
+			}
+		})
 	}
 }

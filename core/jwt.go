@@ -14,6 +14,9 @@ type bearerClaims struct {
 	// Requested are the scopes the token request asked for, granted or
 	// not; absent in tokens issued by [AuthManager.IssueBearer].
 	Requested []string `json:"req,omitempty"`
+	// OrgID and Attributes are the principal's.
+	OrgID      string            `json:"org,omitempty"`
+	Attributes map[string]string `json:"attrs,omitempty"`
 }
 
 // IssueBearer signs an OCI bearer token (HS256) for p granting exactly the
@@ -49,6 +52,8 @@ func (m *AuthManager) IssueBearerRequest(p *Principal, requested, granted []Scop
 	if p != nil {
 		claims.Subject = p.UserID
 		claims.TokenID = p.TokenID
+		claims.OrgID = p.OrgID
+		claims.Attributes = p.Attributes
 	}
 	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(m.jwtSecret)
 	if err != nil {
@@ -78,7 +83,8 @@ func (m *AuthManager) ParseBearer(token, audience string) (*Principal, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: invalid bearer token scopes: %v", ErrUnauthorized, err)
 	}
-	p := &Principal{UserID: claims.Subject, TokenID: claims.TokenID, Scopes: scopes, bearer: true}
+	p := &Principal{UserID: claims.Subject, TokenID: claims.TokenID, Scopes: scopes, bearer: true,
+		OrgID: claims.OrgID, Attributes: claims.Attributes}
 	if len(claims.Requested) > 0 {
 		if p.Requested, err = ParseScopes(claims.Requested); err != nil {
 			return nil, fmt.Errorf("%w: invalid bearer token requested scopes: %v", ErrUnauthorized, err)

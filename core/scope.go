@@ -30,10 +30,15 @@ const (
 // ":" (Maven's group:artifact): the protocol and type are the first two
 // parts and the action the last.
 type Scope struct {
+	// Protocol is a [Protocol] name such as "npm", or "*".
 	Protocol string
-	Type     string
-	Name     string
-	Action   Action
+	// Type is what the name names: "package" (npm, PyPI), "repository"
+	// (OCI), or "*".
+	Type string
+	// Name is the package or repository name, or a glob of names.
+	Name string
+	// Action is read, write, delete or "*"; write and delete include read.
+	Action Action
 
 	name *glob.Pattern
 }

@@ -12,6 +12,9 @@ import (
 type tokenRecord struct {
 	Hash string `json:"hash"`
 	TokenInfo
+	// OrgID and Attributes are the creator's, from [TokenOptions].
+	OrgID      string            `json:"orgId,omitempty"`
+	Attributes map[string]string `json:"attributes,omitempty"`
 }
 
 // tokenStore keeps token records by hash.

@@ -27,5 +27,7 @@ type Upstream struct {
 // package, in the order to ask them. The upstream package has a static
 // implementation; plug in your own to choose upstreams per tenant.
 type UpstreamProvider interface {
+	// Upstreams returns the upstreams to ask for the package name of
+	// protocol, first choice first; none means the package is local only.
 	Upstreams(ctx context.Context, protocol Protocol, name string) []Upstream
 }

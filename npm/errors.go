@@ -21,6 +21,7 @@ type Error struct {
 	Message string
 }
 
+// Error returns the message, which is what the client shows.
 func (e *Error) Error() string { return e.Message }
 
 // Unwrap makes an Error match its category with errors.Is.

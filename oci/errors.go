@@ -23,6 +23,7 @@ type Error struct {
 	category error
 }
 
+// Error returns the spec's message, in lower case.
 func (e *Error) Error() string { return strings.ToLower(e.Message) }
 
 // Unwrap returns the error's core category.
@@ -114,6 +115,10 @@ func (h *Handler) ErrorResponse(ctx context.Context, req *core.RequestContext, e
 		if d := strings.TrimPrefix(err.Error(), oe.Error()+": "); d != err.Error() && status < 500 {
 			entry.Detail = d
 		}
+	} else if refused := (*core.RefusedError)(nil); errors.As(err, &refused) && status < 500 {
+		// A storage hook's refusal (a quota, a policy) is DENIED whatever
+		// status its category chose; SIZE_INVALID would misdescribe it.
+		entry.Code = "DENIED"
 	} else if status < 500 {
 		for _, c := range codeByCategory {
 			if errors.Is(err, c.err) {

@@ -40,8 +40,10 @@ func ValidTag(tag string) bool { return tagRE.MatchString(tag) }
 
 // Digest is a parsed content digest "algorithm:hex".
 type Digest struct {
+	// Algorithm is "sha256" or "sha512".
 	Algorithm string
-	Hex       string
+	// Hex is the lower-case hex encoding of the hash.
+	Hex string
 }
 
 // hexLength is the length of the encoded part per supported algorithm.
@@ -69,26 +71,42 @@ func (d Digest) String() string { return d.Algorithm + ":" + d.Hex }
 
 // Descriptor is an OCI content descriptor.
 type Descriptor struct {
-	MediaType    string            `json:"mediaType"`
-	Digest       string            `json:"digest"`
-	Size         int64             `json:"size"`
-	ArtifactType string            `json:"artifactType,omitempty"`
-	Annotations  map[string]string `json:"annotations,omitempty"`
-	Platform     json.RawMessage   `json:"platform,omitempty"`
-	URLs         []string          `json:"urls,omitempty"`
+	// MediaType is the media type of the referenced content.
+	MediaType string `json:"mediaType"`
+	// Digest is the content's digest, "algorithm:hex".
+	Digest string `json:"digest"`
+	// Size is the content's length in bytes.
+	Size int64 `json:"size"`
+	// ArtifactType is the artifact type of a referenced manifest, if any.
+	ArtifactType string `json:"artifactType,omitempty"`
+	// Annotations are arbitrary key-value metadata.
+	Annotations map[string]string `json:"annotations,omitempty"`
+	// Platform, in an index, describes the platform a manifest is for; it
+	// is kept as sent.
+	Platform json.RawMessage `json:"platform,omitempty"`
+	// URLs are alternative locations of the content (foreign layers).
+	URLs []string `json:"urls,omitempty"`
 }
 
 // Manifest is the union of the fields of image manifests, image indexes,
 // Docker schema 2 manifests and manifest lists that the registry needs.
 type Manifest struct {
-	SchemaVersion int               `json:"schemaVersion"`
-	MediaType     string            `json:"mediaType,omitempty"`
-	ArtifactType  string            `json:"artifactType,omitempty"`
-	Config        *Descriptor       `json:"config,omitempty"`
-	Layers        []Descriptor      `json:"layers,omitempty"`
-	Manifests     []Descriptor      `json:"manifests,omitempty"`
-	Subject       *Descriptor       `json:"subject,omitempty"`
-	Annotations   map[string]string `json:"annotations,omitempty"`
+	// SchemaVersion is 2 for every manifest the registry accepts.
+	SchemaVersion int `json:"schemaVersion"`
+	// MediaType is the manifest's own media type, when it states one.
+	MediaType string `json:"mediaType,omitempty"`
+	// ArtifactType is the type of an artifact manifest (OCI 1.1).
+	ArtifactType string `json:"artifactType,omitempty"`
+	// Config is an image manifest's config blob.
+	Config *Descriptor `json:"config,omitempty"`
+	// Layers are an image manifest's layer blobs.
+	Layers []Descriptor `json:"layers,omitempty"`
+	// Manifests are the manifests an index or manifest list lists.
+	Manifests []Descriptor `json:"manifests,omitempty"`
+	// Subject is the manifest this one refers to (the referrers API).
+	Subject *Descriptor `json:"subject,omitempty"`
+	// Annotations are arbitrary key-value metadata.
+	Annotations map[string]string `json:"annotations,omitempty"`
 }
 
 // IsIndex reports whether the manifest lists other manifests.

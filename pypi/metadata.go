@@ -105,25 +105,45 @@ func ParseFilename(filename string) (Filename, error) {
 // Metadata is the core metadata of a distribution (a wheel's METADATA, an
 // sdist's PKG-INFO): the fields this registry uses or shows.
 type Metadata struct {
-	MetadataVersion        string
-	Name                   string
-	Version                string
-	Summary                string
-	Description            string
+	// MetadataVersion is the Metadata-Version field, e.g. "2.1".
+	MetadataVersion string
+	// Name is the project name as written (Name).
+	Name string
+	// Version is the version as written (Version).
+	Version string
+	// Summary is the one-line description (Summary).
+	Summary string
+	// Description is the long description: the Description field or the
+	// message body.
+	Description string
+	// DescriptionContentType is the Description-Content-Type field.
 	DescriptionContentType string
-	Keywords               string
-	HomePage               string
-	DownloadURL            string
-	Author                 string
-	AuthorEmail            string
-	Maintainer             string
-	MaintainerEmail        string
-	License                string
-	RequiresPython         string
-	Platforms              []string
-	Classifiers            []string
-	RequiresDist           []string
-	ProvidesExtra          []string
+	// Keywords is the Keywords field.
+	Keywords string
+	// HomePage is the Home-page field.
+	HomePage string
+	// DownloadURL is the Download-URL field.
+	DownloadURL string
+	// Author is the Author field.
+	Author string
+	// AuthorEmail is the Author-email field.
+	AuthorEmail string
+	// Maintainer is the Maintainer field.
+	Maintainer string
+	// MaintainerEmail is the Maintainer-email field.
+	MaintainerEmail string
+	// License is the License field.
+	License string
+	// RequiresPython is the Requires-Python specifier, e.g. ">=3.9".
+	RequiresPython string
+	// Platforms are the Platform fields.
+	Platforms []string
+	// Classifiers are the Classifier fields.
+	Classifiers []string
+	// RequiresDist are the Requires-Dist fields (dependencies).
+	RequiresDist []string
+	// ProvidesExtra are the Provides-Extra fields.
+	ProvidesExtra []string
 	// ProjectURLs are "label, url" pairs as written.
 	ProjectURLs []string
 	// Dynamic names the fields an sdist leaves to its build (PEP 643).

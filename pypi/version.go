@@ -22,10 +22,13 @@ var pep440 = regexp.MustCompile(`(?i)^v?` +
 
 // Version is a parsed PEP 440 version.
 type Version struct {
-	Epoch   int
+	// Epoch is the N of "N!", 0 when absent.
+	Epoch int
+	// Release are the release numbers, e.g. [1 2 0] for 1.2.0.
 	Release []int
 	// Pre is "a", "b" or "rc" with PreN, or "" when not a pre-release.
-	Pre  string
+	Pre string
+	// PreN is the pre-release number: 2 in 1.0rc2.
 	PreN int
 	// Post and Dev are -1 when absent.
 	Post, Dev int

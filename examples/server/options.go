@@ -76,7 +76,7 @@ func (o options) registryConfig(log *slog.Logger, out io.Writer) (smartregistry.
 		if err != nil {
 			return cfg, "", err
 		}
-		cfg.Storage.S3 = &s3.Options{Endpoint: host, Port: port, UseSSL: o.s3SSL, Bucket: o.s3Bucket,
+		cfg.Storage.S3 = &s3.Options{Endpoint: host, Port: port, UseSSL: o.s3SSL, Bucket: o.s3Bucket, CreateBucket: true,
 			AccessKey: o.s3Key, SecretKey: o.s3Secret}
 		backendName = "s3"
 	} else {

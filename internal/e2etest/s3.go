@@ -30,7 +30,7 @@ func S3Options(t testing.TB, bucket, prefix string) s3.Options {
 	var suffix [6]byte
 	rand.Read(suffix[:])
 	opts := s3.Options{Endpoint: host, Port: portNum, AccessKey: access, SecretKey: secret, Bucket: bucket,
-		Prefix: prefix + "-" + hex.EncodeToString(suffix[:])}
+		CreateBucket: true, Prefix: prefix + "-" + hex.EncodeToString(suffix[:])}
 	t.Cleanup(func() {
 		ctx := context.Background() // t.Context is done in cleanups
 		st := core.NewStorage(S3Backend(t, opts), core.StorageHooks{})
@@ -53,7 +53,7 @@ func S3Options(t testing.TB, bucket, prefix string) s3.Options {
 // S3Backend opens a new client on opts: one per registry instance.
 func S3Backend(t testing.TB, opts s3.Options) *s3.Backend {
 	t.Helper()
-	b, err := s3.New(opts)
+	b, err := s3.New(context.Background(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}

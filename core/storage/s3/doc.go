@@ -6,7 +6,8 @@
 // # Layout
 //
 // The object for key k is <Options.Prefix>/<k> in Options.Bucket. New
-// creates the bucket when it does not exist.
+// checks that the bucket exists, and creates it when Options.CreateBucket
+// is set.
 //
 // # Writes
 //

@@ -17,35 +17,6 @@ import (
 	"github.com/smartregistry/smartregistry/core"
 )
 
-// Options describe the S3 endpoint and bucket. The zero value of every
-// optional field means its default.
-type Options struct {
-	// Endpoint is the host name, without scheme, e.g. "s3.amazonaws.com".
-	Endpoint string
-	// Port, when not 0, is appended to Endpoint.
-	Port int
-	// UseSSL selects https.
-	UseSSL bool
-	// Region is the bucket's region; empty lets the client discover it.
-	Region string
-	// Bucket is the bucket name. New creates it when it does not exist.
-	Bucket string
-	// AccessKey and SecretKey are static credentials; both empty means
-	// anonymous access.
-	AccessKey string
-	SecretKey string
-	// Prefix is prepended to every key, so several registries can share a
-	// bucket. A "/" is added if it does not end in one: Prefix "reg1" keeps
-	// key "a/b" at "reg1/a/b".
-	Prefix string
-	// PartSize is the size of the parts of multipart uploads, and so the
-	// memory a put of unknown size holds; 0 means 16 MiB. S3 requires at
-	// least 5 MiB.
-	PartSize int64
-	// Transport replaces the HTTP transport, e.g. for custom TLS roots.
-	Transport http.RoundTripper
-}
-
 const (
 	defaultPartSize = 16 << 20
 	minPartSize     = 5 << 20
@@ -54,8 +25,9 @@ const (
 	maxSinglePut = 5 << 30
 	// maxParts is the largest number of parts of a multipart upload.
 	maxParts = 10000
-	// newTimeout bounds New's bucket check and creation.
-	newTimeout = 30 * time.Second
+	// defaultCheckTimeout bounds New's reachability check and bucket
+	// creation when Options.CheckTimeout is 0.
+	defaultCheckTimeout = 10 * time.Second
 )
 
 // Backend stores objects in an S3 bucket.
@@ -74,21 +46,22 @@ var (
 	_ core.Mover   = (*Backend)(nil)
 )
 
-// New connects to the bucket, creating it if it does not exist.
-func New(opts Options) (*Backend, error) {
-	if opts.Endpoint == "" || opts.Bucket == "" {
-		return nil, fmt.Errorf("%w: s3: Endpoint and Bucket are required", core.ErrInvalidArgument)
+// New checks opts without the network (see [Options.Validate]), then
+// checks, within ctx and Options.CheckTimeout, that the endpoint answers
+// and the bucket exists, creating it when Options.CreateBucket is set.
+// Errors name the option at fault ([*OptionError]) or the endpoint that
+// could not be reached.
+func New(ctx context.Context, opts Options) (*Backend, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
 	}
 	partSize := opts.PartSize
 	if partSize == 0 {
 		partSize = defaultPartSize
 	}
-	if partSize < minPartSize {
-		return nil, fmt.Errorf("%w: s3: PartSize %d is under S3's minimum of 5 MiB", core.ErrInvalidArgument, partSize)
-	}
 	endpoint := opts.Endpoint
 	if opts.Port != 0 {
-		endpoint = net.JoinHostPort(endpoint, strconv.Itoa(opts.Port))
+		endpoint = net.JoinHostPort(strings.Trim(endpoint, "[]"), strconv.Itoa(opts.Port))
 	}
 	client, err := minio.New(endpoint, &minio.Options{
 		Creds:     credentials.NewStaticV4(opts.AccessKey, opts.SecretKey, ""),
@@ -99,29 +72,44 @@ func New(opts Options) (*Backend, error) {
 	if err != nil {
 		return nil, fmt.Errorf("s3: %w", err)
 	}
-	prefix := strings.Trim(opts.Prefix, "/")
+	prefix := strings.TrimSuffix(opts.Prefix, "/")
 	if prefix != "" {
 		prefix += "/"
 	}
 	b := &Backend{client: client, core: minio.Core{Client: client}, bucket: opts.Bucket, prefix: prefix, partSize: partSize}
-	ctx, cancel := context.WithTimeout(context.Background(), newTimeout)
+	timeout := opts.CheckTimeout
+	if timeout <= 0 {
+		timeout = defaultCheckTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	if err := b.ensureBucket(ctx, opts.Region); err != nil {
-		return nil, fmt.Errorf("s3: bucket %s: %w", opts.Bucket, err)
+	if err := b.checkBucket(ctx, opts); err != nil {
+		url := client.EndpointURL().String()
+		if errors.Is(err, context.DeadlineExceeded) {
+			return nil, fmt.Errorf("s3: no answer from %s within %v (Options.CheckTimeout): %w", url, timeout, err)
+		}
+		return nil, fmt.Errorf("s3: %s, bucket %s: %w", url, opts.Bucket, err)
 	}
 	return b, nil
 }
 
-func (b *Backend) ensureBucket(ctx context.Context, region string) error {
+// checkBucket checks that the bucket exists, creating it when opts allow.
+func (b *Backend) checkBucket(ctx context.Context, opts Options) error {
 	ok, err := b.client.BucketExists(ctx, b.bucket)
 	if err != nil || ok {
 		return err
 	}
-	err = b.client.MakeBucket(ctx, b.bucket, minio.MakeBucketOptions{Region: region})
+	if !opts.CreateBucket {
+		return fmt.Errorf("%w: the bucket does not exist; create it, or set Options.CreateBucket", core.ErrNotFound)
+	}
+	err = b.client.MakeBucket(ctx, b.bucket, minio.MakeBucketOptions{Region: opts.Region})
 	if code := minio.ToErrorResponse(err).Code; code == "BucketAlreadyOwnedByYou" || code == "BucketAlreadyExists" {
 		return nil // created meanwhile by another instance
 	}
-	return err
+	if err != nil {
+		return fmt.Errorf("create bucket: %w", err)
+	}
+	return nil
 }
 
 // Client returns the underlying minio-go client.

@@ -33,7 +33,7 @@ func testOptions(tb testing.TB) s3.Options {
 	var suffix [6]byte
 	rand.Read(suffix[:])
 	opts := s3.Options{Endpoint: host, Port: port, AccessKey: access, SecretKey: secret,
-		Bucket: "srtest-" + hex.EncodeToString(suffix[:]), Prefix: "reg"}
+		Bucket: "srtest-" + hex.EncodeToString(suffix[:]), Prefix: "reg", CreateBucket: true}
 	first := newBackend(tb, opts)
 	tb.Cleanup(func() { removeBucket(tb, first.Client(), opts.Bucket) })
 	return opts
@@ -41,7 +41,7 @@ func testOptions(tb testing.TB) s3.Options {
 
 func newBackend(tb testing.TB, opts s3.Options) *s3.Backend {
 	tb.Helper()
-	b, err := s3.New(opts)
+	b, err := s3.New(context.Background(), opts)
 	if err != nil {
 		tb.Fatal(err)
 	}
