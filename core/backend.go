@@ -46,6 +46,8 @@ type Backend interface {
 // without streaming it through the caller. [Storage.Copy] falls back to
 // Get+Put when the backend lacks it.
 type Copier interface {
+	// Copy puts a copy of the object at srcKey at dstKey (replacing what
+	// is there) and returns the copy's info.
 	Copy(ctx context.Context, srcKey, dstKey string) (ObjectInfo, error)
 }
 
@@ -64,19 +66,24 @@ type Copier interface {
 // unchanged. A missing srcKey is [ErrNotFound]. srcKey and dstKey differ.
 // opts.ContentType is applied where the backend stores one.
 type Mover interface {
+	// Move moves srcKey to dstKey under opts' condition, as described
+	// above, and returns the info of the object at dstKey.
 	Move(ctx context.Context, srcKey, dstKey string, opts PutOptions) (ObjectInfo, error)
 }
 
 // Pinger is an optional capability: a backend that can report whether it is
 // reachable. The example server's /healthz uses it.
 type Pinger interface {
+	// Ping returns nil when the store answers.
 	Ping(ctx context.Context) error
 }
 
 // ByteRange selects part of an object: Length bytes from Offset, or
 // everything from Offset when Length is negative.
 type ByteRange struct {
+	// Offset is the first byte to read.
 	Offset int64
+	// Length is the number of bytes to read; negative means to the end.
 	Length int64
 }
 
@@ -101,9 +108,14 @@ func (r ByteRange) Resolve(size int64) (off, n int64, err error) {
 
 // ObjectInfo describes a stored object.
 type ObjectInfo struct {
-	Key     string
-	Size    int64
-	ETag    string
+	// Key is the object's key.
+	Key string
+	// Size is its length in bytes.
+	Size int64
+	// ETag names this version of the object: it changes with every write.
+	// Conditional puts compare it (PutOptions.IfMatch).
+	ETag string
+	// ModTime is when this version was written.
 	ModTime time.Time
 }
 
@@ -134,7 +146,10 @@ type ListOptions struct {
 
 // ListPage is one page of a listing.
 type ListPage struct {
-	Objects        []ObjectInfo
+	// Objects are the keys listed, in lexicographic order.
+	Objects []ObjectInfo
+	// CommonPrefixes are the "directories" a Delimiter grouped, each
+	// ending in the delimiter.
 	CommonPrefixes []string
 	// NextStartAfter is set when more entries follow.
 	NextStartAfter string

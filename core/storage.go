@@ -4,31 +4,54 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"time"
 )
 
 // HookEvent describes a storage operation to a hook.
 type HookEvent struct {
 	// Protocol is the protocol whose request caused the operation, or "".
 	Protocol Protocol
-	// Key is the storage key.
+	// Kind is what the object is (an artifact, a package's metadata, an
+	// index, a temporary upload, internal state), or "" when unknown.
+	Kind ObjectKind
+	// Package is the package the object belongs to, or "".
+	Package string
+	// Version is the version the object belongs to, or "".
+	Version string
+	// Key is the storage key, for those who want it. The layout of each
+	// protocol is drawn in its paths.go.
 	Key string
 	// Size is the object size in bytes, or -1 when not known (a put of a
-	// stream of unknown length, before it is written).
+	// stream of unknown length, before it is written; a delete).
 	Size int64
-	// Actor is who sent the request, or nil.
+	// Actor is who sent the request, or nil; its OrgID is the tenant.
 	Actor *Actor
+	// Time is when the operation was asked for.
+	Time time.Time
 }
 
 // StorageHooks observe and may veto storage operations, for quotas and audit
-// logs. A Before hook that returns an error refuses the operation: the
-// client receives 403 with the error's text as the reason. Nil hooks are
-// skipped. Hooks must be safe for concurrent use.
+// logs. Nil hooks are skipped. Hooks must be safe for concurrent use.
+//
+// A Before hook that returns an error refuses the operation, and the
+// request fails with nothing half-done: a publish whose artifact or
+// metadata write is refused leaves no trace. The error chooses the
+// client's status by its category ([ErrTooLarge] → 413, [ErrForbidden]
+// or an uncategorised error → 403) and its text is shown to the client.
+// Before hooks are not asked about [KindIndex] writes, which follow a
+// change already made; After hooks see every operation.
 type StorageHooks struct {
-	BeforePut    func(ctx context.Context, ev HookEvent) error
-	AfterPut     func(ctx context.Context, ev HookEvent)
+	// BeforePut may refuse a write (put, or a move into place).
+	BeforePut func(ctx context.Context, ev HookEvent) error
+	// AfterPut sees each completed write, with the stored size.
+	AfterPut func(ctx context.Context, ev HookEvent)
+	// BeforeDelete may refuse a delete.
 	BeforeDelete func(ctx context.Context, ev HookEvent) error
-	AfterDelete  func(ctx context.Context, ev HookEvent)
-	AfterGet     func(ctx context.Context, ev HookEvent)
+	// AfterDelete sees each completed delete.
+	AfterDelete func(ctx context.Context, ev HookEvent)
+	// AfterGet sees each object opened for reading (a download, or the
+	// registry reading its own documents).
+	AfterGet func(ctx context.Context, ev HookEvent)
 }
 
 // Storage wraps a [Backend] with hooks. Protocol handlers use it for every
@@ -48,7 +71,21 @@ func NewStorage(backend Backend, hooks StorageHooks) *Storage {
 func (s *Storage) Backend() Backend { return s.backend }
 
 func event(ctx context.Context, key string, size int64) HookEvent {
-	return HookEvent{Protocol: ProtocolFrom(ctx), Key: key, Size: size, Actor: ActorFrom(ctx)}
+	ref := ObjectFrom(ctx)
+	return HookEvent{Protocol: ProtocolFrom(ctx), Kind: ref.Kind, Package: ref.Package, Version: ref.Version,
+		Key: key, Size: size, Actor: ActorFrom(ctx), Time: time.Now()}
+}
+
+// refuse asks a Before hook about an operation, unless it is a derived
+// index write.
+func refuse(ctx context.Context, hook func(context.Context, HookEvent) error, op, key string, size int64) error {
+	if hook == nil || ObjectFrom(ctx).Kind == KindIndex {
+		return nil
+	}
+	if err := hook(ctx, event(ctx, key, size)); err != nil {
+		return &RefusedError{Op: op, Key: key, Err: err}
+	}
+	return nil
 }
 
 // Get opens key (or a range of it) for reading and runs the AfterGet hook.
@@ -71,10 +108,8 @@ func (s *Storage) Stat(ctx context.Context, key string) (ObjectInfo, error) {
 // Put stores r at key after the BeforePut hook allowed it; size is -1 when
 // unknown.
 func (s *Storage) Put(ctx context.Context, key string, r io.Reader, size int64, opts PutOptions) (ObjectInfo, error) {
-	if s.hooks.BeforePut != nil {
-		if err := s.hooks.BeforePut(ctx, event(ctx, key, size)); err != nil {
-			return ObjectInfo{}, &RefusedError{Op: "put", Key: key, Reason: err.Error()}
-		}
+	if err := refuse(ctx, s.hooks.BeforePut, "put", key, size); err != nil {
+		return ObjectInfo{}, err
 	}
 	info, err := s.backend.Put(ctx, key, r, size, opts)
 	if err != nil {
@@ -88,10 +123,8 @@ func (s *Storage) Put(ctx context.Context, key string, r io.Reader, size int64, 
 
 // Delete removes key after the BeforeDelete hook allowed it.
 func (s *Storage) Delete(ctx context.Context, key string) error {
-	if s.hooks.BeforeDelete != nil {
-		if err := s.hooks.BeforeDelete(ctx, event(ctx, key, -1)); err != nil {
-			return &RefusedError{Op: "delete", Key: key, Reason: err.Error()}
-		}
+	if err := refuse(ctx, s.hooks.BeforeDelete, "delete", key, -1); err != nil {
+		return err
 	}
 	if err := s.backend.Delete(ctx, key); err != nil {
 		return err
@@ -145,8 +178,8 @@ func (s *Storage) Copy(ctx context.Context, srcKey, dstKey string) (ObjectInfo, 
 		if err != nil {
 			return ObjectInfo{}, err
 		}
-		if err := s.hooks.BeforePut(ctx, event(ctx, dstKey, st.Size)); err != nil {
-			return ObjectInfo{}, &RefusedError{Op: "put", Key: dstKey, Reason: err.Error()}
+		if err := refuse(ctx, s.hooks.BeforePut, "put", dstKey, st.Size); err != nil {
+			return ObjectInfo{}, err
 		}
 	}
 	info, err := c.Copy(ctx, srcKey, dstKey)
@@ -170,8 +203,8 @@ func (s *Storage) Move(ctx context.Context, srcKey, dstKey string, opts PutOptio
 		if err != nil {
 			return ObjectInfo{}, err
 		}
-		if err := s.hooks.BeforePut(ctx, event(ctx, dstKey, st.Size)); err != nil {
-			return ObjectInfo{}, &RefusedError{Op: "put", Key: dstKey, Reason: err.Error()}
+		if err := refuse(ctx, s.hooks.BeforePut, "put", dstKey, st.Size); err != nil {
+			return ObjectInfo{}, err
 		}
 	}
 	var info ObjectInfo

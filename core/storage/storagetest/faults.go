@@ -22,6 +22,7 @@ var ErrBrokenRead = errors.New("connection reset by the store")
 // an internal error, not as the client's bad input.
 type FailingReads struct {
 	core.Backend
+	// Prefix selects the keys whose reads break.
 	Prefix string
 }
 
@@ -63,6 +64,7 @@ var ErrLostAnswer = errors.New("the store's answer was lost")
 // leaves a consistent state.
 type LostAnswers struct {
 	core.Backend
+	// Lose selects the keys whose writes lose their answer.
 	Lose func(key string) bool
 }
 

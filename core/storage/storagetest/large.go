@@ -17,7 +17,8 @@ import (
 const (
 	// LargeObjectSize is the size of the stream of [RunLargeObject]; with
 	// -short it is LargeObjectShortSize.
-	LargeObjectSize      = 1 << 30
+	LargeObjectSize = 1 << 30
+	// LargeObjectShortSize is the size of the stream with -short.
 	LargeObjectShortSize = 128 << 20
 	// MaxLargeObjectHeap bounds the Go heap in use while [RunLargeObject]
 	// streams.
