@@ -87,15 +87,18 @@ type Publication struct {
 }
 
 // Publish runs steps 2 to 4 of the commit protocol for p. The staged object
-// is gone afterwards, whatever the outcome. An error is Commit's (or the
+// is gone afterwards, whatever the outcome. Storage hooks see the move as
+// a put of a [KindArtifact] and the commit's writes as [KindMetadata], with
+// the package and version ctx names ([WithObject]). An error is Commit's (or the
 // storage's), and then the document does not list the artifact.
 func Publish(ctx context.Context, s *Storage, p Publication) error {
-	cleanup := context.WithoutCancel(ctx)
-	if _, err := s.Move(ctx, p.Staged, p.Final, PutOptions{IfAbsent: true, ContentType: p.ContentType}); err != nil {
-		_ = s.Delete(cleanup, p.Staged)
+	artifact := WithKind(ctx, KindArtifact)
+	cleanup := context.WithoutCancel(artifact)
+	if _, err := s.Move(artifact, p.Staged, p.Final, PutOptions{IfAbsent: true, ContentType: p.ContentType}); err != nil {
+		_ = s.Delete(WithKind(cleanup, KindTemporary), p.Staged)
 		return fmt.Errorf("place artifact: %w", err)
 	}
-	err := p.Commit(ctx)
+	err := p.Commit(WithKind(ctx, KindMetadata))
 	if err == nil {
 		return nil
 	}
@@ -105,7 +108,7 @@ func Publish(ctx context.Context, s *Storage, p Publication) error {
 	}
 	// The write may have happened with its answer lost: ask the document
 	// (a document that does not exist lists nothing).
-	listed, lerr := p.Listed(cleanup)
+	listed, lerr := p.Listed(WithKind(cleanup, KindMetadata))
 	switch {
 	case lerr == nil && listed:
 		return nil

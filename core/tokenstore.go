@@ -95,7 +95,7 @@ func (s *storedTokens) get(ctx context.Context, hash string) (tokenRecord, error
 }
 
 func (s *storedTokens) put(ctx context.Context, rec tokenRecord) error {
-	_, err := PutJSON(ctx, s.storage, s.key(rec.Hash), rec, PutOptions{IfAbsent: true})
+	_, err := PutJSON(WithKind(ctx, KindInternal), s.storage, s.key(rec.Hash), rec, PutOptions{IfAbsent: true})
 	return err
 }
 

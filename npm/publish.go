@@ -25,6 +25,7 @@ const staleTarball = 10 * time.Minute
 // unpublish of single versions, dist-tags).
 func (h *Handler) putPackage(ctx context.Context, req *core.RequestContext, p route.Params) (*core.Response, error) {
 	name := p["pkg"]
+	ctx = core.WithObject(ctx, core.ObjectRef{Package: name})
 	principal, err := h.authorize(ctx, req, name, core.ActionWrite)
 	if err != nil {
 		return nil, err
@@ -32,7 +33,7 @@ func (h *Handler) putPackage(ctx context.Context, req *core.RequestContext, p ro
 	h.sweeper.Maybe()
 	pr, err := parsePublish(req.Body, h.cfg.MaxMetadataSize, h.cfg.MaxTarballSize, func(r io.Reader) (string, error) {
 		key := uploadKey(time.Now())
-		_, err := h.deps.Storage.Put(ctx, key, r, -1, core.PutOptions{ContentType: "application/octet-stream"})
+		_, err := h.deps.Storage.Put(core.WithKind(ctx, core.KindTemporary), key, r, -1, core.PutOptions{ContentType: "application/octet-stream"})
 		return key, err
 	})
 	defer h.removeUploads(ctx, pr)
@@ -60,7 +61,7 @@ func (h *Handler) removeUploads(ctx context.Context, pr *publishRequest) {
 		if a.Key == "" {
 			continue
 		}
-		if err := h.deps.Storage.Delete(context.WithoutCancel(ctx), a.Key); err != nil {
+		if err := h.deps.Storage.Delete(core.WithKind(context.WithoutCancel(ctx), core.KindTemporary), a.Key); err != nil {
 			h.log.WarnContext(ctx, "npm: remove upload", "key", a.Key, "error", err)
 		}
 	}
@@ -82,6 +83,7 @@ func (h *Handler) publish(ctx context.Context, req *core.RequestContext, princip
 		version, raw = v, r
 	}
 	att := pr.Attachments[0]
+	ctx = core.WithObject(ctx, core.ObjectRef{Version: version})
 	if err := checkPublish(name, version, raw, att); err != nil {
 		return nil, err
 	}

@@ -116,7 +116,7 @@ func (h *Handler) setSearchEntry(ctx context.Context, name string, entry searchE
 	if err != nil {
 		return err
 	}
-	_, _, err = core.UpdateEntryDoc(ctx, h.deps.Storage, searchShardKey(searchShard(name)),
+	_, _, err = core.UpdateEntryDoc(core.WithObject(ctx, core.ObjectRef{Kind: core.KindIndex, Package: name}), h.deps.Storage, searchShardKey(searchShard(name)),
 		func(ix *core.EntryDoc[shardHead], _ bool) error {
 			if old, ok := ix.Get(name); ok {
 				var cur searchEntry

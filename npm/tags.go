@@ -109,7 +109,7 @@ func (h *Handler) changeTags(ctx context.Context, base, name string, change func
 // document written is cached, rendered for base.
 func (h *Handler) updatePackage(ctx context.Context, name, base string, change func(d *storedPackument, now time.Time) error) (*storedPackument, error) {
 	now := time.Now().UTC()
-	ed, info, err := core.UpdateEntryDoc(ctx, h.deps.Storage, packumentKey(name), func(ed *core.EntryDoc[packageHead], exists bool) error {
+	ed, info, err := core.UpdateEntryDoc(core.WithObject(ctx, core.ObjectRef{Kind: core.KindMetadata, Package: name}), h.deps.Storage, packumentKey(name), func(ed *core.EntryDoc[packageHead], exists bool) error {
 		d := &storedPackument{EntryDoc: ed}
 		d.init(name, now)
 		if !exists || d.Len() == 0 {

@@ -187,8 +187,9 @@ func (h *Handler) deleteTarball(ctx context.Context, req *core.RequestContext, p
 // is never served. It returns the client's answer.
 func (h *Handler) unpublished(ctx context.Context, doc *storedPackument, tarballs map[string]string, status int) *core.Response {
 	name := doc.Head.Name
-	for _, id := range tarballs {
-		if err := h.deps.Storage.Delete(context.WithoutCancel(ctx), tarballKey(name, id)); err != nil {
+	for v, id := range tarballs {
+		del := core.WithObject(context.WithoutCancel(ctx), core.ObjectRef{Kind: core.KindArtifact, Package: name, Version: v})
+		if err := h.deps.Storage.Delete(del, tarballKey(name, id)); err != nil {
 			h.log.WarnContext(ctx, "npm: delete tarball of unpublished version", "package", name, "error", err)
 		}
 	}

@@ -82,6 +82,7 @@ func (h *Handler) linkBlob(ctx context.Context, name string, d Digest) error {
 	if err := h.catalogAdd(ctx, name); err != nil {
 		return err
 	}
+	ctx = core.WithObject(ctx, core.ObjectRef{Kind: core.KindMetadata, Package: name, Version: d.String()})
 	if _, err := h.deps.Storage.Put(ctx, layerLinkKey(name, d), bytes.NewReader(nil), 0, core.PutOptions{}); err != nil {
 		return fmt.Errorf("link blob %s into %s: %w", d, name, err)
 	}
@@ -102,7 +103,7 @@ func (h *Handler) deleteBlob(ctx context.Context, req *core.RequestContext, p ro
 	if _, err := h.deps.Storage.Stat(ctx, layerLinkKey(name, d)); err != nil {
 		return nil, blobError(err, d)
 	}
-	if err := h.deps.Storage.Delete(ctx, layerLinkKey(name, d)); err != nil {
+	if err := h.deps.Storage.Delete(core.WithObject(ctx, core.ObjectRef{Kind: core.KindMetadata, Package: name, Version: d.String()}), layerLinkKey(name, d)); err != nil {
 		return nil, err
 	}
 	return core.NewResponse(http.StatusAccepted), nil

@@ -77,7 +77,7 @@ func (h *Handler) catalogAdd(ctx context.Context, name string) error {
 	if _, ok := h.cataloged.Load(name); ok {
 		return nil
 	}
-	_, err := core.UpdateJSON(ctx, h.deps.Storage, catalogKey, func(idx *catalogIndex, _ bool) error {
+	_, err := core.UpdateJSON(core.WithKind(ctx, core.KindIndex), h.deps.Storage, catalogKey, func(idx *catalogIndex, _ bool) error {
 		i, found := slices.BinarySearch(idx.Repositories, name)
 		if found {
 			return core.ErrNoChange

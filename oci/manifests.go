@@ -151,8 +151,9 @@ func (h *Handler) putManifest(ctx context.Context, req *core.RequestContext, p r
 		return nil, err
 	}
 	st := h.deps.Storage
+	ctx = core.WithObject(ctx, core.ObjectRef{Kind: core.KindMetadata, Package: name, Version: d.String()})
 	if _, err := st.Stat(ctx, blobKey(d)); errors.Is(err, core.ErrNotFound) {
-		if _, err := st.Put(ctx, blobKey(d), bytes.NewReader(body), int64(len(body)), core.PutOptions{ContentType: mediaType}); err != nil {
+		if _, err := st.Put(core.WithKind(ctx, core.KindArtifact), blobKey(d), bytes.NewReader(body), int64(len(body)), core.PutOptions{ContentType: mediaType}); err != nil {
 			return nil, fmt.Errorf("store manifest: %w", err)
 		}
 	} else if err != nil {

@@ -173,6 +173,7 @@ func (h *Handler) complete(ctx context.Context, req *core.RequestContext, name, 
 // concatenated as a stream.
 func (h *Handler) storeBlob(ctx context.Context, id string, s *uploadSession, d Digest) error {
 	st := h.deps.Storage
+	ctx = core.WithObject(ctx, core.ObjectRef{Kind: core.KindArtifact, Package: s.Repo, Version: d.String()})
 	if _, err := st.Stat(ctx, blobKey(d)); err == nil {
 		return nil
 	} else if !errors.Is(err, core.ErrNotFound) {

@@ -130,7 +130,7 @@ func (h *Handler) chunks(ctx context.Context, id string, s *uploadSession) *chun
 func (h *Handler) newUpload(ctx context.Context, name string, sha512 bool) (string, *uploadSession, error) {
 	id := uuid.NewString()
 	s := &uploadSession{Repo: name, StartedAt: time.Now().UTC(), HashSHA512: sha512}
-	if _, err := core.PutJSON(ctx, h.deps.Storage, sessionKey(id), s, core.PutOptions{IfAbsent: true}); err != nil {
+	if _, err := core.PutJSON(core.WithObject(ctx, core.ObjectRef{Kind: core.KindInternal, Package: name}), h.deps.Storage, sessionKey(id), s, core.PutOptions{IfAbsent: true}); err != nil {
 		return "", nil, fmt.Errorf("create upload: %w", err)
 	}
 	return id, s, nil
@@ -169,7 +169,7 @@ func (h *Handler) appendChunk(ctx context.Context, id string, s *uploadSession, 
 	name := chunkName(offset, uuid.NewString()[:8])
 	key := chunkKey(id, name)
 	counted := &countingReader{r: io.TeeReader(body, rh)}
-	if _, err := h.deps.Storage.Put(ctx, key, counted, length, core.PutOptions{}); err != nil {
+	if _, err := h.deps.Storage.Put(core.WithObject(ctx, core.ObjectRef{Kind: core.KindTemporary, Package: s.Repo}), key, counted, length, core.PutOptions{}); err != nil {
 		h.dropChunk(ctx, key)
 		if errors.Is(err, core.ErrInvalidArgument) {
 			return nil, fmt.Errorf("%w: %v", ErrSizeInvalid, err)
@@ -186,7 +186,7 @@ func (h *Handler) appendChunk(ctx context.Context, id string, s *uploadSession, 
 		h.dropChunk(ctx, key)
 		return nil, err
 	}
-	updated, err := core.UpdateJSON(ctx, h.deps.Storage, sessionKey(id), func(doc *uploadSession, exists bool) error {
+	updated, err := core.UpdateJSON(core.WithKind(ctx, core.KindInternal), h.deps.Storage, sessionKey(id), func(doc *uploadSession, exists bool) error {
 		if !exists {
 			return fmt.Errorf("%w: %s", ErrBlobUploadUnknown, id)
 		}

@@ -143,15 +143,20 @@ func (h *Handler) removeFiles(ctx context.Context, project, what string, drop fu
 	}
 	out := deletedResponse{Project: project, Deleted: []string{}}
 	for _, f := range removed {
-		for _, key := range []string{fileKey(project, f.Object), metadataKey(project, f.Object)} {
-			if err := h.deps.Storage.Delete(context.WithoutCancel(ctx), key); err != nil {
+		del := core.WithObject(context.WithoutCancel(ctx), core.ObjectRef{Package: project, Version: f.Version})
+		for i, key := range []string{fileKey(project, f.Object), metadataKey(project, f.Object)} {
+			kind := core.KindArtifact
+			if i == 1 {
+				kind = core.KindMetadata
+			}
+			if err := h.deps.Storage.Delete(core.WithKind(del, kind), key); err != nil {
 				return nil, fmt.Errorf("delete %s: %w", key, err)
 			}
 		}
 		out.Deleted = append(out.Deleted, f.Filename)
 	}
 	if len(doc.Files) == 0 {
-		if err := h.deps.Storage.Delete(context.WithoutCancel(ctx), indexKey(project)); err != nil {
+		if err := h.deps.Storage.Delete(core.WithObject(context.WithoutCancel(ctx), core.ObjectRef{Kind: core.KindIndex, Package: project}), indexKey(project)); err != nil {
 			return nil, fmt.Errorf("unindex project %s: %w", project, err)
 		}
 	}

@@ -151,6 +151,7 @@ func encodeFiles(ed *core.EntryDoc[projectHead], doc *projectDoc) error {
 // head). It returns the document written.
 func (h *Handler) updateProject(ctx context.Context, project string, change func(doc *projectDoc, exists bool) error) (*projectDoc, error) {
 	var out *projectDoc
+	ctx = core.WithObject(ctx, core.ObjectRef{Kind: core.KindMetadata, Package: project})
 	_, _, err := core.UpdateEntryDoc(ctx, h.deps.Storage, projectKey(project), func(ed *core.EntryDoc[projectHead], exists bool) error {
 		doc, err := decodeProject(ed)
 		if err != nil {

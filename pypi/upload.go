@@ -171,7 +171,7 @@ func (h *Handler) readForm(ctx context.Context, req *core.RequestContext, body i
 		form.tmpKey = uploadKey(h.now(), uuid.NewString())
 		form.hashes = digest.NewSet(digest.SHA256, digest.MD5, digest.BLAKE2b256)
 		pr := &errReader{r: part}
-		if _, err := h.deps.Storage.Put(ctx, form.tmpKey, form.hashes.Reader(pr), -1, core.PutOptions{}); err != nil {
+		if _, err := h.deps.Storage.Put(core.WithKind(ctx, core.KindTemporary), form.tmpKey, form.hashes.Reader(pr), -1, core.PutOptions{}); err != nil {
 			if pr.err != nil {
 				return form, uploadReadError(pr.err)
 			}
@@ -372,10 +372,11 @@ func (h *Handler) readCoreMetadata(ctx context.Context, key string, size int64, 
 // file succeeds; a file the document does not list is never served; a
 // failure removes what this upload wrote.
 func (h *Handler) store(ctx context.Context, form *uploadForm, up *checkedUpload) error {
+	ctx = core.WithObject(ctx, core.ObjectRef{Package: up.project, Version: up.version})
 	id := core.StageID(form.tmpKey)
 	mdKey := metadataKey(up.project, id)
 	mdSet := digest.NewSet(digest.SHA256)
-	if _, err := h.deps.Storage.Put(ctx, mdKey, mdSet.Reader(bytes.NewReader(up.metadata)),
+	if _, err := h.deps.Storage.Put(core.WithKind(ctx, core.KindMetadata), mdKey, mdSet.Reader(bytes.NewReader(up.metadata)),
 		int64(len(up.metadata)), core.PutOptions{ContentType: "text/plain; charset=utf-8"}); err != nil {
 		return fmt.Errorf("store metadata of %s: %w", form.filename, err)
 	}
@@ -399,13 +400,13 @@ func (h *Handler) store(ctx context.Context, form *uploadForm, up *checkedUpload
 		Listed: func(ctx context.Context) (bool, error) { return h.listsObject(ctx, up.project, form.filename, id) },
 	})
 	if err != nil || written == nil { // refused, or a retry of a file listed already
-		h.deleteQuietly(context.WithoutCancel(ctx), mdKey)
+		h.deleteQuietly(core.WithKind(context.WithoutCancel(ctx), core.KindMetadata), mdKey)
 		return err
 	}
 	// The /simple/ index lists projects by marker; a crash before this put
 	// leaves the project out of the index (not out of its own page) until
 	// its next upload.
-	if _, err := h.deps.Storage.Put(ctx, indexKey(up.project), bytes.NewReader(nil), 0, core.PutOptions{IfAbsent: true}); err != nil &&
+	if _, err := h.deps.Storage.Put(core.WithKind(ctx, core.KindIndex), indexKey(up.project), bytes.NewReader(nil), 0, core.PutOptions{IfAbsent: true}); err != nil &&
 		!errors.Is(err, core.ErrPreconditionFailed) {
 		return fmt.Errorf("index project %s: %w", up.project, err)
 	}
