@@ -163,19 +163,19 @@ func (h *Handler) publish(ctx context.Context, req *core.RequestContext, princip
 	return core.JSONResponse(http.StatusCreated, map[string]any{"ok": true, "id": name, "rev": doc.rev()}), nil
 }
 
-// cached puts a document just written into the cache, rendered for base
-// (the URL its publisher used, which its readers most likely use too), so
-// that the first read after a change costs no decoding or rendering.
+// cached puts a document just written into the cache, with its abbreviated
+// form (what installs read) rendered for base (the URL its publisher used,
+// which its readers most likely use too), so that the first install after
+// a change costs no decoding or rendering; the full form is one
+// concatenation away.
 func (h *Handler) cached(name, etag string, d *storedPackument, base string) {
 	d.init(name, d.Head.Created)
 	h.cache.putDoc(name, etag, d)
 	if d.Len() == 0 {
 		return
 	}
-	for _, abbreviated := range []bool{false, true} {
-		if b, err := renderPackument(d, base, abbreviated); err == nil {
-			h.cache.put(cacheKey{name: name, base: base, abbreviated: abbreviated}, etag, b, nil)
-		}
+	if b, err := renderPackument(d, base, true); err == nil {
+		h.cache.put(cacheKey{name: name, base: base, abbreviated: true}, etag, b, nil)
 	}
 }
 

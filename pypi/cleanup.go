@@ -1,8 +1,14 @@
 package pypi
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"fmt"
+	"strings"
 	"time"
+
+	"github.com/smartregistry/smartregistry/core"
 )
 
 // maybeCleanUploads starts a background sweep of the temporary upload
@@ -28,4 +34,40 @@ func (h *Handler) Close(ctx context.Context) error {
 	err := h.sweeper.Close(ctx)
 	h.renders.Wait()
 	return err
+}
+
+// RebuildIndex makes the /simple/ index agree with the project documents:
+// a marker for every project with files, none for the others. Uploads and
+// deletes keep it up to date; this repairs it after a crash between a
+// project's first upload (or last delete) and its marker's write. It reads
+// every project document, so it is slow on a large store.
+func (h *Handler) RebuildIndex(ctx context.Context) error {
+	ctx = core.WithKind(ctx, core.KindIndex)
+	var projects []string
+	if err := h.deps.Storage.Walk(ctx, projectsPrefix, func(o core.ObjectInfo) error {
+		if p, ok := strings.CutSuffix(strings.TrimPrefix(o.Key, projectsPrefix), "/project.json"); ok {
+			projects = append(projects, p)
+		}
+		return nil
+	}); err != nil {
+		return fmt.Errorf("pypi: rebuild index: %w", err)
+	}
+	for _, p := range projects {
+		ed, _, err := core.GetEntryDoc[projectHead](ctx, h.deps.Storage, projectKey(p))
+		if err != nil {
+			return fmt.Errorf("pypi: rebuild index: %w", err)
+		}
+		if ed.Len() == 0 {
+			err = h.deps.Storage.Delete(ctx, indexKey(p))
+		} else {
+			_, err = h.deps.Storage.Put(ctx, indexKey(p), bytes.NewReader(nil), 0, core.PutOptions{IfAbsent: true})
+			if errors.Is(err, core.ErrPreconditionFailed) {
+				err = nil
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("pypi: rebuild index: %w", err)
+		}
+	}
+	return nil
 }

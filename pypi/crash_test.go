@@ -94,6 +94,18 @@ func TestCrashStates(t *testing.T) {
 				t.Errorf("after a lost answer the file is %d, %d bytes", r.status, len(r.body))
 			}
 			e.mustUpload(ctx, d) // the client saw an error and retries
+
+			// 4. A crash between a first upload and its index marker: the
+			// project has its page, and RebuildIndex brings it into /simple/.
+			if err := e.storage.Delete(ctx, indexKey("lost")); err != nil {
+				t.Fatal(err)
+			}
+			if err := e.h.RebuildIndex(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if r := get("/simple/"); !strings.Contains(r.body, "lost") || !strings.Contains(r.body, "placed") {
+				t.Errorf("after RebuildIndex:\n%s", r.body)
+			}
 			for _, k := range e.keys(ctx) {
 				if strings.HasPrefix(k, uploadsPrefix) {
 					t.Errorf("upload left behind: %s", k)

@@ -67,9 +67,11 @@ func (h *Handler) receive(ctx context.Context, req *core.RequestContext, body io
 		return nil, fmt.Errorf("%w: upload of %d bytes is over the limit of %d", core.ErrTooLarge, req.ContentLength, h.cfg.MaxUploadSize)
 	}
 	form, err := h.readForm(ctx, req, body, principal)
-	if form != nil && form.tmpKey != "" {
-		defer h.deleteQuietly(context.WithoutCancel(ctx), form.tmpKey)
-	}
+	defer func() {
+		if form != nil && form.tmpKey != "" { // not published: store consumed it otherwise
+			h.deleteQuietly(core.WithKind(context.WithoutCancel(ctx), core.KindTemporary), form.tmpKey)
+		}
+	}()
 	if err != nil {
 		return nil, err
 	}
@@ -399,13 +401,19 @@ func (h *Handler) store(ctx context.Context, form *uploadForm, up *checkedUpload
 		},
 		Listed: func(ctx context.Context) (bool, error) { return h.listsObject(ctx, up.project, form.filename, id) },
 	})
+	form.tmpKey = ""                  // Publish moved or removed it
 	if err != nil || written == nil { // refused, or a retry of a file listed already
 		h.deleteQuietly(core.WithKind(context.WithoutCancel(ctx), core.KindMetadata), mdKey)
 		return err
 	}
-	// The /simple/ index lists projects by marker; a crash before this put
-	// leaves the project out of the index (not out of its own page) until
-	// its next upload.
+	// The /simple/ index lists projects by marker, written when a project
+	// gains its first file (or its first after all were deleted). A crash
+	// just before this put leaves the project out of /simple/ (not out of
+	// its own page, which pip reads) until RebuildIndex.
+	if written.Len() > 1 {
+		h.prerender(up.project, written, info.ETag)
+		return nil
+	}
 	if _, err := h.deps.Storage.Put(core.WithKind(ctx, core.KindIndex), indexKey(up.project), bytes.NewReader(nil), 0, core.PutOptions{IfAbsent: true}); err != nil &&
 		!errors.Is(err, core.ErrPreconditionFailed) {
 		return fmt.Errorf("index project %s: %w", up.project, err)

@@ -1,0 +1,98 @@
+package pypi
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/smartregistry/smartregistry/core/storage/filesystem"
+	"github.com/smartregistry/smartregistry/core/storage/memory"
+	"github.com/smartregistry/smartregistry/core/storage/storagetest"
+)
+
+// medianMS is the median of ds in milliseconds.
+func medianMS(ds []time.Duration) float64 {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return float64(s[len(s)/2]) / float64(time.Millisecond)
+}
+
+// BenchmarkUploadGrowth uploads files 1…n of one project in a row (a
+// wheel per version), one client, on the filesystem backend, and reports
+// the median upload time of the first 50 and of the last 50, their ratio,
+// and uploads per second over the last 50. Run it with -benchtime=1x: one
+// iteration is one whole series.
+func BenchmarkUploadGrowth(b *testing.B) {
+	for _, n := range []int{1000, 5000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			type upload struct {
+				d       dist
+				content []byte
+			}
+			ups := make([]upload, n)
+			for i := range n {
+				d := dist{name: "grow", version: fmt.Sprintf("1.%d", i)}
+				ups[i] = upload{d, d.wheel(b)}
+			}
+			for b.Loop() {
+				b.StopTimer()
+				fs, err := filesystem.New(b.TempDir())
+				if err != nil {
+					b.Fatal(err)
+				}
+				e := newTestEnvOn(b, fs, true)
+				times := make([]time.Duration, n)
+				b.StartTimer()
+				for i, u := range ups {
+					start := time.Now()
+					r := e.upload(b.Context(), u.d, u.d.wheelName(), u.content, nil)
+					times[i] = time.Since(start)
+					if r.status != http.StatusOK {
+						b.Fatalf("upload %d: %d %s", i, r.status, r.body)
+					}
+				}
+				e.h.renders.Wait()
+				start := time.Now()
+				r := e.do(b.Context(), request{method: "GET", path: "/simple/grow/"})
+				firstRead := time.Since(start)
+				if r.status != http.StatusOK {
+					b.Fatalf("read: %d", r.status)
+				}
+				first, last := medianMS(times[:50]), medianMS(times[n-50:])
+				b.ReportMetric(first, "first50-ms")
+				b.ReportMetric(last, "last50-ms")
+				b.ReportMetric(last/first, "last/first")
+				b.ReportMetric(1000/last, "uploads/s")
+				b.ReportMetric(float64(firstRead)/float64(time.Millisecond), "first-read-ms")
+			}
+		})
+	}
+}
+
+// TestUploadRoundTrips counts the storage calls (round trips to a remote
+// store) of one upload of a new file to an existing project, and fails if
+// it takes more than it does now.
+func TestUploadRoundTrips(t *testing.T) {
+	ctx := t.Context()
+	counting := storagetest.NewCounting(memory.New())
+	e := newTestEnvOn(t, counting, true)
+	d := dist{name: "trips", version: "1.0"}
+	e.mustUpload(ctx, d)
+	e.h.renders.Wait()
+	counting.Calls()
+	d = dist{name: "trips", version: "1.1"}
+	if r := e.upload(ctx, d, d.wheelName(), d.wheel(t), nil); r.status != http.StatusOK {
+		t.Fatalf("upload: %d %s", r.status, r.body)
+	}
+	calls := counting.Calls()
+	total := 0
+	for _, n := range calls {
+		total += n
+	}
+	t.Logf("upload of a wheel to an existing project: %d storage calls %v", total, calls)
+	if total > 8 {
+		t.Errorf("an upload makes %d storage calls %v, want at most 8", total, calls)
+	}
+}
