@@ -106,6 +106,8 @@ type Server struct {
 	AdminUser, AdminPassword string
 	// DataDir is the filesystem storage directory (empty on S3).
 	DataDir string
+	// PID is the server process's id, e.g. to read /proc/<pid>/io.
+	PID int
 
 	logPath string
 }
@@ -213,6 +215,7 @@ func StartServer(t testing.TB, opts Options) *Server {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	s.PID = cmd.Process.Pid
 	done := make(chan struct{})
 	t.Cleanup(func() {
 		_ = cmd.Process.Signal(syscall.SIGTERM)

@@ -1,0 +1,137 @@
+package oci_test
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/smartregistry/smartregistry/internal/e2etest"
+)
+
+// DistributionEnv names the CNCF distribution registry binary that
+// BenchmarkCranePushVsDistribution compares against, built outside this
+// repository (go install github.com/distribution/distribution/v3/cmd/registry@v3.1.2).
+const DistributionEnv = "SMARTREGISTRY_BENCH_DISTRIBUTION"
+
+// BenchmarkCranePushVsDistribution pushes a 256 MiB image (four 64 MiB
+// layers) with crane to the example server and to the distribution
+// registry in interleaved rounds, each server on fresh, empty filesystem
+// storage, and reports the median push throughput of each, their ratio,
+// and the bytes each server process wrote to disk per byte pushed
+// (write_bytes of /proc/<pid>/io). One iteration is one round of each;
+// run it with -benchtime=5x. Skipped unless DistributionEnv names the
+// distribution binary.
+func BenchmarkCranePushVsDistribution(b *testing.B) {
+	dist := os.Getenv(DistributionEnv)
+	if dist == "" {
+		b.Skip("set " + DistributionEnv + " to the distribution registry binary to compare")
+	}
+	crane := e2etest.RequireTool(b, "crane")
+	c := newClient(b)
+	const layers, layerSize = 4, 64 << 20
+	layout := filepath.Join(c.dir, "layout")
+	writeLayout(b, layout, layers, layerSize)
+	total := float64(layers * layerSize)
+	var ours, theirs, oursWritten, theirsWritten []float64
+	push := func(host string, pid int) (mbps, written float64) {
+		before := writeBytes(b, pid)
+		start := time.Now()
+		c.run(crane, "push", layout, host+"/bench/app:v1")
+		elapsed := time.Since(start)
+		return total / 1e6 / elapsed.Seconds(), float64(writeBytes(b, pid)-before) / total
+	}
+	for i := 0; b.Loop(); i++ {
+		srv := e2etest.StartServer(b, e2etest.Options{})
+		c.run(crane, "auth", "login", srv.Host, "-u", srv.AdminUser, "-p", srv.AdminPassword)
+		host, pid := startDistribution(b, dist)
+		// Alternate which goes first, so neither always meets a warmer cache.
+		if i%2 == 0 {
+			m, w := push(srv.Host, srv.PID)
+			ours, oursWritten = append(ours, m), append(oursWritten, w)
+			m, w = push(host, pid)
+			theirs, theirsWritten = append(theirs, m), append(theirsWritten, w)
+		} else {
+			m, w := push(host, pid)
+			theirs, theirsWritten = append(theirs, m), append(theirsWritten, w)
+			m, w = push(srv.Host, srv.PID)
+			ours, oursWritten = append(ours, m), append(oursWritten, w)
+		}
+	}
+	b.ReportMetric(median(ours), "ours-MB/s")
+	b.ReportMetric(median(theirs), "distribution-MB/s")
+	b.ReportMetric(median(ours)/median(theirs), "ratio")
+	b.ReportMetric(median(oursWritten), "ours-written/pushed")
+	b.ReportMetric(median(theirsWritten), "distribution-written/pushed")
+	b.Logf("push MB/s, ours %v, distribution %v", ours, theirs)
+}
+
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+// writeBytes reads write_bytes of /proc/<pid>/io.
+func writeBytes(b *testing.B, pid int) int64 {
+	b.Helper()
+	f, err := os.Open(fmt.Sprintf("/proc/%d/io", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "write_bytes: "); ok {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				b.Fatal(err)
+			}
+			return n
+		}
+	}
+	b.Fatal("no write_bytes in /proc/<pid>/io")
+	return 0
+}
+
+// startDistribution runs the distribution registry on a free loopback
+// port with fresh filesystem storage, and returns its host:port and pid.
+func startDistribution(b *testing.B, bin string) (string, int) {
+	b.Helper()
+	dir := b.TempDir()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	cfg := fmt.Sprintf("version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\n  delete:\n    enabled: true\nhttp:\n  addr: %s\n", filepath.Join(dir, "data"), addr)
+	cfgPath := filepath.Join(dir, "config.yml")
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	cmd := exec.Command(bin, "serve", cfgPath)
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	for range 200 {
+		if conn, err := net.Dial("tcp", addr); err == nil {
+			conn.Close()
+			return addr, cmd.Process.Pid
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	b.Fatal("the distribution registry did not start")
+	return "", 0
+}
