@@ -94,7 +94,10 @@ type Publication struct {
 func Publish(ctx context.Context, s *Storage, p Publication) error {
 	artifact := WithKind(ctx, KindArtifact)
 	cleanup := context.WithoutCancel(artifact)
-	if _, err := s.Move(artifact, p.Staged, p.Final, PutOptions{IfAbsent: true, ContentType: p.ContentType}); err != nil {
+	// Final is unique to this publication, so the move needs no condition
+	// (on S3 a conditional move costs a multipart copy, an unconditional
+	// one a single server-side copy).
+	if _, err := s.Move(artifact, p.Staged, p.Final, PutOptions{ContentType: p.ContentType}); err != nil {
 		_ = s.Delete(WithKind(cleanup, KindTemporary), p.Staged)
 		return fmt.Errorf("place artifact: %w", err)
 	}

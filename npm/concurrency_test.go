@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/smartregistry/smartregistry/core/storage/memory"
+	"github.com/smartregistry/smartregistry/internal/e2etest"
 )
 
 // TestConcurrentPublishesLoseNothing publishes 20 versions of one package
@@ -92,6 +93,43 @@ func assertNoUploads(ctx context.Context, t *testing.T, e *testEnv) {
 	for _, k := range e.keys(ctx) {
 		if strings.HasPrefix(k, rootPrefix+"uploads/") {
 			t.Errorf("upload left behind: %s", k)
+		}
+	}
+}
+
+// TestConcurrentPackagesFoundBySearch publishes 20 different packages at
+// once through two handlers, each with its own client on one MinIO
+// bucket, as two registry processes would: all land, and a search through
+// either handler finds every one (the search index is sharded, so these
+// publishes write different shards or retry on the shared ones).
+func TestConcurrentPackagesFoundBySearch(t *testing.T) {
+	opts := e2etest.S3Options(t, "smartregistry-npm-test", "search")
+	e1, e2 := newTestEnv(t, e2etest.S3Backend(t, opts)), newTestEnv(t, e2etest.S3Backend(t, opts))
+	ctx := t.Context()
+	const n = 20
+	prefix := "found-" + uuid.NewString()[:8]
+	var wg sync.WaitGroup
+	statuses := make([]int, n)
+	for i := range n {
+		body := newPublish(t, fmt.Sprintf("%s-%02d", prefix, i), "1.0.0").body()
+		wg.Go(func() {
+			statuses[i] = []*testEnv{e1, e2}[i%2].do(ctx, http.MethodPut, fmt.Sprintf("/%s-%02d", prefix, i), adminToken, bytes.NewReader(body)).status
+		})
+	}
+	wg.Wait()
+	for i, s := range statuses {
+		if s != http.StatusCreated {
+			t.Errorf("publish %d: %d", i, s)
+		}
+	}
+	for _, e := range []*testEnv{e1, e2} {
+		r := e.do(ctx, http.MethodGet, "/-/v1/search?size=100&text="+prefix, adminToken, nil)
+		var res struct {
+			Total int `json:"total"`
+		}
+		r.json(t, &res)
+		if res.Total != n {
+			t.Errorf("search finds %d of the %d packages: %.300s", res.Total, n, r.body)
 		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/smartregistry/smartregistry/core/storage/filesystem"
 	"github.com/smartregistry/smartregistry/core/storage/memory"
 	"github.com/smartregistry/smartregistry/core/storage/storagetest"
+	"github.com/smartregistry/smartregistry/internal/e2etest"
 )
 
 // medianMS is the median of ds in milliseconds.
@@ -128,4 +129,30 @@ func TestPublishRoundTrips(t *testing.T) {
 	}
 	e.do(ctx, http.MethodGet, "/trips", adminToken, nil, "Accept", abbreviatedType)
 	t.Logf("first read after it: %v", counting.Calls())
+}
+
+// BenchmarkPublishS3 publishes 50 versions of one package, one client, on
+// the test MinIO, and reports the median time of a publish. Run it with
+// -benchtime=1x.
+func BenchmarkPublishS3(b *testing.B) {
+	const n = 50
+	bodies := make([][]byte, n)
+	for i := range n {
+		bodies[i] = newPublish(b, "s3grow", fmt.Sprintf("1.0.%d", i)).body()
+	}
+	for b.Loop() {
+		b.StopTimer()
+		e := newTestEnv(b, e2etest.S3Backend(b, e2etest.S3Options(b, "smartregistry-npm-test", "bench")))
+		times := make([]time.Duration, n)
+		b.StartTimer()
+		for i, body := range bodies {
+			start := time.Now()
+			r := e.do(b.Context(), http.MethodPut, "/s3grow", adminToken, bytes.NewReader(body))
+			times[i] = time.Since(start)
+			if r.status != http.StatusCreated {
+				b.Fatalf("publish %d: %d %s", i, r.status, r.body)
+			}
+		}
+		b.ReportMetric(medianMS(times), "publish-ms")
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/smartregistry/smartregistry/core/storage/filesystem"
 	"github.com/smartregistry/smartregistry/core/storage/memory"
 	"github.com/smartregistry/smartregistry/core/storage/storagetest"
+	"github.com/smartregistry/smartregistry/internal/e2etest"
 )
 
 // medianMS is the median of ds in milliseconds.
@@ -94,5 +95,36 @@ func TestUploadRoundTrips(t *testing.T) {
 	t.Logf("upload of a wheel to an existing project: %d storage calls %v", total, calls)
 	if total > 8 {
 		t.Errorf("an upload makes %d storage calls %v, want at most 8", total, calls)
+	}
+}
+
+// BenchmarkUploadS3 uploads 50 wheels of one project, one client, on the
+// test MinIO, and reports the median time of an upload. Run it with
+// -benchtime=1x.
+func BenchmarkUploadS3(b *testing.B) {
+	const n = 50
+	type upload struct {
+		d       dist
+		content []byte
+	}
+	ups := make([]upload, n)
+	for i := range n {
+		d := dist{name: "s3grow", version: fmt.Sprintf("1.%d", i)}
+		ups[i] = upload{d, d.wheel(b)}
+	}
+	for b.Loop() {
+		b.StopTimer()
+		e := newTestEnvOn(b, e2etest.S3Backend(b, e2etest.S3Options(b, "smartregistry-pypi-test", "bench")), true)
+		times := make([]time.Duration, n)
+		b.StartTimer()
+		for i, u := range ups {
+			start := time.Now()
+			r := e.upload(b.Context(), u.d, u.d.wheelName(), u.content, nil)
+			times[i] = time.Since(start)
+			if r.status != http.StatusOK {
+				b.Fatalf("upload %d: %d %s", i, r.status, r.body)
+			}
+		}
+		b.ReportMetric(medianMS(times), "upload-ms")
 	}
 }
