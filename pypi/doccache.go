@@ -44,7 +44,11 @@ func (c *docCache) put(project, etag string, doc *projectDoc) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if _, ok := c.docs[project]; !ok && len(c.docs) >= c.max {
+	cur, ok := c.docs[project]
+	if ok && cur.doc.Serial > doc.Serial {
+		return // a newer document is cached already (renders finish in any order)
+	}
+	if !ok && len(c.docs) >= c.max {
 		for k := range c.docs {
 			delete(c.docs, k)
 			break
