@@ -182,6 +182,21 @@ func ValidateKey(key string) error {
 	return nil
 }
 
+// ValidateMove checks the keys of a move: both valid, and not the same.
+// Every [Mover] calls it.
+func ValidateMove(srcKey, dstKey string) error {
+	if err := ValidateKey(srcKey); err != nil {
+		return err
+	}
+	if err := ValidateKey(dstKey); err != nil {
+		return err
+	}
+	if srcKey == dstKey {
+		return fmt.Errorf("%w: move %s onto itself", ErrInvalidArgument, srcKey)
+	}
+	return nil
+}
+
 // ValidatePrefix checks a listing prefix: empty, or a key-like string that
 // may end in "/".
 func ValidatePrefix(prefix string) error {

@@ -173,14 +173,8 @@ func (s *Storage) Copy(ctx context.Context, srcKey, dstKey string) (ObjectInfo, 
 		defer rc.Close()
 		return s.Put(ctx, dstKey, rc, info.Size, PutOptions{})
 	}
-	if s.hooks.BeforePut != nil {
-		st, err := s.backend.Stat(ctx, srcKey)
-		if err != nil {
-			return ObjectInfo{}, err
-		}
-		if err := refuse(ctx, s.hooks.BeforePut, "put", dstKey, st.Size); err != nil {
-			return ObjectInfo{}, err
-		}
+	if err := s.refuseCopy(ctx, srcKey, dstKey); err != nil {
+		return ObjectInfo{}, err
 	}
 	info, err := c.Copy(ctx, srcKey, dstKey)
 	if err != nil {
@@ -198,14 +192,8 @@ func (s *Storage) Copy(ctx context.Context, srcKey, dstKey string) (ObjectInfo, 
 // BeforePut and AfterPut hooks run for dstKey; no delete hook runs for
 // srcKey, which ends with the move.
 func (s *Storage) Move(ctx context.Context, srcKey, dstKey string, opts PutOptions) (ObjectInfo, error) {
-	if s.hooks.BeforePut != nil {
-		st, err := s.backend.Stat(ctx, srcKey)
-		if err != nil {
-			return ObjectInfo{}, err
-		}
-		if err := refuse(ctx, s.hooks.BeforePut, "put", dstKey, st.Size); err != nil {
-			return ObjectInfo{}, err
-		}
+	if err := s.refuseCopy(ctx, srcKey, dstKey); err != nil {
+		return ObjectInfo{}, err
 	}
 	var info ObjectInfo
 	var err error
@@ -223,11 +211,24 @@ func (s *Storage) Move(ctx context.Context, srcKey, dstKey string, opts PutOptio
 	return info, nil
 }
 
+// refuseCopy asks the BeforePut hook about putting the object at srcKey at
+// dstKey (a copy or move), with its size: a stat, only when there is a hook.
+func (s *Storage) refuseCopy(ctx context.Context, srcKey, dstKey string) error {
+	if s.hooks.BeforePut == nil {
+		return nil
+	}
+	st, err := s.backend.Stat(ctx, srcKey)
+	if err != nil {
+		return err
+	}
+	return refuse(ctx, s.hooks.BeforePut, "put", dstKey, st.Size)
+}
+
 // moveByCopy moves an object through the caller, for backends without the
 // Mover capability.
 func moveByCopy(ctx context.Context, b Backend, srcKey, dstKey string, opts PutOptions) (ObjectInfo, error) {
-	if srcKey == dstKey {
-		return ObjectInfo{}, fmt.Errorf("%w: move %s onto itself", ErrInvalidArgument, srcKey)
+	if err := ValidateMove(srcKey, dstKey); err != nil {
+		return ObjectInfo{}, err
 	}
 	rc, st, err := b.Get(ctx, srcKey, nil)
 	if err != nil {

@@ -9,44 +9,20 @@ import (
 	"time"
 
 	"github.com/smartregistry/smartregistry/core"
-	"github.com/smartregistry/smartregistry/core/storage/filesystem"
 	"github.com/smartregistry/smartregistry/core/storage/storagetest"
 	"github.com/smartregistry/smartregistry/internal/e2etest"
 )
-
-// crashBackends are the stores the crash tests run on: the filesystem, and
-// MinIO when the test environment has it.
-func crashBackends() []struct {
-	name string
-	open func(t *testing.T) core.Backend
-} {
-	return []struct {
-		name string
-		open func(t *testing.T) core.Backend
-	}{
-		{"filesystem", func(t *testing.T) core.Backend {
-			b, err := filesystem.New(t.TempDir())
-			if err != nil {
-				t.Fatal(err)
-			}
-			return b
-		}},
-		{"s3", func(t *testing.T) core.Backend {
-			return e2etest.S3Backend(t, e2etest.S3Options(t, "smartregistry-npm-test", "crash"))
-		}},
-	}
-}
 
 // TestCrashStates makes, directly in storage, the state a crash leaves
 // between each two steps of a publish (staged; placed but not listed) and
 // checks that nothing unlisted is served and that the same publish then
 // succeeds; and it loses the answer to the packument's write.
 func TestCrashStates(t *testing.T) {
-	for _, be := range crashBackends() {
-		t.Run(be.name, func(t *testing.T) {
+	for _, be := range e2etest.FilesystemAndS3("smartregistry-npm-test") {
+		t.Run(be.Name, func(t *testing.T) {
 			ctx := t.Context()
 			lose := false
-			backend := &storagetest.LostAnswers{Backend: be.open(t), Lose: func(key string) bool {
+			backend := &storagetest.LostAnswers{Backend: be.Open(t), Lose: func(key string) bool {
 				return lose && strings.HasSuffix(key, "/packument.json")
 			}}
 			e := newTestEnv(t, backend)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"net/http"
-	"slices"
 	"testing"
 	"time"
 
@@ -13,13 +12,6 @@ import (
 	"github.com/smartregistry/smartregistry/core/storage/storagetest"
 	"github.com/smartregistry/smartregistry/internal/e2etest"
 )
-
-// medianMS is the median of ds in milliseconds.
-func medianMS(ds []time.Duration) float64 {
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	return float64(s[len(s)/2]) / float64(time.Millisecond)
-}
 
 // fsEnv is a test environment on a fresh filesystem store.
 func fsEnv(b *testing.B) *testEnv {
@@ -63,12 +55,7 @@ func BenchmarkPublishGrowth(b *testing.B) {
 				if r.status != http.StatusOK {
 					b.Fatalf("read: %d", r.status)
 				}
-				first, last := medianMS(times[:50]), medianMS(times[n-50:])
-				b.ReportMetric(first, "first50-ms")
-				b.ReportMetric(last, "last50-ms")
-				b.ReportMetric(last/first, "last/first")
-				b.ReportMetric(1000/last, "publishes/s")
-				b.ReportMetric(float64(firstRead)/float64(time.Millisecond), "first-read-ms")
+				e2etest.ReportGrowth(b, times, firstRead, "publishes/s")
 			}
 		})
 	}
@@ -94,7 +81,7 @@ func BenchmarkPublishIntoLargeRegistry(b *testing.B) {
 				b.Fatalf("publish %d: %d %s", i, r.status, r.body)
 			}
 		}
-		return medianMS(times)
+		return e2etest.MedianMS(times)
 	}
 	for b.Loop() {
 		b.StopTimer()
@@ -153,6 +140,6 @@ func BenchmarkPublishS3(b *testing.B) {
 				b.Fatalf("publish %d: %d %s", i, r.status, r.body)
 			}
 		}
-		b.ReportMetric(medianMS(times), "publish-ms")
+		b.ReportMetric(e2etest.MedianMS(times), "publish-ms")
 	}
 }

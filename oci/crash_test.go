@@ -7,8 +7,8 @@ import (
 	"testing"
 
 	"github.com/smartregistry/smartregistry/core"
-	"github.com/smartregistry/smartregistry/core/storage/filesystem"
 	"github.com/smartregistry/smartregistry/core/storage/storagetest"
+	"github.com/smartregistry/smartregistry/internal/e2etest"
 )
 
 // TestCrashStates makes, directly in storage, the state a crash leaves
@@ -17,23 +17,11 @@ import (
 // unlinked is served and that the push then succeeds; and it loses the
 // answers to the link and tag writes. On the filesystem and on MinIO.
 func TestCrashStates(t *testing.T) {
-	for _, be := range []struct {
-		name string
-		open func(t *testing.T) core.Backend
-	}{
-		{"filesystem", func(t *testing.T) core.Backend {
-			b, err := filesystem.New(t.TempDir())
-			if err != nil {
-				t.Fatal(err)
-			}
-			return b
-		}},
-		{"s3", func(t *testing.T) core.Backend { return s3Backend(t, s3Options(t)) }},
-	} {
-		t.Run(be.name, func(t *testing.T) {
+	for _, be := range e2etest.FilesystemAndS3("smartregistry-oci-test") {
+		t.Run(be.Name, func(t *testing.T) {
 			ctx := t.Context()
 			lose := ""
-			backend := &storagetest.LostAnswers{Backend: be.open(t), Lose: func(key string) bool {
+			backend := &storagetest.LostAnswers{Backend: be.Open(t), Lose: func(key string) bool {
 				return lose != "" && strings.Contains(key, lose)
 			}}
 			ts := newTestServer(t, backend, Config{})

@@ -30,11 +30,7 @@ func (h *Handler) CleanUploads(ctx context.Context, before time.Time) (int, erro
 // Close stops the background sweep of temporary uploads, waiting for one
 // in progress until ctx ends. Uploads still work after Close; they just
 // start no more sweeps. The Registry's Close calls it.
-func (h *Handler) Close(ctx context.Context) error {
-	err := h.sweeper.Close(ctx)
-	h.renders.Wait()
-	return err
-}
+func (h *Handler) Close(ctx context.Context) error { return h.sweeper.Close(ctx) }
 
 // RebuildIndex makes the /simple/ index agree with the project documents:
 // a marker for every project with files, none for the others. Uploads and
@@ -57,7 +53,7 @@ func (h *Handler) RebuildIndex(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("pypi: rebuild index: %w", err)
 		}
-		if ed.Len() == 0 {
+		if ed.Head.Files == 0 {
 			err = h.deps.Storage.Delete(ctx, indexKey(p))
 		} else {
 			_, err = h.deps.Storage.Put(ctx, indexKey(p), bytes.NewReader(nil), 0, core.PutOptions{IfAbsent: true})

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/smartregistry/smartregistry/core"
-	"github.com/smartregistry/smartregistry/core/storage/filesystem"
 	"github.com/smartregistry/smartregistry/core/storage/storagetest"
 	"github.com/smartregistry/smartregistry/internal/e2etest"
 )
@@ -18,25 +17,11 @@ import (
 // and that the upload then succeeds; and it loses the answer to the
 // project document's write. On the filesystem and on MinIO.
 func TestCrashStates(t *testing.T) {
-	for _, be := range []struct {
-		name string
-		open func(t *testing.T) core.Backend
-	}{
-		{"filesystem", func(t *testing.T) core.Backend {
-			b, err := filesystem.New(t.TempDir())
-			if err != nil {
-				t.Fatal(err)
-			}
-			return b
-		}},
-		{"s3", func(t *testing.T) core.Backend {
-			return e2etest.S3Backend(t, e2etest.S3Options(t, "smartregistry-pypi-test", "crash"))
-		}},
-	} {
-		t.Run(be.name, func(t *testing.T) {
+	for _, be := range e2etest.FilesystemAndS3("smartregistry-pypi-test") {
+		t.Run(be.Name, func(t *testing.T) {
 			ctx := t.Context()
 			lose := false
-			backend := &storagetest.LostAnswers{Backend: be.open(t), Lose: func(key string) bool {
+			backend := &storagetest.LostAnswers{Backend: be.Open(t), Lose: func(key string) bool {
 				return lose && strings.HasSuffix(key, "/project.json")
 			}}
 			e := newTestEnvOn(t, backend, true)

@@ -68,16 +68,19 @@ func (h *Handler) download(ctx context.Context, req *core.RequestContext, p rout
 // without reading the document again, since an object id is never reused
 // (a file deleted since has lost its object too).
 func (h *Handler) listedFile(ctx context.Context, project, filename string) (fileRecord, error) {
-	if doc, ok := h.docs.latest(project); ok {
-		if f := doc.file(filename); f != nil {
+	if e, ok := h.docs.latest(project); ok {
+		if f, err := fileOf(e.ed, filename); err == nil && f != nil {
 			return *f, nil
 		}
 	}
-	doc, _, err := h.loadProject(ctx, project)
+	e, err := h.loadEntryDoc(ctx, project)
 	if err != nil {
 		return fileRecord{}, fileError(filename, err)
 	}
-	f := doc.file(filename)
+	f, err := fileOf(e.ed, filename)
+	if err != nil {
+		return fileRecord{}, err
+	}
 	if f == nil {
 		return fileRecord{}, fmt.Errorf("%w: file %s", core.ErrNotFound, filename)
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/smartregistry/smartregistry/core"
@@ -61,8 +60,6 @@ type Handler struct {
 	routes route.Table[routeFunc]
 	pages  *pageCache
 	docs   *docCache
-	// renders are the background renderings of pages after uploads.
-	renders sync.WaitGroup
 	// now is the clock: upload times, upload key ages; tests replace it.
 	now     func() time.Time
 	sweeper *core.Sweeper

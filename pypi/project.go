@@ -3,7 +3,6 @@ package pypi
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -14,13 +13,16 @@ import (
 
 // projectHead is the small part of the stored project document (a
 // core.EntryDoc at projectKey, one line per file: the file name, then its
-// fileRecord as JSON). An upload decodes only the head and appends a line,
-// so its cost does not grow with the number of files.
+// fileRecord as JSON; and one per release: "=<version>", then its
+// releaseRecord). An upload decodes only the head and the lines it needs,
+// and appends, so its cost does not grow with the number of files.
 type projectHead struct {
-	Name     string                   `json:"name"`
-	Releases map[string]releaseRecord `json:"releases"`
-	Serial   int64                    `json:"serial"`
-	Deleted  map[string]time.Time     `json:"deleted,omitempty"`
+	Name   string `json:"name"`
+	Serial int64  `json:"serial"`
+	// Files counts the file entries (the others are releases, whose ids
+	// start with releasePrefix).
+	Files   int                  `json:"files"`
+	Deleted map[string]time.Time `json:"deleted,omitempty"`
 }
 
 // projectDoc is a project document decoded whole, as the read APIs, yank
@@ -87,63 +89,90 @@ func (h *Handler) loadServedProject(ctx context.Context, project string) (*proje
 // whose files were all deleted and which only keeps their tombstones; a
 // missing document is ErrNotFound. Decoded documents are cached by ETag.
 func (h *Handler) loadProject(ctx context.Context, project string) (*projectDoc, string, error) {
-	st, err := h.deps.Storage.Stat(ctx, projectKey(project))
-	if err == nil {
-		if d, ok := h.docs.get(project, st.ETag); ok {
-			return d, st.ETag, nil
+	e, err := h.loadEntryDoc(ctx, project)
+	if err != nil {
+		return nil, "", err
+	}
+	if e.doc == nil {
+		if e.doc, err = decodeProjectAfter(e.ed, e.prev); err != nil {
+			return nil, "", fmt.Errorf("read project %s: %w", project, err)
 		}
+		h.docs.put(project, e)
 	}
-	ed, info, err := core.GetEntryDoc[projectHead](ctx, h.deps.Storage, projectKey(project))
-	if errors.Is(err, core.ErrNotFound) {
-		return nil, "", fmt.Errorf("%w: project %s", core.ErrNotFound, project)
-	}
-	if err != nil {
-		return nil, "", fmt.Errorf("read project %s: %w", project, err)
-	}
-	doc, err := decodeProject(ed)
-	if err != nil {
-		return nil, "", fmt.Errorf("read project %s: %w", project, err)
-	}
-	h.docs.put(project, info.ETag, doc)
-	return doc, info.ETag, nil
+	return e.doc, e.etag, nil
 }
 
-// decodeProject decodes every file of a stored project document.
-func decodeProject(ed *core.EntryDoc[projectHead]) (*projectDoc, error) {
-	doc := &projectDoc{Name: ed.Head.Name, Releases: ed.Head.Releases, Serial: ed.Head.Serial, Deleted: ed.Head.Deleted,
-		Files: make([]fileRecord, 0, ed.Len())}
-	for name, data := range ed.All() {
+// releasePrefix starts the id of a release's entry in the stored document
+// ("=<version>"); no file name starts with it.
+const releasePrefix = "="
+
+// decodeProjectAfter decodes a stored project document that was written
+// after prev (nil: unknown): when its first files are prev's, in order (as
+// after uploads, which append), only the files added since are decoded.
+func decodeProjectAfter(ed *core.EntryDoc[projectHead], prev *projectDoc) (*projectDoc, error) {
+	doc := &projectDoc{Name: ed.Head.Name, Releases: map[string]releaseRecord{}, Serial: ed.Head.Serial,
+		Deleted: ed.Head.Deleted, Files: make([]fileRecord, 0, ed.Head.Files)}
+	for id, data := range ed.All() {
+		if v, ok := strings.CutPrefix(id, releasePrefix); ok {
+			var r releaseRecord
+			if err := json.Unmarshal(data, &r); err != nil {
+				return nil, fmt.Errorf("release %s: %w", v, err)
+			}
+			doc.Releases[v] = r
+			continue
+		}
+		if i := len(doc.Files); prev != nil && i < len(prev.Files) && prev.Files[i].Filename == id {
+			doc.Files = append(doc.Files, prev.Files[i])
+			continue
+		}
+		prev = nil // the files differ from here on: decode the rest
 		var f fileRecord
 		if err := json.Unmarshal(data, &f); err != nil {
-			return nil, fmt.Errorf("file %s: %w", name, err)
+			return nil, fmt.Errorf("file %s: %w", id, err)
 		}
 		doc.Files = append(doc.Files, f)
 	}
 	return doc, nil
 }
 
-// encodeFiles replaces ed's entries by doc's files, and its head by doc's.
+// decodeProject decodes every file and release of a stored project
+// document.
+func decodeProject(ed *core.EntryDoc[projectHead]) (*projectDoc, error) { return decodeProjectAfter(ed, nil) }
+
+// encodeFiles replaces ed's entries by doc's files and releases, and its
+// head by doc's.
 func encodeFiles(ed *core.EntryDoc[projectHead], doc *projectDoc) error {
 	var gone []string
-	for name := range ed.All() {
-		if doc.file(name) == nil {
-			gone = append(gone, name)
+	for id := range ed.All() {
+		v, isRelease := strings.CutPrefix(id, releasePrefix)
+		if _, kept := doc.Releases[v]; (isRelease && !kept) || (!isRelease && doc.file(id) == nil) {
+			gone = append(gone, id)
 		}
 	}
-	for _, name := range gone {
-		ed.Delete(name)
+	for _, id := range gone {
+		ed.Delete(id)
+	}
+	for v, r := range doc.Releases {
+		if err := setJSON(ed, releasePrefix+v, r); err != nil {
+			return err
+		}
 	}
 	for _, f := range doc.Files {
-		b, err := json.Marshal(f)
-		if err != nil {
-			return err
-		}
-		if err := ed.Set(f.Filename, b); err != nil {
+		if err := setJSON(ed, f.Filename, f); err != nil {
 			return err
 		}
 	}
-	ed.Head = projectHead{Name: doc.Name, Releases: doc.Releases, Serial: doc.Serial, Deleted: doc.Deleted}
+	ed.Head = projectHead{Name: doc.Name, Serial: doc.Serial, Files: len(doc.Files), Deleted: doc.Deleted}
 	return nil
+}
+
+// setJSON stores v as entry id.
+func setJSON(ed *core.EntryDoc[projectHead], id string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return ed.Set(id, b)
 }
 
 // updateProject applies a pure change to a project's document, decoded
@@ -194,13 +223,13 @@ func (h *Handler) addFile(ctx context.Context, project, displayName string, rec 
 		if hd.Name == "" {
 			hd.Name = displayName
 		}
-		if hd.Releases == nil {
-			hd.Releases = map[string]releaseRecord{}
-		}
-		if _, ok := hd.Releases[rec.Version]; !ok {
-			hd.Releases[rec.Version] = releaseRecord{Created: rec.UploadTime}
+		if _, ok := ed.Get(releasePrefix + rec.Version); !ok {
+			if err := setJSON(ed, releasePrefix+rec.Version, releaseRecord{Created: rec.UploadTime}); err != nil {
+				return err
+			}
 		}
 		hd.Serial++
+		hd.Files++
 		return ed.Set(rec.Filename, data)
 	})
 }

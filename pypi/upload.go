@@ -216,17 +216,21 @@ func (h *Handler) precheck(ctx context.Context, form *uploadForm, principal *cor
 	if err := h.deps.Auth.Authorize(ctx, principal, packageScope(project, core.ActionWrite)); err != nil {
 		return err
 	}
-	doc, _, err := h.loadProject(ctx, project)
+	e, err := h.loadEntryDoc(ctx, project)
 	if errors.Is(err, core.ErrNotFound) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	if at, ok := doc.Deleted[form.filename]; ok {
+	if at, ok := e.ed.Head.Deleted[form.filename]; ok {
 		return fmt.Errorf("%w: %s was deleted on %s", ErrFileNameReused, form.filename, at.UTC().Format(time.DateOnly))
 	}
-	if f := doc.file(form.filename); f != nil {
+	f, err := fileOf(e.ed, form.filename)
+	if err != nil {
+		return err
+	}
+	if f != nil {
 		if want := strings.ToLower(form.get("sha256_digest")); want != f.SHA256 {
 			return fmt.Errorf("%w: %s", ErrFileExists, form.filename)
 		}
@@ -410,34 +414,15 @@ func (h *Handler) store(ctx context.Context, form *uploadForm, up *checkedUpload
 	// gains its first file (or its first after all were deleted). A crash
 	// just before this put leaves the project out of /simple/ (not out of
 	// its own page, which pip reads) until RebuildIndex.
-	if written.Len() > 1 {
-		h.prerender(up.project, written, info.ETag)
+	h.docs.put(up.project, cachedDoc{etag: info.ETag, ed: written})
+	if written.Head.Files > 1 {
 		return nil
 	}
 	if _, err := h.deps.Storage.Put(core.WithKind(ctx, core.KindIndex), indexKey(up.project), bytes.NewReader(nil), 0, core.PutOptions{IfAbsent: true}); err != nil &&
 		!errors.Is(err, core.ErrPreconditionFailed) {
 		return fmt.Errorf("index project %s: %w", up.project, err)
 	}
-	h.prerender(up.project, written, info.ETag)
 	return nil
-}
-
-// prerender decodes the document an upload wrote and renders its simple
-// pages in the background, so that the first read after an upload finds
-// them cached without delaying the upload's answer.
-func (h *Handler) prerender(project string, ed *core.EntryDoc[projectHead], etag string) {
-	h.renders.Go(func() {
-		doc, err := decodeProject(ed)
-		if err != nil {
-			return
-		}
-		h.docs.put(project, etag, doc)
-		for _, v := range []variant{variantHTML, variantJSON} {
-			if body, err := renderProjectPage(project, doc, v); err == nil {
-				h.pages.put(pageKey{project: project, etag: etag, variant: v}, body)
-			}
-		}
-	})
 }
 
 func (h *Handler) deleteQuietly(ctx context.Context, key string) {

@@ -3,7 +3,6 @@ package pypi
 import (
 	"fmt"
 	"net/http"
-	"slices"
 	"testing"
 	"time"
 
@@ -13,11 +12,20 @@ import (
 	"github.com/smartregistry/smartregistry/internal/e2etest"
 )
 
-// medianMS is the median of ds in milliseconds.
-func medianMS(ds []time.Duration) float64 {
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	return float64(s[len(s)/2]) / float64(time.Millisecond)
+// seriesUpload is one upload of a benchmark series.
+type seriesUpload struct {
+	d       dist
+	content []byte
+}
+
+// wheelSeries builds the wheels of versions 1.0 … 1.(n-1) of a project.
+func wheelSeries(b testing.TB, name string, n int) []seriesUpload {
+	ups := make([]seriesUpload, n)
+	for i := range n {
+		d := dist{name: name, version: fmt.Sprintf("1.%d", i)}
+		ups[i] = seriesUpload{d, d.wheel(b)}
+	}
+	return ups
 }
 
 // BenchmarkUploadGrowth uploads files 1…n of one project in a row (a
@@ -28,15 +36,7 @@ func medianMS(ds []time.Duration) float64 {
 func BenchmarkUploadGrowth(b *testing.B) {
 	for _, n := range []int{1000, 5000} {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
-			type upload struct {
-				d       dist
-				content []byte
-			}
-			ups := make([]upload, n)
-			for i := range n {
-				d := dist{name: "grow", version: fmt.Sprintf("1.%d", i)}
-				ups[i] = upload{d, d.wheel(b)}
-			}
+			ups := wheelSeries(b, "grow", n)
 			for b.Loop() {
 				b.StopTimer()
 				fs, err := filesystem.New(b.TempDir())
@@ -54,19 +54,13 @@ func BenchmarkUploadGrowth(b *testing.B) {
 						b.Fatalf("upload %d: %d %s", i, r.status, r.body)
 					}
 				}
-				e.h.renders.Wait()
 				start := time.Now()
 				r := e.do(b.Context(), request{method: "GET", path: "/simple/grow/"})
 				firstRead := time.Since(start)
 				if r.status != http.StatusOK {
 					b.Fatalf("read: %d", r.status)
 				}
-				first, last := medianMS(times[:50]), medianMS(times[n-50:])
-				b.ReportMetric(first, "first50-ms")
-				b.ReportMetric(last, "last50-ms")
-				b.ReportMetric(last/first, "last/first")
-				b.ReportMetric(1000/last, "uploads/s")
-				b.ReportMetric(float64(firstRead)/float64(time.Millisecond), "first-read-ms")
+				e2etest.ReportGrowth(b, times, firstRead, "uploads/s")
 			}
 		})
 	}
@@ -81,7 +75,6 @@ func TestUploadRoundTrips(t *testing.T) {
 	e := newTestEnvOn(t, counting, true)
 	d := dist{name: "trips", version: "1.0"}
 	e.mustUpload(ctx, d)
-	e.h.renders.Wait()
 	counting.Calls()
 	d = dist{name: "trips", version: "1.1"}
 	if r := e.upload(ctx, d, d.wheelName(), d.wheel(t), nil); r.status != http.StatusOK {
@@ -103,15 +96,7 @@ func TestUploadRoundTrips(t *testing.T) {
 // -benchtime=1x.
 func BenchmarkUploadS3(b *testing.B) {
 	const n = 50
-	type upload struct {
-		d       dist
-		content []byte
-	}
-	ups := make([]upload, n)
-	for i := range n {
-		d := dist{name: "s3grow", version: fmt.Sprintf("1.%d", i)}
-		ups[i] = upload{d, d.wheel(b)}
-	}
+	ups := wheelSeries(b, "s3grow", n)
 	for b.Loop() {
 		b.StopTimer()
 		e := newTestEnvOn(b, e2etest.S3Backend(b, e2etest.S3Options(b, "smartregistry-pypi-test", "bench")), true)
@@ -125,6 +110,6 @@ func BenchmarkUploadS3(b *testing.B) {
 				b.Fatalf("upload %d: %d %s", i, r.status, r.body)
 			}
 		}
-		b.ReportMetric(medianMS(times), "upload-ms")
+		b.ReportMetric(e2etest.MedianMS(times), "upload-ms")
 	}
 }

@@ -5,10 +5,13 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"net"
+	"slices"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/smartregistry/smartregistry/core"
+	"github.com/smartregistry/smartregistry/core/storage/filesystem"
 	"github.com/smartregistry/smartregistry/core/storage/s3"
 )
 
@@ -58,4 +61,47 @@ func S3Backend(t testing.TB, opts s3.Options) *s3.Backend {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// NamedBackend is a store a test runs on, opened per (sub)test.
+type NamedBackend struct {
+	Name string
+	Open func(t *testing.T) core.Backend
+}
+
+// FilesystemAndS3 are the stores of tests that must hold on both: a fresh
+// filesystem directory, and a fresh prefix of bucket on the test MinIO
+// (skipped without one, unless tools are required).
+func FilesystemAndS3(bucket string) []NamedBackend {
+	return []NamedBackend{
+		{"filesystem", func(t *testing.T) core.Backend {
+			b, err := filesystem.New(t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			return b
+		}},
+		{"s3", func(t *testing.T) core.Backend { return S3Backend(t, S3Options(t, bucket, "test")) }},
+	}
+}
+
+// MedianMS is the median of ds in milliseconds, for benchmarks that report
+// medians of timed series.
+func MedianMS(ds []time.Duration) float64 {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return float64(s[len(s)/2]) / float64(time.Millisecond)
+}
+
+// ReportGrowth reports what a growth benchmark measured: the median time
+// of the first 50 and the last 50 of a series of publishes, their ratio,
+// publishes per second over the last 50 (as unit, e.g. "publishes/s"),
+// and the time of the first read after the series.
+func ReportGrowth(b *testing.B, times []time.Duration, firstRead time.Duration, unit string) {
+	first, last := MedianMS(times[:50]), MedianMS(times[len(times)-50:])
+	b.ReportMetric(first, "first50-ms")
+	b.ReportMetric(last, "last50-ms")
+	b.ReportMetric(last/first, "last/first")
+	b.ReportMetric(1000/last, unit)
+	b.ReportMetric(float64(firstRead)/float64(time.Millisecond), "first-read-ms")
 }

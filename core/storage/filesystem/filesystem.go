@@ -169,14 +169,8 @@ func (b *Backend) Copy(ctx context.Context, srcKey, dstKey string) (core.ObjectI
 // opts' condition), then deletes srcKey. The moved object keeps its inode
 // and gets a new modification time, hence a new ETag.
 func (b *Backend) Move(ctx context.Context, srcKey, dstKey string, opts core.PutOptions) (core.ObjectInfo, error) {
-	if err := core.ValidateKey(srcKey); err != nil {
+	if err := core.ValidateMove(srcKey, dstKey); err != nil {
 		return core.ObjectInfo{}, err
-	}
-	if err := core.ValidateKey(dstKey); err != nil {
-		return core.ObjectInfo{}, err
-	}
-	if srcKey == dstKey {
-		return core.ObjectInfo{}, fmt.Errorf("%w: move %s onto itself", core.ErrInvalidArgument, srcKey)
 	}
 	tmp, err := b.linkTemp(srcKey)
 	if err != nil {

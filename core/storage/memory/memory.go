@@ -145,14 +145,8 @@ func (b *Backend) Copy(_ context.Context, src, dst string) (core.ObjectInfo, err
 
 // Move renames an object within the map, under opts' condition on dst.
 func (b *Backend) Move(_ context.Context, src, dst string, opts core.PutOptions) (core.ObjectInfo, error) {
-	if err := core.ValidateKey(src); err != nil {
+	if err := core.ValidateMove(src, dst); err != nil {
 		return core.ObjectInfo{}, err
-	}
-	if err := core.ValidateKey(dst); err != nil {
-		return core.ObjectInfo{}, err
-	}
-	if src == dst {
-		return core.ObjectInfo{}, fmt.Errorf("%w: move %s onto itself", core.ErrInvalidArgument, src)
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()

@@ -18,14 +18,8 @@ import (
 // the write are one atomic step, as for [Backend.Put]. The source is
 // pinned to the ETag a stat saw.
 func (b *Backend) Move(ctx context.Context, srcKey, dstKey string, opts core.PutOptions) (core.ObjectInfo, error) {
-	if err := core.ValidateKey(srcKey); err != nil {
+	if err := core.ValidateMove(srcKey, dstKey); err != nil {
 		return core.ObjectInfo{}, err
-	}
-	if err := core.ValidateKey(dstKey); err != nil {
-		return core.ObjectInfo{}, err
-	}
-	if srcKey == dstKey {
-		return core.ObjectInfo{}, fmt.Errorf("%w: move %s onto itself", core.ErrInvalidArgument, srcKey)
 	}
 	src, err := b.Stat(ctx, srcKey)
 	if err != nil {
