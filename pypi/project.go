@@ -137,7 +137,9 @@ func decodeProjectAfter(ed *core.EntryDoc[projectHead], prev *projectDoc) (*proj
 
 // decodeProject decodes every file and release of a stored project
 // document.
-func decodeProject(ed *core.EntryDoc[projectHead]) (*projectDoc, error) { return decodeProjectAfter(ed, nil) }
+func decodeProject(ed *core.EntryDoc[projectHead]) (*projectDoc, error) {
+	return decodeProjectAfter(ed, nil)
+}
 
 // encodeFiles replaces ed's entries by doc's files and releases, and its
 // head by doc's.
