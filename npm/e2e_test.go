@@ -170,6 +170,17 @@ func npmCLIScenario(t *testing.T, opts e2etest.Options) {
 		t.Fatalf("versions after unpublish: %s", out)
 	}
 
+	// Owners: the publisher is the first; add, list, remove; and the
+	// packages the user may write.
+	mustContain(t, "owner ls", npm.run(work, "owner", "ls", plain), srv.AdminUser)
+	npm.run(work, "owner", "add", "second-owner", plain)
+	mustContain(t, "owner ls after add", npm.run(work, "owner", "ls", plain), srv.AdminUser, "second-owner")
+	npm.run(work, "owner", "rm", "second-owner", plain)
+	if out := npm.run(work, "owner", "ls", plain); strings.Contains(out, "second-owner") {
+		t.Fatalf("owner still listed after rm:\n%s", out)
+	}
+	mustContain(t, "access list packages", npm.run(work, "access", "list", "packages", "--json"), plain, "read-write")
+
 	// Search, whoami.
 	mustContain(t, "search", npm.run(work, "search", plain), plain, "plain package for e2e")
 	mustContain(t, "search scoped", npm.run(work, "search", "scoped package"), scoped)

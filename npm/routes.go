@@ -19,6 +19,8 @@ func (h *Handler) addRoutes() {
 	t.Add(http.MethodPut, "/-/user/org.couchdb.user:{user}", h.login)
 	t.Add(http.MethodPut, "/-/user/org.couchdb.user:{user}/-rev/{rev}", h.login)
 	t.Add(http.MethodGet, "/-/user/org.couchdb.user:{user}", h.getUser)
+	t.Add(http.MethodGet, "/-/user/{user}/package", h.accessList)
+	t.Add(http.MethodGet, "/-/org/{org}/package", h.accessList)
 	t.Add(http.MethodGet, "/-/npm/v1/tokens", h.listTokens)
 	t.Add(http.MethodPost, "/-/npm/v1/tokens", h.createToken)
 	t.Add(http.MethodDelete, "/-/npm/v1/tokens/token/{key}", h.revokeToken)

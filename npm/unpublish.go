@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/smartregistry/smartregistry/core"
@@ -14,9 +15,11 @@ import (
 // updateMetadata applies a PUT of the whole document without attachments,
 // as "npm deprecate" and "npm unpublish <pkg>@<version>" send it:
 //   - a version's "deprecated" is set, changed or (absent or "") removed;
-//   - a version missing from the body is unpublished, but only when the
-//     client said which revision it read (URL or _rev) and the version was
-//     already in that revision: a version published since is never lost;
+//   - a version missing from the body's "versions" is unpublished, but only
+//     when the client said which revision it read (URL or _rev) and the
+//     version was already in that revision: a version published since is
+//     never lost; a body without "versions" unpublishes nothing;
+//   - "maintainers", when present, become the package's owners (npm owner);
 //   - dist-tags in the body that point at existing versions are set, when
 //     the body is based on the current revision.
 //
@@ -41,7 +44,8 @@ func (h *Handler) updateMetadata(ctx context.Context, req *core.RequestContext, 
 				return err
 			}
 			if !inBody {
-				if seen >= 0 && e.Added <= seen {
+				// A body without "versions" (npm owner add/rm) removes none.
+				if pr.Versions != nil && seen >= 0 && e.Added <= seen {
 					removed[v] = e.Tarball
 				}
 				continue
@@ -63,6 +67,13 @@ func (h *Handler) updateMetadata(ctx context.Context, req *core.RequestContext, 
 			if err := d.setVersion(v, ne); err != nil {
 				return err
 			}
+			changed = true
+		}
+		if owners, ok := ownersOf(pr.Maintainers); ok && !slices.Equal(owners, d.Head.Maintainers) {
+			if len(owners) == 0 {
+				return errorf(core.ErrInvalidArgument, "a package keeps at least one owner")
+			}
+			d.Head.Maintainers = owners
 			changed = true
 		}
 		for v := range pr.Versions {
@@ -96,6 +107,25 @@ func (h *Handler) updateMetadata(ctx context.Context, req *core.RequestContext, 
 		return nil, err
 	}
 	return h.unpublished(ctx, doc, removed, http.StatusCreated), nil
+}
+
+// maxOwners bounds a package's owners.
+const maxOwners = 100
+
+// ownersOf returns the owner names of a body's maintainers; false when the
+// body has none (it changes no owners), or when they are not valid.
+func ownersOf(ms *[]maintainer) ([]string, bool) {
+	if ms == nil || len(*ms) > maxOwners {
+		return nil, false
+	}
+	var names []string
+	for _, m := range *ms {
+		if m.Name == "" || len(m.Name) > 214 || slices.Contains(names, m.Name) {
+			return nil, false
+		}
+		names = append(names, m.Name)
+	}
+	return names, true
 }
 
 // withDeprecation returns stored with the "deprecated" field of body, and

@@ -24,6 +24,15 @@ type publishRequest struct {
 	DistTags    map[string]string
 	Versions    map[string]json.RawMessage
 	Attachments []attachment
+	// Maintainers, when the body has them ("npm owner add/rm"), are the
+	// package's new owners.
+	Maintainers *[]maintainer
+}
+
+// maintainer is one entry of a packument's "maintainers".
+type maintainer struct {
+	Name  string `json:"name"`
+	Email string `json:"email,omitempty"`
 }
 
 // attachment is one tarball of a publish, as stored.
@@ -87,6 +96,13 @@ func (w *bodyWalker) walk(req *publishRequest) error {
 			return w.value(&req.DistTags)
 		case "versions":
 			return w.value(&req.Versions)
+		case "maintainers":
+			var m []maintainer
+			if err := w.value(&m); err != nil {
+				return err
+			}
+			req.Maintainers = &m
+			return nil
 		case "_attachments":
 			return w.object(func(file string) error { return w.attachment(req, file) })
 		}

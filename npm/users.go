@@ -65,17 +65,44 @@ func (h *Handler) login(ctx context.Context, req *core.RequestContext, p route.P
 	}), nil
 }
 
-// getUser serves GET /-/user/org.couchdb.user:<name> for the user itself.
+// getUser serves GET /-/user/org.couchdb.user:<name> to a logged-in
+// user: "npm owner add" reads the new owner's name there. Users live in
+// the auth provider, which cannot be asked who exists, so any valid name
+// is answered, without an email.
 func (h *Handler) getUser(ctx context.Context, req *core.RequestContext, p route.Params) (*core.Response, error) {
+	if _, err := h.loggedIn(ctx, req); err != nil {
+		return nil, err
+	}
+	name := p["user"]
+	if name == "" || len(name) > 214 || strings.ContainsAny(name, "/\\\x00") {
+		return nil, errorf(core.ErrNotFound, "user %s not found", name)
+	}
+	return jsonOK(map[string]any{"_id": "org.couchdb.user:" + name, "name": name, "email": "",
+		"type": "user", "roles": []string{}}), nil
+}
+
+// accessList serves GET /-/user/<name>/package and /-/org/<name>/package,
+// "npm access list packages": the packages the caller may write
+// ("read-write") or read ("read-only"), from the search index.
+func (h *Handler) accessList(ctx context.Context, req *core.RequestContext, _ route.Params) (*core.Response, error) {
 	principal, err := h.loggedIn(ctx, req)
 	if err != nil {
 		return nil, err
 	}
-	if principal.UserID != p["user"] {
-		return nil, errorf(core.ErrNotFound, "user %s not found", p["user"])
+	entries, err := h.index.snapshot(ctx)
+	if err != nil {
+		return nil, err
 	}
-	return jsonOK(map[string]any{"_id": "org.couchdb.user:" + principal.UserID, "name": principal.UserID,
-		"type": "user", "roles": []string{}}), nil
+	out := map[string]string{}
+	for _, e := range entries {
+		switch {
+		case h.deps.Auth.Allowed(ctx, principal, core.NewScope(core.ProtocolNPM, "package", e.name, core.ActionWrite)):
+			out[e.name] = "read-write"
+		case h.deps.Auth.Allowed(ctx, principal, core.NewScope(core.ProtocolNPM, "package", e.name, core.ActionRead)):
+			out[e.name] = "read-only"
+		}
+	}
+	return jsonOK(out), nil
 }
 
 // tokenObject renders a token as "npm token list" reads it: key is the
