@@ -161,7 +161,7 @@ func craneAndSkopeo(t *testing.T, crane, skopeo string, srv *e2etest.Server) {
 		t.Errorf("crane copy changed the digest: %s vs %s", a, b)
 	}
 	copiedPath := strings.TrimPrefix(copied, host)
-	if !strings.Contains(srv.Logs(), "method=POST path=/v2"+copiedPath+"/blobs/uploads/ status=201") {
+	if !strings.Contains(srv.Logs(), "method=POST path=/v2"+copiedPath+"/blobs/uploads/ protocol=oci status=201") {
 		t.Errorf("crane copy did not mount blobs across repositories (no POST ... 201 in the log)")
 	}
 	c.run(crane, "pull", copied+":multi", filepath.Join(c.dir, "copied.tar"), "--platform", "linux/arm64")
