@@ -147,6 +147,22 @@ func (m *AuthManager) Authorize(ctx context.Context, p *Principal, want Scope) e
 	}
 }
 
+// MayWrite refuses, before any work, a caller who can write nothing in
+// protocol whatever the package: nobody, a read-only token, a token for
+// other protocols. Handlers call it before reading a large request body;
+// which packages p may write is still Authorize's to say.
+func (m *AuthManager) MayWrite(p *Principal, protocol Protocol) error {
+	switch {
+	case p == nil || p.Anonymous():
+		return fmt.Errorf("%w: writing needs credentials", ErrUnauthorized)
+	case p.ReadOnly:
+		return fmt.Errorf("%w: the token is read-only", ErrForbidden)
+	case len(p.Protocols) > 0 && !slices.Contains(p.Protocols, protocol):
+		return fmt.Errorf("%w: the token is not valid for %s", ErrForbidden, protocol)
+	}
+	return nil
+}
+
 // CreateToken issues a token for the authenticated caller p, never with
 // more than p holds: a token made with a read-only token is read-only, one
 // made with a protocol-restricted token is restricted to (a subset of) its

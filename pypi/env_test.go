@@ -22,6 +22,7 @@ const (
 	adminToken  = "admin-token"
 	fooReader   = "foo-read-token"  // pypi:package:foo:read
 	fooWriter   = "foo-write-token" // pypi:package:foo:write
+	adminRO     = "admin-ro-token"  // the admin's, read-only
 	testBaseURL = "http://registry.test/pypi"
 )
 
@@ -50,6 +51,7 @@ func newTestEnvOn(t testing.TB, backend core.Backend, anonymousRead bool, users 
 			{Token: adminToken, UserID: "admin"},
 			{Token: fooReader, UserID: "reader", Scopes: []string{"pypi:package:foo:read"}},
 			{Token: fooWriter, UserID: "writer", Scopes: []string{"pypi:package:foo:write"}},
+			{Token: adminRO, UserID: "admin", ReadOnly: true},
 		},
 	})
 	if err != nil {

@@ -164,3 +164,22 @@ func (c *countingBody) Read(p []byte) (int, error) {
 	c.n += int64(n)
 	return n, err
 }
+
+// TestWriteRefusedBeforeTheBody sends uploads whose bodies are not even
+// forms with tokens that can write nothing in PyPI: the answer is the
+// refusal (403), not a complaint about the body, so no byte of it was
+// parsed or stored.
+func TestWriteRefusedBeforeTheBody(t *testing.T) {
+	ctx := t.Context()
+	e := newTestEnv(t, true)
+	for _, token := range []string{adminRO} {
+		r := e.do(ctx, request{method: http.MethodPost, path: "/", token: token,
+			header: map[string]string{"Content-Type": "text/plain"}, body: []byte("not a form")})
+		if r.status != http.StatusForbidden {
+			t.Errorf("token %s: %d %s, want 403", token, r.status, r.body)
+		}
+	}
+	if keys := e.keys(ctx); len(keys) != 0 {
+		t.Errorf("stored: %v", keys)
+	}
+}

@@ -63,6 +63,9 @@ func (h *Handler) receive(ctx context.Context, req *core.RequestContext, body io
 	if principal == nil {
 		return nil, fmt.Errorf("%w: uploading needs credentials", core.ErrUnauthorized)
 	}
+	if err := h.deps.Auth.MayWrite(principal, core.ProtocolPyPI); err != nil {
+		return nil, err // before a byte of the body is read
+	}
 	if req.ContentLength > h.cfg.MaxUploadSize {
 		return nil, fmt.Errorf("%w: upload of %d bytes is over the limit of %d", core.ErrTooLarge, req.ContentLength, h.cfg.MaxUploadSize)
 	}
