@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"time"
 
@@ -110,19 +111,40 @@ func (w *writeback) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// ReadFrom keeps io.Copy from bypassing Write through the file's own
-// ReadFrom (copy_file_range), except from a file, where the kernel copies.
+// copyBuffers recycles the buffers puts copy through.
+var copyBuffers = sync.Pool{New: func() any { b := make([]byte, copyBufferSize); return &b }}
+
+// copyBufferSize is how much a put gathers before it writes: a request
+// body arrives in pieces of a few KiB, written in MiB-sized writes.
+const copyBufferSize = 1 << 20
+
+// ReadFrom copies r to the file in writes of up to copyBufferSize bytes
+// (a file is left to the kernel to copy).
 func (w *writeback) ReadFrom(r io.Reader) (int64, error) {
 	if f, ok := r.(*os.File); ok {
 		n, err := w.f.ReadFrom(f)
 		w.off += n
 		return n, err
 	}
-	return io.CopyBuffer(writerOnly{w}, r, make([]byte, 256<<10))
+	bp := copyBuffers.Get().(*[]byte)
+	defer copyBuffers.Put(bp)
+	var total int64
+	for {
+		n, err := io.ReadFull(r, *bp)
+		if n > 0 {
+			if _, werr := w.Write((*bp)[:n]); werr != nil {
+				return total, werr
+			}
+			total += int64(n)
+		}
+		switch {
+		case err == io.EOF || err == io.ErrUnexpectedEOF:
+			return total, nil
+		case err != nil:
+			return total, err
+		}
+	}
 }
-
-// writerOnly hides ReadFrom, so that io.CopyBuffer calls Write.
-type writerOnly struct{ io.Writer }
 
 // syncFileRangeWrite is SYNC_FILE_RANGE_WRITE: start writeback of the
 // range's dirty pages, without waiting.
