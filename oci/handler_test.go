@@ -231,7 +231,7 @@ func TestManifests(t *testing.T) {
 	d := sha256Digest(m)
 	idx := []byte(fmt.Sprintf(`{"schemaVersion":2,"mediaType":%q,"manifests":[{"mediaType":%q,"digest":%q,"size":%d}]}`,
 		MediaTypeImageIndex, MediaTypeImageManifest, d, len(m)))
-	missing := []byte(fmt.Sprintf(`{"schemaVersion":2,"mediaType":%q,"config":{"mediaType":"x","digest":%q,"size":1},"layers":[]}`,
+	missing := []byte(fmt.Sprintf(`{"schemaVersion":2,"mediaType":%q,"config":{"mediaType":"application/x","digest":%q,"size":1},"layers":[]}`,
 		MediaTypeImageManifest, sha256Digest([]byte("nope"))))
 	ct := func(mt string) http.Header { return admin("Content-Type", mt) }
 	sum512 := sha512.Sum512(m)
@@ -263,6 +263,9 @@ func TestManifests(t *testing.T) {
 			status: 400, code: "MANIFEST_BLOB_UNKNOWN"},
 		{name: "not JSON", method: "PUT", url: "/v2/team/sub/app/manifests/bad", header: ct(MediaTypeImageManifest), body: []byte("{"),
 			status: 400, code: "MANIFEST_INVALID"},
+		{name: "text/html", method: "PUT", url: "/v2/team/sub/app/manifests/html", header: ct("text/html"),
+			body: []byte(`{"schemaVersion":2,"layers":[],"x":"<script>alert(1)</script>"}`), status: 400, code: "MANIFEST_INVALID"},
+		{name: "html never tagged", method: "GET", url: "/v2/team/sub/app/manifests/html", header: admin(), status: 404, code: "MANIFEST_UNKNOWN"},
 		{name: "media type mismatch", method: "PUT", url: "/v2/team/sub/app/manifests/bad", header: ct(MediaTypeImageIndex), body: m,
 			status: 400, code: "MANIFEST_INVALID"},
 		{name: "too large", method: "PUT", url: "/v2/team/sub/app/manifests/big", header: ct(MediaTypeImageManifest),
@@ -462,4 +465,26 @@ func testTagsLastNotATag(t *testing.T, backend core.Backend) {
 			wantBody: []byte(`{"name":"app","tags":["v1"]}`)},
 		{name: "last with dots and slashes", method: "GET", url: "/v2/app/tags/list?last=a/../../x", header: admin(), status: 400},
 	})
+}
+
+// TestRefusedMonolithicUploadLeavesNothing: a POST with ?digest= whose
+// body is not that digest (or breaks the chunk rules) removes its session
+// and data at once, not at the stale-upload sweep.
+func TestRefusedMonolithicUploadLeavesNothing(t *testing.T) {
+	ts := newTestServer(t, nil, Config{})
+	data := []byte("not what the digest says")
+	runSteps(t, ts, []step{
+		{name: "wrong digest", method: "POST", url: "/v2/app/blobs/uploads/?digest=" + sha256Digest([]byte("x")),
+			header: admin(), body: data, status: 400, code: "DIGEST_INVALID"},
+		{name: "wrong sha512 digest", method: "POST", url: "/v2/app/blobs/uploads/?digest=sha512:" + strings.Repeat("0", 128),
+			header: admin(), body: data, status: 400, code: "DIGEST_INVALID"},
+	})
+	st := ts.h.Load().deps.Storage
+	page, err := st.List(t.Context(), uploadsPrefix, core.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Objects) > 0 {
+		t.Errorf("refused uploads left %d objects, first %s", len(page.Objects), page.Objects[0].Key)
+	}
 }

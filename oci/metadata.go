@@ -140,7 +140,10 @@ func ParseManifest(body []byte, contentType string) (*Manifest, string, error) {
 	if m.SchemaVersion != 2 {
 		return nil, "", fmt.Errorf("%w: schemaVersion %d is not 2", ErrManifestInvalid, m.SchemaVersion)
 	}
-	ct := strings.TrimSpace(strings.Split(contentType, ";")[0])
+	ct, err := manifestContentType(contentType)
+	if err != nil {
+		return nil, "", err
+	}
 	if m.MediaType != "" && ct != "" && m.MediaType != ct {
 		return nil, "", fmt.Errorf("%w: mediaType %q does not match Content-Type %q", ErrManifestInvalid, m.MediaType, ct)
 	}
@@ -154,8 +157,14 @@ func ParseManifest(body []byte, contentType string) (*Manifest, string, error) {
 			mediaType = MediaTypeImageIndex
 		}
 	}
+	if !knownManifestType(mediaType) {
+		return nil, "", fmt.Errorf("%w: %q is not a manifest media type", ErrManifestInvalid, mediaType)
+	}
 	if m.MediaType == "" {
 		m.MediaType = mediaType
+	}
+	if m.ArtifactType != "" && !ValidMediaType(m.ArtifactType) {
+		return nil, "", fmt.Errorf("%w: artifactType %q is not a media type", ErrManifestInvalid, m.ArtifactType)
 	}
 	var descs []Descriptor
 	if m.Config != nil {
@@ -173,8 +182,62 @@ func ParseManifest(body []byte, contentType string) (*Manifest, string, error) {
 		if d.Size < 0 {
 			return nil, "", fmt.Errorf("%w: descriptor %s has a negative size", ErrManifestInvalid, d.Digest)
 		}
+		if d.MediaType != "" && !ValidMediaType(d.MediaType) || d.ArtifactType != "" && !ValidMediaType(d.ArtifactType) {
+			return nil, "", fmt.Errorf("%w: descriptor %s: media type %q is not RFC 6838", ErrManifestInvalid, d.Digest, d.MediaType)
+		}
 	}
 	return &m, mediaType, nil
+}
+
+// knownManifestType reports whether mt is a manifest media type the image
+// spec (or Docker's schema 2) defines: the only types a schemaVersion 2
+// manifest may be served as.
+func knownManifestType(mt string) bool {
+	switch mt {
+	case MediaTypeImageManifest, MediaTypeImageIndex, MediaTypeDockerManifest, MediaTypeDockerList:
+		return true
+	}
+	return false
+}
+
+// manifestContentType returns the media type of a manifest push's
+// Content-Type without its parameters ("" when none was sent). A header
+// with control or non-ASCII characters, or whose type is not RFC 6838, is
+// ErrManifestInvalid.
+func manifestContentType(contentType string) (string, error) {
+	for i := 0; i < len(contentType); i++ {
+		if c := contentType[i]; c < 0x20 && c != '\t' || c >= 0x7f {
+			return "", fmt.Errorf("%w: Content-Type has a control or non-ASCII character", ErrManifestInvalid)
+		}
+	}
+	ct := strings.TrimSpace(strings.Split(contentType, ";")[0])
+	if ct != "" && !ValidMediaType(ct) {
+		return "", fmt.Errorf("%w: Content-Type %q is not a media type", ErrManifestInvalid, ct)
+	}
+	return ct, nil
+}
+
+// ValidMediaType reports whether mt is "type/subtype" in the grammar of
+// RFC 6838 section 4.2, without parameters.
+func ValidMediaType(mt string) bool {
+	typ, sub, ok := strings.Cut(mt, "/")
+	return ok && restrictedName(typ) && restrictedName(sub)
+}
+
+// restrictedName is RFC 6838's restricted-name: a letter or digit, then
+// up to 126 of letters, digits and !#$&-^_.+
+func restrictedName(s string) bool {
+	if len(s) == 0 || len(s) > 127 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		alnum := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+		if !alnum && (i == 0 || !strings.ContainsRune("!#$&-^_.+", rune(c))) {
+			return false
+		}
+	}
+	return true
 }
 
 // nonDistributable reports whether a layer must not be required in the

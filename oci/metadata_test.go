@@ -2,6 +2,7 @@ package oci
 
 import (
 	"errors"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -63,8 +64,8 @@ func TestParseDigest(t *testing.T) {
 
 func TestParseManifest(t *testing.T) {
 	dg := "sha256:" + strings.Repeat("ab", 32)
-	image := `{"schemaVersion":2,"config":{"mediaType":"c","digest":"` + dg + `","size":1},"layers":[]}`
-	index := `{"schemaVersion":2,"manifests":[{"mediaType":"m","digest":"` + dg + `","size":1}]}`
+	image := `{"schemaVersion":2,"config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"` + dg + `","size":1},"layers":[]}`
+	index := `{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"` + dg + `","size":1}]}`
 	for _, tc := range []struct {
 		name, body, contentType string
 		wantType                string
@@ -81,6 +82,17 @@ func TestParseManifest(t *testing.T) {
 		{"bad JSON", `{`, "", "", ErrManifestInvalid},
 		{"bad digest", `{"schemaVersion":2,"layers":[{"digest":"sha256:x","size":1}]}`, "", "", ErrManifestInvalid},
 		{"negative size", `{"schemaVersion":2,"layers":[{"digest":"` + dg + `","size":-1}]}`, "", "", ErrManifestInvalid},
+		{"text/html", image, "text/html", "", ErrManifestInvalid},
+		{"text/html in body", `{"schemaVersion":2,"mediaType":"text/html"}`, "", "", ErrManifestInvalid},
+		{"unknown manifest type", image, "application/vnd.example.manifest+json", "", ErrManifestInvalid},
+		{"control character", image, MediaTypeImageManifest + "\x00", "", ErrManifestInvalid},
+		{"control character in parameter", image, MediaTypeImageManifest + "; x=\r\n", "", ErrManifestInvalid},
+		{"not RFC 6838", image, "application/vnd oci", "", ErrManifestInvalid},
+		{"artifactType not RFC 6838", `{"schemaVersion":2,"artifactType":"<script>","config":{"mediaType":"a/b","digest":"` + dg + `","size":1}}`,
+			"", "", ErrManifestInvalid},
+		{"layer type not RFC 6838", `{"schemaVersion":2,"layers":[{"mediaType":"x","digest":"` + dg + `","size":1}]}`, "", "", ErrManifestInvalid},
+		{"artifact manifest", `{"schemaVersion":2,"artifactType":"application/vnd.dev.sigstore.bundle.v0.3+json","config":{"mediaType":"application/vnd.oci.empty.v1+json","digest":"` + dg + `","size":2}}`,
+			MediaTypeImageManifest, MediaTypeImageManifest, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, mt, err := ParseManifest([]byte(tc.body), tc.contentType)
@@ -94,6 +106,34 @@ func TestParseManifest(t *testing.T) {
 				t.Fatalf("got %q, %v; want %q", mt, err, tc.wantType)
 			}
 		})
+	}
+}
+
+func TestValidMediaType(t *testing.T) {
+	for _, tc := range []struct {
+		mt   string
+		want bool
+	}{
+		{MediaTypeImageManifest, true},
+		{"text/html", true},
+		{"a/b", true},
+		{"application/vnd.a+b.c!#$&-^_", true},
+		{"", false},
+		{"text", false},
+		{"text/", false},
+		{"/html", false},
+		{"text/html/x", false},
+		{"text/.html", false},
+		{"text/ht ml", false},
+		{"text/html;charset=utf-8", false},
+		{"text/h\x00", false},
+		{"tëxt/html", false},
+		{"a/" + strings.Repeat("b", 127), true},
+		{"a/" + strings.Repeat("b", 128), false},
+	} {
+		if got := ValidMediaType(tc.mt); got != tc.want {
+			t.Errorf("ValidMediaType(%q) = %v, want %v", tc.mt, got, tc.want)
+		}
 	}
 }
 
@@ -150,5 +190,48 @@ func TestParseRepoScope(t *testing.T) {
 		if ok != tc.ok || (ok && (rs.Name != tc.name || strings.Join(rs.Actions, ",") != tc.actions)) {
 			t.Errorf("parseRepoScope(%q) = %+v, %v", tc.in, rs, ok)
 		}
+	}
+}
+
+func TestChunkLength(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		contentRange  string
+		contentLength int64
+		size          int64
+		want          int64
+		wantErr       error
+	}{
+		{"no range", "", 7, 0, 7, nil},
+		{"no range, unknown length", "", -1, 0, -1, nil},
+		{"first chunk", "0-9", 10, 0, 10, nil},
+		{"bytes prefix", "bytes 10-19", -1, 10, 10, nil},
+		{"bytes= prefix", "bytes=10-19/*", -1, 10, 10, nil},
+		{"overflow from 0", "bytes 0-9223372036854775807", -1, 0, 0, ErrRangeInvalid},
+		{"overflow from 0 with length", "0-9223372036854775807", 3, 0, 0, ErrRangeInvalid},
+		{"largest", "0-9223372036854775806", -1, 0, 9223372036854775807, nil},
+		{"end past int64", "0-9223372036854775808", -1, 0, 0, ErrRangeInvalid},
+		{"negative start", "-1-5", -1, 0, 0, ErrRangeInvalid},
+		{"end before start", "5-4", -1, 5, 0, ErrRangeInvalid},
+		{"not at the end", "3-5", -1, 5, 0, ErrRangeInvalid},
+		{"length mismatch", "5-9", 3, 5, 0, ErrSizeInvalid},
+		{"garbage", "x", -1, 0, 0, ErrRangeInvalid},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req := &core.RequestContext{Header: http.Header{}, ContentLength: tc.contentLength}
+			if tc.contentRange != "" {
+				req.Header.Set("Content-Range", tc.contentRange)
+			}
+			got, err := chunkLength(req, &uploadSession{Size: tc.size})
+			if tc.wantErr != nil {
+				if !errors.Is(err, tc.wantErr) {
+					t.Fatalf("got %d, %v; want %v", got, err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || got != tc.want {
+				t.Fatalf("got %d, %v; want %d", got, err, tc.want)
+			}
+		})
 	}
 }

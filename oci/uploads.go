@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -46,7 +47,23 @@ func (h *Handler) startUpload(ctx context.Context, req *core.RequestContext, p r
 		h.uploadHeaders(resp, req, name, id, s)
 		return resp, nil
 	}
-	if s, err = h.appendChunk(ctx, id, s, req.Body, req.ContentLength); err != nil {
+	resp, err := h.monolithic(ctx, req, name, id, s, want)
+	if err != nil {
+		// A refused monolithic upload has no Location to resume at: its data
+		// goes now rather than at the stale-upload sweep.
+		if derr := h.deleteUpload(ctx, id); derr != nil {
+			h.log.WarnContext(ctx, "oci: remove refused upload", "id", id, "error", derr)
+		}
+		return nil, err
+	}
+	return resp, nil
+}
+
+// monolithic stores the body of a POST with ?digest= as upload id and
+// completes it.
+func (h *Handler) monolithic(ctx context.Context, req *core.RequestContext, name, id string, s *uploadSession, want Digest) (*core.Response, error) {
+	s, err := h.appendChunk(ctx, id, s, req.Body, req.ContentLength)
+	if err != nil {
 		return nil, err
 	}
 	return h.complete(ctx, req, name, id, s, want)
@@ -222,7 +239,9 @@ func chunkLength(req *core.RequestContext, s *uploadSession) (int64, error) {
 	first, last, ok := strings.Cut(cr, "-")
 	start, err1 := strconv.ParseInt(first, 10, 64)
 	end, err2 := strconv.ParseInt(strings.Split(last, "/")[0], 10, 64)
-	if !ok || err1 != nil || err2 != nil || start < 0 || end < start {
+	// end-start+1 must not overflow: end == MaxInt64 would wrap it negative,
+	// which the storage takes for "length unknown".
+	if !ok || err1 != nil || err2 != nil || start < 0 || end < start || end-start >= math.MaxInt64 {
 		return 0, fmt.Errorf("%w: malformed Content-Range %q", ErrRangeInvalid, cr)
 	}
 	if start != s.Size {
