@@ -182,15 +182,15 @@ func (r *Registry) route(path string) (*mount, string) {
 // nil and has a status and a header; the caller closes its body.
 func (r *Registry) HandleRequest(ctx context.Context, req *core.RequestContext) (resp *core.Response) {
 	if req == nil {
-		return core.JSONResponse(http.StatusBadRequest, map[string]string{"error": "no request"})
+		return finish(core.JSONResponse(http.StatusBadRequest, map[string]string{"error": "no request"}))
 	}
 	if strings.Contains(req.Path, "?") {
-		return core.JSONResponse(http.StatusBadRequest, map[string]string{"error": fmt.Sprintf(
-			"invalid argument: RequestContext.Path %q contains a \"?\": put the query in Query (core.NewRequest splits it)", req.Path)})
+		return finish(core.JSONResponse(http.StatusBadRequest, map[string]string{"error": fmt.Sprintf(
+			"invalid argument: RequestContext.Path %q contains a \"?\": put the query in Query (core.NewRequest splits it)", req.Path)}))
 	}
 	m, rest := r.route(req.Path)
 	if m == nil {
-		return r.notFound(req.Path)
+		return finish(r.notFound(req.Path))
 	}
 	sub := *req
 	sub.Path = rest
@@ -251,7 +251,10 @@ func (r *Registry) errorResponse(ctx context.Context, m *mount, req *core.Reques
 	return m.handler.ErrorResponse(ctx, req, err)
 }
 
-// finish gives a response the status and header its writer expects.
+// finish gives a response the status and header its writer expects, and
+// the headers every response carries: X-Content-Type-Options: nosniff, so
+// that no browser takes a served package or manifest for another type
+// (HTML) than it was sent as.
 func finish(resp *core.Response) *core.Response {
 	if resp.Status == 0 {
 		resp.Status = http.StatusOK
@@ -259,6 +262,7 @@ func finish(resp *core.Response) *core.Response {
 	if resp.Header == nil {
 		resp.Header = make(http.Header)
 	}
+	resp.Header.Set("X-Content-Type-Options", "nosniff")
 	return resp
 }
 

@@ -287,6 +287,9 @@ func TestHandlerErrorsAndPanics(t *testing.T) {
 			if resp.Status != tt.status || resp.Header == nil {
 				t.Errorf("status %d, want %d", resp.Status, tt.status)
 			}
+			if got := resp.Header.Get("X-Content-Type-Options"); got != "nosniff" {
+				t.Errorf("X-Content-Type-Options %q, want nosniff", got)
+			}
 			body := ""
 			if resp.Body != nil {
 				b, _ := io.ReadAll(resp.Body)
