@@ -88,7 +88,8 @@ type AuthConfig struct {
 	// AnonymousRead lists the protocols anyone may read from.
 	AnonymousRead []core.Protocol
 	// JWTSecret signs OCI bearer tokens; replicas must share it. Random per
-	// process when empty.
+	// process when empty; otherwise at least 32 bytes (core.MinJWTSecretLen),
+	// e.g. 64 hex digits from `openssl rand -hex 32`.
 	JWTSecret string
 }
 
@@ -166,6 +167,9 @@ func (c *Config) normalize() error {
 		if !knownProtocol(p) {
 			return fmt.Errorf("config Auth.AnonymousRead[%d]: %q is not a protocol name (such as %q)", i, p, core.ProtocolNPM)
 		}
+	}
+	if n := len(c.Auth.JWTSecret); n > 0 && n < core.MinJWTSecretLen {
+		return fmt.Errorf("config Auth.JWTSecret: %d bytes is too short, at least %d are required", n, core.MinJWTSecretLen)
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

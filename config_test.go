@@ -71,6 +71,7 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		{"token cache beside AuthProvider", func(c *Config) {
 			c.AuthProvider, c.Auth.TokenCacheTTL = &core.DefaultAuthProvider{}, time.Minute
 		}, "Auth.TokenCacheTTL"},
+		{"short JWT secret", func(c *Config) { c.Auth.JWTSecret = "0123456789abcdef0123456789abcde" }, "Auth.JWTSecret"},
 		{"bad user", func(c *Config) { c.Auth.Users = []core.UserConfig{{Username: "u"}} }, "Auth"},
 		{"bad token scope", func(c *Config) {
 			c.Auth.Tokens = []core.StaticToken{{Token: "t", UserID: "u", Scopes: []string{"everything"}}}

@@ -4,6 +4,7 @@ import (
 	"crypto/pbkdf2"
 	"crypto/sha256"
 	"encoding/base64"
+	"strings"
 	"testing"
 
 	"github.com/smartregistry/smartregistry/core"
@@ -100,5 +101,33 @@ func TestPrincipalAnonymous(t *testing.T) {
 		if got := tt.p.Anonymous(); got != tt.want {
 			t.Errorf("%+v.Anonymous() = %v", tt.p, got)
 		}
+	}
+}
+
+func TestNewAuthManagerRefusesShortJWTSecret(t *testing.T) {
+	p, err := core.NewDefaultAuthProvider(core.DefaultAuthOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name   string
+		secret []byte
+		ok     bool
+	}{
+		{"empty: random", nil, true},
+		{"one byte", []byte("x"), false},
+		{"31 bytes", make([]byte, 31), false},
+		{"32 bytes", make([]byte, 32), true},
+		{"64 bytes", make([]byte, 64), true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := core.NewAuthManager(core.AuthOptions{Provider: p, JWTSecret: tc.secret})
+			if (err == nil) != tc.ok {
+				t.Fatalf("error %v, want ok=%v", err, tc.ok)
+			}
+			if err != nil && !strings.Contains(err.Error(), "JWTSecret") {
+				t.Errorf("error %q does not name JWTSecret", err)
+			}
+		})
 	}
 }

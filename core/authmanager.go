@@ -18,7 +18,9 @@ type AuthOptions struct {
 	// AnonymousRead lists the protocols whose packages anyone may read.
 	AnonymousRead []Protocol
 	// JWTSecret signs OCI bearer tokens (HS256). Replicas that share a bucket
-	// must share it; when empty a random secret is made per process.
+	// must share it; when empty a random secret is made per process. It must
+	// be at least [MinJWTSecretLen] bytes: tokens are handed to anonymous
+	// callers too, so a short secret could be found offline by brute force.
 	JWTSecret []byte
 	// JWTIssuer is the iss claim of issued bearer tokens; default
 	// "smartregistry".
@@ -39,10 +41,17 @@ type AuthManager struct {
 	jwtTTL    time.Duration
 }
 
+// MinJWTSecretLen is the shortest JWTSecret accepted, in bytes: the size of
+// the HS256 key.
+const MinJWTSecretLen = 32
+
 // NewAuthManager returns a manager over opts.Provider.
 func NewAuthManager(opts AuthOptions) (*AuthManager, error) {
 	if opts.Provider == nil {
 		return nil, errors.New("auth: a provider is required")
+	}
+	if n := len(opts.JWTSecret); n > 0 && n < MinJWTSecretLen {
+		return nil, fmt.Errorf("auth: JWTSecret is %d bytes, at least %d are required", n, MinJWTSecretLen)
 	}
 	m := &AuthManager{
 		provider:  opts.Provider,

@@ -129,7 +129,7 @@ func TestCatalogTokenGrantsNoPull(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		auth, err := core.NewAuthManager(core.AuthOptions{Provider: prov, JWTSecret: []byte("test-secret")})
+		auth, err := core.NewAuthManager(core.AuthOptions{Provider: prov, JWTSecret: []byte("test-secret-of-at-least-32-bytes")})
 		if err != nil {
 			t.Fatal(err)
 		}

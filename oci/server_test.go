@@ -71,7 +71,7 @@ func testAuth(t testing.TB, anonymousRead ...core.Protocol) *core.AuthManager {
 	if err != nil {
 		t.Fatal(err)
 	}
-	auth, err := core.NewAuthManager(core.AuthOptions{Provider: prov, JWTSecret: []byte("test-secret"), AnonymousRead: anonymousRead})
+	auth, err := core.NewAuthManager(core.AuthOptions{Provider: prov, JWTSecret: []byte("test-secret-of-at-least-32-bytes"), AnonymousRead: anonymousRead})
 	if err != nil {
 		t.Fatal(err)
 	}

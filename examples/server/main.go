@@ -16,7 +16,8 @@
 //	SMARTREGISTRY_ADMIN_USER      admin user name (default admin)
 //	SMARTREGISTRY_ADMIN_PASSWORD  admin password (default: generated and printed once)
 //	SMARTREGISTRY_TOKEN           a fixed admin token with all scopes, for scripts and CI
-//	SMARTREGISTRY_JWT_SECRET      secret for OCI bearer tokens (share it between replicas)
+//	SMARTREGISTRY_JWT_SECRET      secret for OCI bearer tokens, at least 32 bytes (share it between replicas;
+//	                              e.g. openssl rand -hex 32); random per process when unset
 //	SMARTREGISTRY_ANONYMOUS_READ  comma-separated protocols anyone may read, e.g. "oci,pypi"
 //
 // It serves GET /healthz, logs each request, and on SIGINT or SIGTERM stops
