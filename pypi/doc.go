@@ -35,8 +35,9 @@
 // file's hash, for wheels and for sdists whose PKG-INFO is Metadata-Version
 // 2.2 or later and leaves none of Name, Version, Requires-Dist,
 // Requires-Python and Provides-Extra Dynamic (PEP 643); the JSON variant
-// says the same with hashes, requires-python, yanked, core-metadata,
-// dist-info-metadata, size, upload-time and the project's versions. A
+// says the same with hashes, requires-python, yanked, core-metadata, size,
+// upload-time and the project's versions, but not dist-info-metadata,
+// which PEP 714 keeps out of JSON (pip 23.0, Debian 12's, crashes on it). A
 // project whose files were all deleted is gone from /simple/, and its
 // pages and JSON API answer 404.
 //

@@ -19,8 +19,10 @@ import (
 // project that depends on it (and --skip-existing skips a re-upload); then
 // pip, in a fresh venv with no other index and credentials in the index
 // URL, installs the latest and an older version, downloads a file, resolves
-// the dependency between the two projects, and skips a yanked version
-// unless it is pinned with ==.
+// the dependency between the two projects, checks hashes in
+// --require-hashes mode, and skips a yanked version unless it is pinned
+// with ==. Every pip step runs with a current pip and with Debian's own
+// (pip 23.0.1 from /usr/bin/python3 -m venv).
 func TestTwineAndPip(t *testing.T) {
 	twine := e2etest.RequireTool(t, "twine")
 	python := e2etest.RequireTool(t, "python3")
@@ -86,46 +88,116 @@ func TestTwineAndPip(t *testing.T) {
 		t.Fatalf("twine upload of a deleted file name: err=%v\n%s", err, out)
 	}
 
-	// A fresh venv; every install goes to its own --target directory.
-	venv := filepath.Join(work, "venv")
-	run(t, work, python, "-m", "venv", venv)
-	pip := []string{filepath.Join(venv, "bin", "python"), "-m", "pip"}
+	// pip from a fresh venv of each Python: the one on PATH (a current
+	// pip) and Debian's own (/usr/bin/python3, pip 23.0.1, which predates
+	// PEP 714 and breaks on a JSON page carrying dist-info-metadata).
 	index := "http://__token__:" + srv.Token + "@" + srv.Host + "/pypi/simple/"
-	install := func(spec string) string {
-		t.Helper()
-		target := filepath.Join(work, "t-"+e2etest.Unique("x"))
-		run(t, work, pip[0], append(pip[1:], "install", "--no-cache-dir", "--index-url", index, "--target", target, spec)...)
-		return installed(t, target)
-	}
+	pips := []*pipClient{newPip(t, work, "current", python, index), newPip(t, work, "debian", debianPython(t), index)}
 	mod := func(name string) string { return strings.ReplaceAll(name, "-", "_") }
-
-	if got := install(alpha); got != mod(alpha)+"-2.0" {
-		t.Fatalf("pip install %s installed %s, want 2.0", alpha, got)
-	}
-	if got := install(alpha + "==1.0"); got != mod(alpha)+"-1.0" {
-		t.Fatalf("pip install %s==1.0 installed %s", alpha, got)
-	}
-	if got := install(beta); got != mod(alpha)+"-2.0 "+mod(beta)+"-1.0" {
-		t.Fatalf("pip install %s installed %s, want it and its dependency", beta, got)
-	}
-	dl := filepath.Join(work, "download")
-	run(t, work, pip[0], append(pip[1:], "download", "--no-cache-dir", "--index-url", index, "--no-deps", "-d", dl, alpha+"==1.0")...)
-	got, err := os.ReadFile(filepath.Join(dl, dists[0].wheelName()))
-	if err != nil || !bytes.Equal(got, dists[0].wheel(t)) {
-		t.Fatalf("pip download: %v", err)
+	for _, pip := range pips {
+		t.Run(pip.name, func(t *testing.T) {
+			t.Logf("%s: %s", pip.name, pip.version(t))
+			if got := pip.install(t, alpha); got != mod(alpha)+"-2.0" {
+				t.Fatalf("pip install %s installed %s, want 2.0", alpha, got)
+			}
+			if got := pip.install(t, alpha+"==1.0"); got != mod(alpha)+"-1.0" {
+				t.Fatalf("pip install %s==1.0 installed %s", alpha, got)
+			}
+			if got := pip.install(t, beta); got != mod(alpha)+"-2.0 "+mod(beta)+"-1.0" {
+				t.Fatalf("pip install %s installed %s, want it and its dependency", beta, got)
+			}
+			dl := filepath.Join(work, "download-"+pip.name)
+			pip.run(t, "download", "--no-cache-dir", "--index-url", index, "--no-deps", "-d", dl, alpha+"==1.0")
+			got, err := os.ReadFile(filepath.Join(dl, dists[0].wheelName()))
+			if err != nil || !bytes.Equal(got, dists[0].wheel(t)) {
+				t.Fatalf("pip download: %v", err)
+			}
+			// Hash-checking mode: the right hashes install, a wrong one is
+			// refused by pip after the download.
+			good := alpha + "==1.0 --hash=sha256:" + sha256Hex(dists[0].wheel(t)) + " --hash=sha256:" + sha256Hex(dists[0].sdist(t))
+			if got := pip.install(t, "-r", pip.requirements(t, good)); got != mod(alpha)+"-1.0" {
+				t.Fatalf("pip install --require-hashes installed %s", got)
+			}
+			bad := alpha + "==1.0 --hash=sha256:" + strings.Repeat("0", 64)
+			out, err := pip.runErr(t, "install", "--no-cache-dir", "--index-url", index, "--target", t.TempDir(),
+				"-r", pip.requirements(t, bad))
+			if err == nil || !strings.Contains(out, "DO NOT MATCH THE HASHES") {
+				t.Fatalf("pip install with a wrong hash: err=%v\n%s", err, out)
+			}
+		})
 	}
 
 	// Yank 2.0: pip install picks 1.0, unless 2.0 is pinned.
 	call(t, srv, http.MethodPut, "/pypi/"+alpha+"/2.0/yank?reason=broken")
-	if got := install(alpha); got != mod(alpha)+"-1.0" {
-		t.Fatalf("pip install %s with 2.0 yanked installed %s, want 1.0", alpha, got)
-	}
-	if got := install(alpha + "==2.0"); got != mod(alpha)+"-2.0" {
-		t.Fatalf("pip install %s==2.0 (yanked) installed %s", alpha, got)
+	for _, pip := range pips {
+		t.Run(pip.name+" after yank", func(t *testing.T) {
+			if got := pip.install(t, alpha); got != mod(alpha)+"-1.0" {
+				t.Fatalf("pip install %s with 2.0 yanked installed %s, want 1.0", alpha, got)
+			}
+			if got := pip.install(t, alpha+"==2.0"); got != mod(alpha)+"-2.0" {
+				t.Fatalf("pip install %s==2.0 (yanked) installed %s", alpha, got)
+			}
+		})
 	}
 	if !strings.Contains(srv.Logs(), ".whl.metadata") {
 		t.Errorf("pip never fetched a PEP 658 metadata file")
 	}
+}
+
+// debianPython is the distribution's own Python, whose venv brings the
+// distribution's pip; a machine without it (or without python3-venv) skips.
+func debianPython(t *testing.T) string {
+	t.Helper()
+	const python = "/usr/bin/python3"
+	if err := exec.Command(python, "-c", "import venv, ensurepip").Run(); err != nil {
+		e2etest.Missing(t, python+" with venv and ensurepip is not installed (apt python3-venv; make test installs it)")
+	}
+	return python
+}
+
+// pipClient is pip in a fresh venv made by one Python.
+type pipClient struct {
+	name, dir, index string
+	python           string // the venv's python
+}
+
+func newPip(t *testing.T, work, name, python, index string) *pipClient {
+	t.Helper()
+	venv := filepath.Join(work, "venv-"+name)
+	run(t, work, python, "-m", "venv", venv)
+	return &pipClient{name: name, dir: work, index: index, python: filepath.Join(venv, "bin", "python")}
+}
+
+func (p *pipClient) version(t *testing.T) string {
+	return strings.TrimSpace(p.run(t, "--version"))
+}
+
+func (p *pipClient) run(t *testing.T, args ...string) string {
+	t.Helper()
+	return run(t, p.dir, p.python, append([]string{"-m", "pip"}, args...)...)
+}
+
+func (p *pipClient) runErr(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	return runErr(t, p.dir, p.python, append([]string{"-m", "pip"}, args...)...)
+}
+
+// install installs into a new --target directory and returns what is
+// there (see installed).
+func (p *pipClient) install(t *testing.T, spec ...string) string {
+	t.Helper()
+	target := filepath.Join(p.dir, "t-"+e2etest.Unique("x"))
+	args := append([]string{"install", "--no-cache-dir", "--index-url", p.index, "--target", target}, spec...)
+	p.run(t, args...)
+	return installed(t, target)
+}
+
+// requirements writes a requirements file with the given lines.
+func (p *pipClient) requirements(t *testing.T, lines ...string) string {
+	t.Helper()
+	f := filepath.Join(t.TempDir(), "requirements.txt")
+	writeFile(t, f, []byte(strings.Join(lines, "\n")+"\n"))
+	return f
 }
 
 // call sends a management request (yank, delete) with the admin token;

@@ -145,17 +145,18 @@ type simpleMeta struct {
 }
 
 // simpleFile is one file of a PEP 691 project page, with the PEP 700 and
-// PEP 714 keys.
+// PEP 714 keys. PEP 714 keeps the old name dist-info-metadata out of JSON
+// pages (it stays in HTML): pip 23.0 and older crash on it
+// ("unhashable type: 'dict'").
 type simpleFile struct {
-	Filename         string            `json:"filename"`
-	URL              string            `json:"url"`
-	Hashes           map[string]string `json:"hashes"`
-	RequiresPython   string            `json:"requires-python,omitempty"`
-	CoreMetadata     any               `json:"core-metadata"`
-	DistInfoMetadata any               `json:"dist-info-metadata"`
-	Yanked           any               `json:"yanked"`
-	Size             int64             `json:"size"`
-	UploadTime       string            `json:"upload-time"`
+	Filename       string            `json:"filename"`
+	URL            string            `json:"url"`
+	Hashes         map[string]string `json:"hashes"`
+	RequiresPython string            `json:"requires-python,omitempty"`
+	CoreMetadata   any               `json:"core-metadata"`
+	Yanked         any               `json:"yanked"`
+	Size           int64             `json:"size"`
+	UploadTime     string            `json:"upload-time"`
 }
 
 // fileHref is the link from /simple/<project>/ to a file. It is relative,
@@ -182,12 +183,11 @@ func renderProjectPage(project string, doc *projectDoc, v variant) ([]byte, erro
 			sf := simpleFile{
 				Filename: f.Filename, URL: fileHref(project, f.Filename),
 				Hashes:         map[string]string{"sha256": f.SHA256},
-				RequiresPython: f.RequiresPython, CoreMetadata: false, DistInfoMetadata: false, Yanked: false,
+				RequiresPython: f.RequiresPython, CoreMetadata: false, Yanked: false,
 				Size: f.Size, UploadTime: uploadTime(f.UploadTime),
 			}
 			if f.MetadataSHA256 != "" {
-				m := map[string]string{"sha256": f.MetadataSHA256}
-				sf.CoreMetadata, sf.DistInfoMetadata = m, m
+				sf.CoreMetadata = map[string]string{"sha256": f.MetadataSHA256}
 			}
 			if r := doc.Releases[f.Version]; r.Yanked {
 				sf.Yanked = true

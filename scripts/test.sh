@@ -35,6 +35,9 @@ ensure_clients() {
 	command -v twine >/dev/null || missing+=(twine)
 	/usr/bin/python3 -c 'import build' 2>/dev/null || missing+=(python3-build)
 	python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
+	# The PyPI end-to-end test also runs the distribution's own pip
+	# (/usr/bin/python3 -m venv: pip 23.0.1 on Debian 12).
+	/usr/bin/python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
 	if [ "${#missing[@]}" -gt 0 ]; then
 		apt_install "${missing[@]}"
 	fi
