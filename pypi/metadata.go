@@ -171,41 +171,79 @@ func (m Metadata) resolvable() bool {
 	return true
 }
 
+// Bounds of ParseMetadata, on top of the size bound of the whole file
+// (Config.MaxMetadataSize): the header lines, continuation lines included,
+// and the length of one header's value once its continuation lines are
+// joined. The description body after the headers is bounded only by the
+// file's size.
+const (
+	maxMetadataLines = 200_000
+	maxMetadataField = 1 << 20
+)
+
 // ParseMetadata parses core metadata: RFC 822 style headers, continuation
 // lines starting with white space, and the description as the body after
-// the first empty line. Name and Version are required.
+// the first empty line. Name and Version are required. It runs in time
+// linear in its input; more than 200,000 header lines, or a header value
+// over 1 MiB, is ErrInvalidArgument.
 func ParseMetadata(b []byte) (Metadata, error) {
 	fields := map[string][]string{}
+	// A header's value is assembled in val and stored when the next header
+	// starts, so that continuation lines cost their own length only.
 	var last string
+	var val strings.Builder
+	flush := func() {
+		if last != "" {
+			fields[last] = append(fields[last], val.String())
+		}
+		val.Reset()
+	}
 	rest := b
 	var body []byte
-	for len(rest) > 0 {
+	for lines := 0; len(rest) > 0; lines++ {
+		if lines == maxMetadataLines {
+			return Metadata{}, fmt.Errorf("%w: metadata has more than %d header lines", core.ErrInvalidArgument, maxMetadataLines)
+		}
 		raw := rest
 		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
 			raw, rest = rest[:i], rest[i+1:]
 		} else {
 			rest = nil
 		}
-		line := strings.TrimSuffix(string(raw), "\r")
-		if line == "" {
+		raw = bytes.TrimSuffix(raw, []byte("\r"))
+		if len(raw) == 0 {
 			body = rest
 			break
 		}
-		if line[0] == ' ' || line[0] == '\t' {
+		if raw[0] == ' ' || raw[0] == '\t' {
 			if last == "" {
 				return Metadata{}, fmt.Errorf("%w: metadata starts with a continuation line", core.ErrInvalidArgument)
 			}
-			vs := fields[last]
-			vs[len(vs)-1] += "\n" + strings.TrimLeft(line, " \t")
+			cont := bytes.TrimLeft(raw, " \t")
+			if val.Len()+1+len(cont) > maxMetadataField {
+				return Metadata{}, fmt.Errorf("%w: metadata field %s is over %d bytes", core.ErrInvalidArgument, last, maxMetadataField)
+			}
+			val.WriteByte('\n')
+			val.Write(cont)
 			continue
 		}
-		k, v, ok := strings.Cut(line, ":")
+		k, v, ok := bytes.Cut(raw, []byte(":"))
 		if !ok {
+			line := raw[:min(len(raw), 80)]
 			return Metadata{}, fmt.Errorf("%w: metadata line %q is not a header", core.ErrInvalidArgument, line)
 		}
-		last = strings.ToLower(strings.TrimSpace(k))
-		fields[last] = append(fields[last], strings.TrimSpace(v))
+		flush()
+		last = strings.ToLower(string(bytes.TrimSpace(k)))
+		if last == "" {
+			return Metadata{}, fmt.Errorf("%w: metadata line %q has no header name", core.ErrInvalidArgument, raw[:min(len(raw), 80)])
+		}
+		v = bytes.TrimSpace(v)
+		if len(v) > maxMetadataField {
+			return Metadata{}, fmt.Errorf("%w: metadata field %s is over %d bytes", core.ErrInvalidArgument, last, maxMetadataField)
+		}
+		val.Write(v)
 	}
+	flush()
 	one := func(k string) string {
 		if vs := fields[k]; len(vs) > 0 {
 			return vs[0]
