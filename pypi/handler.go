@@ -25,6 +25,8 @@ type Config struct {
 	// PageCacheEntries is how many rendered /simple/<project>/ pages are
 	// kept in memory, keyed by the project document's ETag so that a
 	// cached page is never stale; default 256, negative disables the cache.
+	// It also bounds the cache of parsed core metadata the JSON API
+	// serves, keyed by the metadata file's ETag.
 	PageCacheEntries int
 	// UploadMaxAge is the age past which a temporary upload object is
 	// taken for one a crashed process left behind and removed; default 1h.
@@ -60,6 +62,9 @@ type Handler struct {
 	routes route.Table[routeFunc]
 	pages  *pageCache
 	docs   *docCache
+	// metadata keeps parsed core metadata for the JSON API, keyed by
+	// metadata key and pinned to the stored object's ETag.
+	metadata *etagCache[string, Metadata]
 	// now is the clock: upload times, upload key ages; tests replace it.
 	now     func() time.Time
 	sweeper *core.Sweeper
@@ -89,7 +94,7 @@ func New(deps core.Deps, cfg Config) (*Handler, error) {
 		cfg.UploadCleanupInterval = defaultCleanupInterval
 	}
 	h := &Handler{deps: deps, cfg: cfg, log: deps.Logger, pages: newPageCache(cfg.PageCacheEntries),
-		docs: newDocCache(cfg.PageCacheEntries), now: time.Now}
+		docs: newDocCache(cfg.PageCacheEntries), metadata: newETagCache[string, Metadata](cfg.PageCacheEntries), now: time.Now}
 	if h.log == nil {
 		h.log = slog.Default()
 	}

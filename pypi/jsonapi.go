@@ -145,9 +145,17 @@ func (h *Handler) serveJSON(ctx context.Context, req *core.RequestContext, proje
 }
 
 // readStoredMetadata reads and parses the core metadata kept beside a file.
+// The parsed result is cached under the stored object's ETag, so a read of
+// an unchanged file costs a stat, not a parse.
 func (h *Handler) readStoredMetadata(ctx context.Context, project string, f fileRecord) (Metadata, error) {
 	filename := f.Filename
-	rc, _, err := h.deps.Storage.Get(ctx, metadataKey(project, f.Object), nil)
+	key := metadataKey(project, f.Object)
+	if info, err := h.deps.Storage.Stat(ctx, key); err == nil {
+		if m, ok := h.metadata.get(key, info.ETag); ok {
+			return m, nil
+		}
+	}
+	rc, info, err := h.deps.Storage.Get(ctx, key, nil)
 	if err != nil {
 		if errors.Is(err, core.ErrNotFound) {
 			return Metadata{}, fmt.Errorf("metadata of %s is missing: %w", filename, err)
@@ -163,6 +171,7 @@ func (h *Handler) readStoredMetadata(ctx context.Context, project string, f file
 	if err != nil {
 		return Metadata{}, fmt.Errorf("stored metadata of %s: %v", filename, err)
 	}
+	h.metadata.put(key, info.ETag, m)
 	return m, nil
 }
 
