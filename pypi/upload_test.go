@@ -16,6 +16,7 @@ import (
 	"github.com/smartregistry/smartregistry/core"
 	"github.com/smartregistry/smartregistry/core/storage/memory"
 	"github.com/smartregistry/smartregistry/core/storage/storagetest"
+	"github.com/smartregistry/smartregistry/internal/archive/archivetest"
 )
 
 // TestUploadRefused sends bad uploads: each is a clear 4xx and stores
@@ -60,6 +61,10 @@ func TestUploadRefused(t *testing.T) {
 		{"wheel without METADATA", v2, v2.wheelName(), noMetadata, nil, 400, "no readable core metadata"},
 		{"sdist that is not gzip", v2, v2.sdistName(), []byte("plain text"), nil, 400, "no readable core metadata"},
 		{"wheel that is not zip", v2, v2.wheelName(), []byte("plain text"), nil, 400, "no readable core metadata"},
+		// 64 MiB of padding in a 64 KB sdist: refused by the ratio bound
+		// long before the padding is inflated.
+		{"sdist bomb", v2, v2.sdistName(), archivetest.PaddedTarGz(64<<20, "good-2.0/PKG-INFO", []byte(v2.metadata())), nil, 400,
+			"compression ratio"},
 		{"empty file", v2, v2.wheelName(), nil, nil, 400, "empty"},
 		{"filetype mismatch", v2, v2.wheelName(), v2.wheel(t), map[string]string{"filetype": "sdist"}, 400, "filetype"},
 		{"other action", v2, v2.wheelName(), v2.wheel(t), map[string]string{":action": "submit"}, 400, ":action"},
