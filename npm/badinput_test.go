@@ -15,6 +15,7 @@ import (
 	"github.com/smartregistry/smartregistry/core"
 	"github.com/smartregistry/smartregistry/core/storage/memory"
 	"github.com/smartregistry/smartregistry/core/storage/storagetest"
+	"github.com/smartregistry/smartregistry/internal/archive/archivetest"
 )
 
 // TestBadPublishStoresNothing sends broken publishes; each must be a clear
@@ -55,6 +56,15 @@ func TestBadPublishStoresNothing(t *testing.T) {
 		{"not a tarball", "/notgz", func(t *testing.T) io.Reader {
 			return bytes.NewReader(newPublishFrom("notgz", "1.0.0", []byte("plain text")).body())
 		}, 400, "invalid tarball"},
+		{"tarball bomb", "/bomb", func(t *testing.T) io.Reader {
+			// 64 MiB of padding before package.json in a 64 KB tarball:
+			// refused by the ratio bound long before it is inflated.
+			tgz := archivetest.PaddedTarGz(64<<20, "package/package.json", []byte(`{"name":"bomb","version":"1.0.0"}`))
+			return bytes.NewReader(newPublishFrom("bomb", "1.0.0", tgz).body())
+		}, 400, "compression ratio"},
+		{"endless newlines in the attachment", "/newlines", func(t *testing.T) io.Reader {
+			return io.MultiReader(strings.NewReader(`{"name":"newlines","_attachments":{"newlines-1.0.0.tgz":{"data":"`), repeatReader('\n'))
+		}, 413, "too large"},
 		{"dot-dot name", "/..", func(t *testing.T) io.Reader {
 			return bytes.NewReader(newPublish(t, "..", "1.0.0").body())
 		}, 400, "invalid package name"},

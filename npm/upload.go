@@ -57,9 +57,12 @@ type storeFunc func(r io.Reader) (key string, err error)
 // field but _attachments.<file>.data is decoded normally, and together may
 // not exceed maxMeta bytes. Each data string is never held in memory: it is
 // read straight from the stream, through a base64 decoder and the sha1 and
-// sha512 hashers, into store, bounded by maxTarball decoded bytes. On error
-// the partial request is returned too, so the caller can delete what was
-// stored.
+// sha512 hashers, into store, bounded by maxTarball decoded bytes. Every
+// byte of the body counts: what the data string holds beyond the base64 of
+// its tarball (raw newlines, white space escapes, which the decoder skips)
+// counts against maxMeta, so the whole body is bounded by maxMeta plus the
+// base64 length of maxTarball. On error the partial request is returned
+// too, so the caller can delete what was stored.
 func parsePublish(body io.Reader, maxMeta, maxTarball int64, store storeFunc) (*publishRequest, error) {
 	src := bufio.NewReaderSize(body, 64<<10)
 	w := &bodyWalker{src: src, meter: &meter{r: src, left: maxMeta, what: "the package metadata"},
@@ -194,7 +197,9 @@ func (w *bodyWalker) streamData(file string, att *attachment) error {
 	if err := expectByte(rest, '"'); err != nil {
 		return errorf(core.ErrInvalidArgument, "attachment %q: data must be a base64 string", file)
 	}
-	str := &jsonStringReader{r: rest}
+	// The string may hold the base64 of maxTarball bytes, plus what is left
+	// of the metadata budget in bytes the decoder skips.
+	str := &jsonStringReader{r: rest, max: int64(base64.StdEncoding.EncodedLen(int(w.maxTarball+1))) + max(w.meter.left, 0)}
 	sums := digest.NewSet(digest.SHA1, digest.SHA512)
 	decoded := &errRecorder{r: base64.NewDecoder(base64.StdEncoding, str)}
 	bounded := &meter{r: decoded, left: w.maxTarball + 1, what: "the tarball"}
@@ -212,6 +217,12 @@ func (w *bodyWalker) streamData(file string, att *attachment) error {
 		return errorf(core.ErrInvalidArgument, "attachment %q: data was not read to its end", file)
 	}
 	att.Size, att.SHA1, att.SHA512 = sums.Size(), sums.Hex(digest.SHA1), sums.Base64(digest.SHA512)
+	if extra := str.n - int64(base64.StdEncoding.EncodedLen(int(att.Size))); extra > 0 {
+		w.meter.left -= extra // skipped bytes are metadata's to pay for
+		if w.meter.left < 0 {
+			return errorf(core.ErrTooLarge, "the package metadata is too large (with %d bytes of white space in attachment %q)", extra, file)
+		}
+	}
 
 	w.src = rest
 	w.meter.r = rest
@@ -289,10 +300,13 @@ func expectByte(r *bufio.Reader, want byte) error {
 // was read, up to (not including) the closing quote, which sets done. It
 // accepts the escapes a base64 string may carry (\/ and white space) and
 // refuses the rest; any other byte is passed on for the base64 decoder to
-// judge.
+// judge. It reads at most max bytes of the stream (n counts them, escapes
+// and white space included), then fails with ErrTooLarge.
 type jsonStringReader struct {
 	r    *bufio.Reader
 	done bool
+	max  int64
+	n    int64
 }
 
 func (s *jsonStringReader) Read(p []byte) (int, error) {
@@ -301,6 +315,15 @@ func (s *jsonStringReader) Read(p []byte) (int, error) {
 	}
 	n := 0
 	for n < len(p) {
+		if s.n >= s.max { // escapes produce nothing: check the stream, not p
+			if n > 0 {
+				return n, nil
+			}
+			return 0, errorf(core.ErrTooLarge, "the attachment data is too large")
+		}
+		if left := s.max - s.n; int64(len(p)-n) > left {
+			p = p[:n+int(left)]
+		}
 		if s.r.Buffered() == 0 {
 			if n > 0 {
 				return n, nil // hand over what we have rather than wait
@@ -313,11 +336,11 @@ func (s *jsonStringReader) Read(p []byte) (int, error) {
 		i := bytes.IndexAny(chunk, "\"\\")
 		if i < 0 {
 			n += copy(p[n:], chunk)
-			_, _ = s.r.Discard(len(chunk))
+			s.discard(len(chunk))
 			continue
 		}
 		n += copy(p[n:], chunk[:i])
-		_, _ = s.r.Discard(i)
+		s.discard(i)
 		if c, _ := s.r.ReadByte(); c == '"' {
 			s.done = true
 			if n == 0 {
@@ -329,6 +352,7 @@ func (s *jsonStringReader) Read(p []byte) (int, error) {
 		if err != nil {
 			return n, errorf(core.ErrInvalidArgument, "invalid JSON body: ends inside attachment data")
 		}
+		s.n += 2
 		switch e {
 		case '/':
 			p[n] = '/'
@@ -339,6 +363,12 @@ func (s *jsonStringReader) Read(p []byte) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// discard consumes k bytes of the buffered stream and counts them.
+func (s *jsonStringReader) discard(k int) {
+	_, _ = s.r.Discard(k)
+	s.n += int64(k)
 }
 
 // meter passes reads through until left bytes were read, then fails with

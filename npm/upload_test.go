@@ -3,6 +3,7 @@ package npm
 import (
 	"bytes"
 	"crypto/sha1"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"io"
@@ -148,4 +149,79 @@ func BenchmarkParsePublish(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// cycleReader repeats its pattern forever.
+type cycleReader struct {
+	pattern string
+	off     int
+}
+
+func (c *cycleReader) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = c.pattern[c.off]
+		c.off = (c.off + 1) % len(c.pattern)
+	}
+	return len(p), nil
+}
+
+// TestParsePublishCountsEveryByte: bytes the base64 decoder skips (raw
+// newlines, \n escapes) count against the limits, so an endless body of
+// them is refused after about maxMeta plus the base64 length of maxTarball
+// bytes, not read forever.
+func TestParsePublishCountsEveryByte(t *testing.T) {
+	const maxMeta, maxTarball = 1 << 10, 1 << 12
+	prefix := `{"name":"a","_attachments":{"f":{"data":"`
+	for _, tc := range []struct {
+		name    string
+		body    func() io.Reader
+		wantErr error
+	}{
+		{"endless raw newlines", func() io.Reader {
+			return io.MultiReader(strings.NewReader(prefix), repeatReader('\n'))
+		}, core.ErrTooLarge},
+		{"endless CRLF", func() io.Reader {
+			return io.MultiReader(strings.NewReader(prefix), &cycleReader{pattern: "\r\n"})
+		}, core.ErrTooLarge},
+		{"endless escaped newlines", func() io.Reader {
+			return io.MultiReader(strings.NewReader(prefix), &cycleReader{pattern: `\n`})
+		}, core.ErrTooLarge},
+		{"endless base64 with newlines", func() io.Reader {
+			return io.MultiReader(strings.NewReader(prefix), &cycleReader{pattern: "QUFB\n"})
+		}, core.ErrTooLarge},
+		{"newlines beyond the metadata budget", func() io.Reader {
+			return strings.NewReader(prefix + "QUFB" + strings.Repeat("\n", 2*maxMeta) + `"}}}`)
+		}, core.ErrTooLarge},
+		{"wrapped base64 within the budget", func() io.Reader {
+			return strings.NewReader(prefix + strings.Repeat("QUFB\n", 100) + `"}}}`)
+		}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src := &countingReader{r: tc.body()}
+			_, err := parsePublish(src, maxMeta, maxTarball, func(r io.Reader) (string, error) {
+				_, err := io.Copy(io.Discard, r)
+				return "k", err
+			})
+			if tc.wantErr == nil && err != nil || tc.wantErr != nil && !errors.Is(err, tc.wantErr) {
+				t.Fatalf("err = %v, want %v", err, tc.wantErr)
+			}
+			// The body reader buffers 64 KiB twice; beyond that, only the
+			// limits.
+			if limit := int64(maxMeta+base64.StdEncoding.EncodedLen(maxTarball+1)) + 2*64<<10 + 4096; src.n > limit {
+				t.Errorf("read %d bytes of the body, want at most %d", src.n, limit)
+			}
+		})
+	}
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }
