@@ -236,3 +236,75 @@ func (m *AuthManager) IdentifyRequest(ctx context.Context, protocol Protocol, re
 	}
 	return p, err
 }
+
+// ListTokens lists the tokens of p's user that p may manage (see
+// [AuthManager.RevokeToken]): all of them for a password login, otherwise
+// the token itself and those whose permissions it covers. Anonymous
+// callers and OCI bearer tokens are [ErrUnauthorized].
+func (m *AuthManager) ListTokens(ctx context.Context, p *Principal) ([]TokenInfo, error) {
+	if p.Anonymous() || p.bearer {
+		return nil, fmt.Errorf("%w: listing tokens needs a password or token login", ErrUnauthorized)
+	}
+	list, err := m.provider.ListTokens(ctx, p.UserID)
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(list, func(t TokenInfo) bool { return !p.mayManage(t) }), nil
+}
+
+// RevokeToken revokes the token with the given ID of p's user, if p may: a
+// password login may revoke any of its user's tokens, a token itself and
+// the tokens whose permissions it covers (their scopes, protocols and
+// write access all within its own), so that a token limited to one package
+// cannot take away its user's others. A token p may not manage is
+// [ErrForbidden]; an unknown ID is [ErrNotFound].
+func (m *AuthManager) RevokeToken(ctx context.Context, p *Principal, id string) error {
+	if p.Anonymous() || p.bearer {
+		return fmt.Errorf("%w: revoking a token needs a password or token login", ErrUnauthorized)
+	}
+	if p.TokenID != "" && id != p.TokenID {
+		list, err := m.provider.ListTokens(ctx, p.UserID)
+		if err != nil {
+			return err
+		}
+		i := slices.IndexFunc(list, func(t TokenInfo) bool { return t.ID == id })
+		if i < 0 {
+			return fmt.Errorf("%w: token %s", ErrNotFound, id)
+		}
+		if !p.mayManage(list[i]) {
+			return fmt.Errorf("%w: the token does not cover token %s", ErrForbidden, id)
+		}
+	}
+	return m.provider.RevokeToken(ctx, p.UserID, id)
+}
+
+// mayManage reports whether p may see and revoke token t of its user: a
+// password login any, a token itself and the tokens it covers.
+func (p *Principal) mayManage(t TokenInfo) bool {
+	if p.TokenID == "" || t.ID == p.TokenID {
+		return true
+	}
+	if p.ReadOnly && !t.ReadOnly {
+		return false
+	}
+	if len(p.Protocols) > 0 {
+		if len(t.Protocols) == 0 {
+			return false
+		}
+		for _, q := range t.Protocols {
+			if !slices.Contains(p.Protocols, q) {
+				return false
+			}
+		}
+	}
+	scopes, err := ParseScopes(t.Scopes)
+	if err != nil {
+		return false
+	}
+	for _, s := range scopes {
+		if !slices.ContainsFunc(p.Scopes, func(o Scope) bool { return o.covers(s) }) {
+			return false
+		}
+	}
+	return true
+}

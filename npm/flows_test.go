@@ -315,3 +315,66 @@ func TestLogoutAndReadOnlyRevoke(t *testing.T) {
 		})
 	}
 }
+
+// TestPackageTokenCannotManageOthers: a token limited to one package sees
+// only itself in "npm token list" and cannot revoke its user's other
+// tokens; the login token, which covers it, may revoke it, and it may
+// revoke itself.
+func TestPackageTokenCannotManageOthers(t *testing.T) {
+	ctx := t.Context()
+	e := newTestEnv(t, nil)
+	r := e.do(ctx, "PUT", "/-/user/org.couchdb.user:admin", "", strings.NewReader(`{"name":"admin","password":"`+adminPassword+`"}`))
+	var login struct{ Token string }
+	r.json(t, &login)
+	if r.status != http.StatusCreated {
+		t.Fatalf("login: %d %s", r.status, r.body)
+	}
+	create := func(pkg string) (token, key string) {
+		r := e.do(ctx, "POST", "/-/npm/v1/tokens", login.Token,
+			strings.NewReader(`{"password":"`+adminPassword+`","packages":["`+pkg+`"],"packages_and_scopes_permission":"read-write"}`))
+		var c struct{ Token, Key string }
+		r.json(t, &c)
+		if r.status != http.StatusCreated {
+			t.Fatalf("create: %d %s", r.status, r.body)
+		}
+		return c.Token, c.Key
+	}
+	one, oneKey := create("one-pkg")
+	two, twoKey := create("two-pkg")
+	loginKey := core.TokenID(login.Token)
+
+	r = e.do(ctx, "GET", "/-/npm/v1/tokens", one, nil)
+	if r.status != http.StatusOK || !strings.Contains(string(r.body), oneKey) || !strings.Contains(string(r.body), `"total":1`) {
+		t.Fatalf("a package token lists %d %s, want only itself", r.status, r.body)
+	}
+	if r = e.do(ctx, "GET", "/-/npm/v1/tokens", login.Token, nil); !strings.Contains(string(r.body), `"total":3`) {
+		t.Fatalf("the login token lists %s, want all three", r.body)
+	}
+	tests := []struct {
+		name, path, token string
+		status            int
+		dead, alive       string
+	}{
+		{"package token revokes the login token", "/-/npm/v1/tokens/token/" + loginKey, one, 403, "", login.Token},
+		{"package token logs the login token out", "/-/user/token/" + login.Token, one, 403, "", login.Token},
+		{"package token revokes another package's", "/-/npm/v1/tokens/token/" + twoKey, one, 403, "", two},
+		{"unknown ID", "/-/npm/v1/tokens/token/0123456789abcdef", one, 404, "", one},
+		{"login token revokes a token it covers", "/-/npm/v1/tokens/token/" + twoKey, login.Token, 204, two, login.Token},
+		{"package token revokes itself", "/-/npm/v1/tokens/token/" + oneKey, one, 204, one, login.Token},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if r := e.do(ctx, "DELETE", tt.path, tt.token, nil); r.status != tt.status {
+				t.Fatalf("got %d %s, want %d", r.status, r.body, tt.status)
+			}
+			if tt.dead != "" {
+				if r := e.do(ctx, "GET", "/-/whoami", tt.dead, nil); r.status != http.StatusUnauthorized {
+					t.Errorf("revoked token answers %d", r.status)
+				}
+			}
+			if r := e.do(ctx, "GET", "/-/whoami", tt.alive, nil); r.status != http.StatusOK {
+				t.Errorf("token that must stay answers %d", r.status)
+			}
+		})
+	}
+}

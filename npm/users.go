@@ -123,13 +123,15 @@ func tokenObject(info core.TokenInfo) map[string]any {
 	return o
 }
 
-// listTokens serves GET /-/npm/v1/tokens: the caller's tokens, one page.
+// listTokens serves GET /-/npm/v1/tokens: the caller's tokens it may
+// manage (all of them for a password login, see core.AuthManager.ListTokens),
+// one page.
 func (h *Handler) listTokens(ctx context.Context, req *core.RequestContext, _ route.Params) (*core.Response, error) {
 	p, err := h.loggedIn(ctx, req)
 	if err != nil {
 		return nil, err
 	}
-	list, err := h.deps.Auth.Provider().ListTokens(ctx, p.UserID)
+	list, err := h.deps.Auth.ListTokens(ctx, p)
 	if err != nil {
 		return nil, err
 	}
@@ -224,20 +226,19 @@ func (h *Handler) createToken(ctx context.Context, req *core.RequestContext, _ r
 
 // revokeToken serves DELETE /-/npm/v1/tokens/token/<key> ("npm token
 // revoke") and DELETE /-/user/token/<key> ("npm logout"); key is a token ID
-// from the list, or the token itself. A read-only token may revoke only
-// itself: revoking is a write, and it must not take away the user's others.
+// from the list, or the token itself. A token may revoke itself and the
+// tokens it covers, never others (a read-only token, or one limited to a
+// package, must not take away the user's other tokens); a password login
+// may revoke any (core.AuthManager.RevokeToken).
 func (h *Handler) revokeToken(ctx context.Context, req *core.RequestContext, params route.Params) (*core.Response, error) {
 	p, err := h.loggedIn(ctx, req)
 	if err != nil {
 		return nil, err
 	}
 	key := params["key"]
-	if p.ReadOnly && key != p.TokenID && core.TokenID(key) != p.TokenID {
-		return nil, errorf(core.ErrForbidden, "a read-only token cannot revoke other tokens")
-	}
-	err = h.deps.Auth.Provider().RevokeToken(ctx, p.UserID, key)
+	err = h.deps.Auth.RevokeToken(ctx, p, key)
 	if errors.Is(err, core.ErrNotFound) {
-		err = h.deps.Auth.Provider().RevokeToken(ctx, p.UserID, core.TokenID(key))
+		err = h.deps.Auth.RevokeToken(ctx, p, core.TokenID(key))
 	}
 	if errors.Is(err, core.ErrNotFound) {
 		return nil, errorf(core.ErrNotFound, "token %s not found", key)
