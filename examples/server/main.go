@@ -22,6 +22,12 @@
 //
 // It serves GET /healthz, logs each request, and on SIGINT or SIGTERM stops
 // accepting connections and finishes the requests in flight.
+//
+// Timeouts: request headers must arrive within 10 s; a request body may
+// stall for at most 2 minutes (each read that brings data pushes the
+// deadline on), and a request, body included, lasts at most 6 hours
+// (10 GB at 0.5 MB/s); an idle keep-alive connection is closed after 2
+// minutes. Put a proxy in front for other values.
 package main
 
 import (
@@ -70,11 +76,7 @@ func run(ctx context.Context, log *slog.Logger, args []string, getenv func(strin
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	srv := &http.Server{
-		Handler:           newRootHandler(reg, backendName),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-	}
+	srv := newHTTPServer(newRootHandler(reg, backendName), defaultTimeouts)
 	// This line is read by scripts and tests to learn the port.
 	fmt.Fprintf(out, "smartregistry listening on http://%s\n", ln.Addr())
 	log.Info("serving", "addr", ln.Addr().String(), "storage", backendName)
