@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
+	"unicode"
 )
 
 // Error categories. Handlers wrap them with fmt.Errorf("%w: ...") and each
@@ -100,4 +102,29 @@ func (e *RefusedError) Unwrap() []error {
 	default:
 		return []error{e.Err, ErrForbidden}
 	}
+}
+
+// HideKeys returns msg with every storage key that starts with one of
+// prefixes replaced by "(storage object)". A protocol's error function
+// passes a 4xx message through it with its own key prefixes, so that a
+// storage error wrapped on its way up (a backend refusing a key, a lost
+// race) never shows the client where things are kept; handlers should
+// still say what the client sent instead. A key ends at white space, a
+// quote or a colon, which no key of this module contains.
+func HideKeys(msg string, prefixes ...string) string {
+	for _, p := range prefixes {
+		if p == "" {
+			continue
+		}
+		for i := strings.Index(msg, p); i >= 0; i = strings.Index(msg, p) {
+			end := i + strings.IndexFunc(msg[i:], func(r rune) bool {
+				return unicode.IsSpace(r) || r == '"' || r == '\'' || r == ':' || r == '\\'
+			})
+			if end < i {
+				end = len(msg)
+			}
+			msg = msg[:i] + "(storage object)" + msg[end:]
+		}
+	}
+	return msg
 }

@@ -88,3 +88,24 @@ func TestRefusedErrorKeepsHookError(t *testing.T) {
 		})
 	}
 }
+
+func TestHideKeys(t *testing.T) {
+	prefixes := []string{"npm/packages/", "npm/uploads/"}
+	for _, tc := range []struct{ in, want string }{
+		{"", ""},
+		{"package foo not found", "package foo not found"},
+		{"put npm/packages/foo/-/foo-1.0.0.tgz: invalid argument", "put (storage object): invalid argument"},
+		{`key "npm/uploads/abc.tgz" is bad`, `key "(storage object)" is bad`},
+		{"npm/packages/a npm/packages/b", "(storage object) (storage object)"},
+		{"at the end npm/uploads/x", "at the end (storage object)"},
+		{"other/npm/packages/x", "other/(storage object)"},
+		{"not a key: npm/other/x", "not a key: npm/other/x"},
+	} {
+		if got := core.HideKeys(tc.in, prefixes...); got != tc.want {
+			t.Errorf("HideKeys(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+	if got := core.HideKeys("x npm/", ""); got != "x npm/" {
+		t.Errorf("an empty prefix changed the message: %q", got)
+	}
+}

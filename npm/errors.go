@@ -58,7 +58,7 @@ func publishUnpublishedError(name, version string) error {
 // errors are logged by the registry and shown only as "internal error".
 func (h *Handler) ErrorResponse(_ context.Context, _ *core.RequestContext, err error) *core.Response {
 	status := core.HTTPStatus(err)
-	msg := core.ClientMessage(err)
+	msg := core.HideKeys(core.ClientMessage(err), keyPrefixes...)
 	var e *Error
 	if status < http.StatusInternalServerError && errors.As(err, &e) {
 		msg = e.Message

@@ -145,7 +145,21 @@ func (e *testEnv) do(ctx context.Context, method, target, token string, body io.
 	if status == 0 {
 		status = http.StatusOK
 	}
+	if status >= 400 {
+		checkNoStorageKeys(e.t, string(b))
+	}
 	return result{status: status, header: resp.Header, body: b}
+}
+
+// checkNoStorageKeys fails the test when an error body names a storage
+// key: errors say what the client sent, never where it is kept.
+func checkNoStorageKeys(t testing.TB, body string) {
+	t.Helper()
+	for _, p := range keyPrefixes {
+		if strings.Contains(body, p) {
+			t.Errorf("error body names a storage key (%s...): %s", p, body)
+		}
+	}
 }
 
 // keys lists every key in storage.

@@ -28,6 +28,10 @@ import (
 //	                                checked, swept by age when a crash left them
 const rootPrefix = "npm/"
 
+// keyPrefixes are the beginnings of every key above, which error messages
+// must not show (core.HideKeys).
+var keyPrefixes = []string{rootPrefix + "packages/", rootPrefix + "search/", rootPrefix + "uploads/"}
+
 // packumentKey is the key of a package's document.
 func packumentKey(name string) string {
 	return rootPrefix + "packages/" + name + "/packument.json"

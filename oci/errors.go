@@ -105,7 +105,7 @@ type errorEntry struct {
 // carries the WWW-Authenticate challenge that starts the token flow.
 func (h *Handler) ErrorResponse(ctx context.Context, req *core.RequestContext, err error) *core.Response {
 	status := core.HTTPStatus(err)
-	entry := errorEntry{Code: "UNKNOWN", Message: core.ClientMessage(err)}
+	entry := errorEntry{Code: "UNKNOWN", Message: core.HideKeys(core.ClientMessage(err), keyPrefixes...)}
 	var oe *Error
 	if errors.As(err, &oe) {
 		entry.Code, entry.Message = oe.Code, oe.Message
@@ -113,7 +113,7 @@ func (h *Handler) ErrorResponse(ctx context.Context, req *core.RequestContext, e
 			status = oe.Status
 		}
 		if d := strings.TrimPrefix(err.Error(), oe.Error()+": "); d != err.Error() && status < 500 {
-			entry.Detail = d
+			entry.Detail = core.HideKeys(d, keyPrefixes...)
 		}
 	} else if refused := (*core.RefusedError)(nil); errors.As(err, &refused) && status < 500 {
 		// A storage hook's refusal (a quota, a policy) is DENIED whatever

@@ -34,6 +34,10 @@ const prefix = "oci/"
 
 const catalogKey = prefix + "catalog.json"
 
+// keyPrefixes are the beginnings of every key above, which error messages
+// must not show (core.HideKeys).
+var keyPrefixes = []string{prefix + "blobs/", prefix + "repositories/", prefix + "uploads/", catalogKey}
+
 func blobKey(d Digest) string {
 	return prefix + "blobs/" + d.Algorithm + "/" + d.Hex[:2] + "/" + d.Hex + "/data"
 }

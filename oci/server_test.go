@@ -189,6 +189,9 @@ func runSteps(t *testing.T, ts *testServer, steps []step) {
 			t.Errorf("%s: %s %s: status %d, want %d; body %s", s.name, s.method, url, resp.StatusCode, s.status, body)
 			continue
 		}
+		if resp.StatusCode >= 400 {
+			checkNoStorageKeys(t, string(body))
+		}
 		for k, want := range s.wantHeader {
 			got, present := resp.Header.Get(k), len(resp.Header.Values(k)) > 0
 			switch {
@@ -321,4 +324,15 @@ func testImage(t *testing.T, ts *testServer, name, layer string) []byte {
 		t.Fatal(err)
 	}
 	return m
+}
+
+// checkNoStorageKeys fails the test when an error body names a storage
+// key: errors say what the client sent, never where it is kept.
+func checkNoStorageKeys(t testing.TB, body string) {
+	t.Helper()
+	for _, p := range keyPrefixes {
+		if strings.Contains(body, p) {
+			t.Errorf("error body names a storage key (%s...): %s", p, body)
+		}
+	}
 }

@@ -120,7 +120,21 @@ func (e *testEnv) do(ctx context.Context, r request) response {
 			e.t.Fatal(err)
 		}
 	}
+	if resp.Status >= 400 {
+		checkNoStorageKeys(e.t, string(body))
+	}
 	return response{status: resp.Status, header: resp.Header, body: string(body)}
+}
+
+// checkNoStorageKeys fails the test when an error body names a storage
+// key: errors say what the client sent, never where it is kept.
+func checkNoStorageKeys(t testing.TB, body string) {
+	t.Helper()
+	for _, p := range []string{projectsPrefix, filesPrefix, uploadsPrefix} {
+		if strings.Contains(body, p) {
+			t.Errorf("error body names a storage key (%s...): %s", p, body)
+		}
+	}
 }
 
 // exchange is a request and what is expected back.

@@ -31,7 +31,7 @@ var ErrFileNameReused = fmt.Errorf("%w: This filename has already been used, use
 // error".
 func (h *Handler) ErrorResponse(_ context.Context, _ *core.RequestContext, err error) *core.Response {
 	status := core.HTTPStatus(err)
-	msg := core.ClientMessage(err)
+	msg := core.HideKeys(core.ClientMessage(err), projectsPrefix, filesPrefix, uploadsPrefix)
 	resp := core.BytesResponse(status, "text/plain; charset=utf-8", []byte(fmt.Sprintf("%d %s\n", status, msg)))
 	switch status {
 	case http.StatusUnauthorized:

@@ -153,7 +153,7 @@ func (h *Handler) removeFiles(ctx context.Context, project, what string, drop fu
 				kind = core.KindMetadata
 			}
 			if err := h.deps.Storage.Delete(core.WithKind(del, kind), key); err != nil {
-				return nil, fmt.Errorf("delete %s: %w", key, err)
+				return nil, fmt.Errorf("delete file %s: %w", f.Filename, err)
 			}
 		}
 		out.Deleted = append(out.Deleted, f.Filename)

@@ -61,6 +61,10 @@ type Filename struct {
 	PythonTag string
 }
 
+// maxFilename bounds a distribution file name (one path segment in URLs
+// and on disk for the clients that download it).
+const maxFilename = 255
+
 // validFilename is the alphabet of distribution file names; it excludes
 // path separators and everything that needs quoting in a URL.
 var validFilename = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._+!-]*$`)
@@ -73,7 +77,7 @@ func ParseFilename(filename string) (Filename, error) {
 	bad := func(why string) (Filename, error) {
 		return Filename{}, fmt.Errorf("%w: file name %q %s", core.ErrInvalidArgument, filename, why)
 	}
-	if len(filename) > 255 || !validFilename.MatchString(filename) || strings.Contains(filename, "..") {
+	if len(filename) > maxFilename || !validFilename.MatchString(filename) || strings.Contains(filename, "..") {
 		return bad("has characters or a length not allowed in a distribution file name")
 	}
 	if stem, ok := strings.CutSuffix(filename, ".whl"); ok {
