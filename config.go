@@ -87,6 +87,12 @@ type AuthConfig struct {
 	TokenCacheTTL time.Duration
 	// AnonymousRead lists the protocols anyone may read from.
 	AnonymousRead []core.Protocol
+	// LoginThrottle locks a user name or client IP out for a growing delay
+	// after failed password checks (see core.LoginThrottle); off when zero,
+	// core.DefaultLoginThrottle is the recommended setting. With
+	// PersistTokens and no LoginThrottle.Storage, the counters are kept in
+	// Storage, shared by replicas.
+	LoginThrottle core.LoginThrottle
 	// JWTSecret signs OCI bearer tokens; replicas must share it. Random per
 	// process when empty; otherwise at least 32 bytes (core.MinJWTSecretLen),
 	// e.g. 64 hex digits from `openssl rand -hex 32`.

@@ -71,8 +71,13 @@ func New(cfg Config) (*Registry, error) {
 		}
 		provider = p
 	}
+	throttle := cfg.Auth.LoginThrottle
+	if throttle.Storage == nil && cfg.Auth.PersistTokens {
+		throttle.Storage = r.storage
+	}
 	auth, err := core.NewAuthManager(core.AuthOptions{
 		Provider: provider, AnonymousRead: cfg.Auth.AnonymousRead, JWTSecret: []byte(cfg.Auth.JWTSecret),
+		LoginThrottle: throttle,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("config Auth: %w", err)

@@ -27,6 +27,9 @@ type AuthOptions struct {
 	JWTIssuer string
 	// JWTTTL is the lifetime of issued bearer tokens; default 15 minutes.
 	JWTTTL time.Duration
+	// LoginThrottle slows down password guessing; the zero value turns it
+	// off, DefaultLoginThrottle is the recommended setting.
+	LoginThrottle LoginThrottle
 }
 
 // AuthManager is what protocol handlers use: it turns a request's
@@ -39,6 +42,7 @@ type AuthManager struct {
 	jwtSecret []byte
 	jwtIssuer string
 	jwtTTL    time.Duration
+	throttle  *throttle // nil when off
 }
 
 // MinJWTSecretLen is the shortest JWTSecret accepted, in bytes: the size of
@@ -71,6 +75,10 @@ func NewAuthManager(opts AuthOptions) (*AuthManager, error) {
 	}
 	if m.jwtTTL <= 0 {
 		m.jwtTTL = 15 * time.Minute
+	}
+	var err error
+	if m.throttle, err = newThrottle(opts.LoginThrottle); err != nil {
+		return nil, fmt.Errorf("auth: %w", err)
 	}
 	return m, nil
 }
@@ -116,7 +124,44 @@ func (m *AuthManager) Login(ctx context.Context, protocol Protocol, username, pa
 	if !errors.Is(err, ErrUnauthorized) {
 		return nil, err
 	}
-	return m.provider.Authenticate(ctx, username, password)
+	return m.Authenticate(ctx, username, password)
+}
+
+// Authenticate checks a user's password through the provider, throttled
+// by AuthOptions.LoginThrottle: while the user name or the caller's IP
+// ([ActorFrom]) is locked out after failed checks, the attempt is
+// [ErrTooManyRequests] without a password check, unless the provider
+// ([RecentLogins]) recognises the password as one that recently checked
+// out. Endpoints that take a password (npm login, token creation) must use
+// this rather than the provider's Authenticate.
+func (m *AuthManager) Authenticate(ctx context.Context, username, password string) (*Principal, error) {
+	if m.throttle == nil {
+		return m.provider.Authenticate(ctx, username, password)
+	}
+	if rl, ok := m.provider.(RecentLogins); ok {
+		if p, ok := rl.AuthenticateRecent(ctx, username, password); ok {
+			return p, nil
+		}
+	}
+	var ip string
+	if a := ActorFrom(ctx); a != nil {
+		ip = a.IP
+	}
+	if err := m.throttle.check(ctx, username, ip); err != nil {
+		return nil, err
+	}
+	p, err := m.provider.Authenticate(ctx, username, password)
+	switch {
+	case err == nil:
+		if terr := m.throttle.succeed(ctx, username); terr != nil {
+			return nil, terr
+		}
+	case errors.Is(err, ErrUnauthorized):
+		if terr := m.throttle.fail(ctx, username, ip); terr != nil {
+			return nil, terr
+		}
+	}
+	return p, err
 }
 
 // Authorize returns nil when p may perform want. Otherwise it returns

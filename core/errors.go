@@ -22,6 +22,9 @@ var (
 	ErrMethodNotAllowed    = errors.New("method not allowed")
 	ErrRangeNotSatisfiable = errors.New("range not satisfiable")
 	ErrUnsupported         = errors.New("unsupported")
+	// ErrTooManyRequests refuses a caller who must slow down, such as
+	// one locked out after failed logins ([LoginThrottle]).
+	ErrTooManyRequests = errors.New("too many requests")
 )
 
 var statusByCategory = []struct {
@@ -38,6 +41,7 @@ var statusByCategory = []struct {
 	{ErrMethodNotAllowed, http.StatusMethodNotAllowed},
 	{ErrRangeNotSatisfiable, http.StatusRequestedRangeNotSatisfiable},
 	{ErrUnsupported, http.StatusNotImplemented},
+	{ErrTooManyRequests, http.StatusTooManyRequests},
 }
 
 // HTTPStatus returns the status code for err's category, or 500 when err

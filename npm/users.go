@@ -47,7 +47,7 @@ func (h *Handler) login(ctx context.Context, req *core.RequestContext, p route.P
 	if body.Password == "" {
 		return nil, errorf(core.ErrInvalidArgument, "a password is required")
 	}
-	principal, err := h.deps.Auth.Provider().Authenticate(ctx, user, body.Password)
+	principal, err := h.deps.Auth.Authenticate(ctx, user, body.Password)
 	if err != nil {
 		if errors.Is(err, core.ErrUnauthorized) {
 			return nil, errorf(core.ErrUnauthorized, "incorrect username or password")
@@ -176,7 +176,7 @@ func (h *Handler) createToken(ctx context.Context, req *core.RequestContext, _ r
 	if len(body.CIDR) > 0 {
 		return nil, errorf(core.ErrUnsupported, "CIDR-restricted tokens are not supported")
 	}
-	if _, err := h.deps.Auth.Provider().Authenticate(ctx, p.UserID, body.Password); err != nil {
+	if _, err := h.deps.Auth.Authenticate(ctx, p.UserID, body.Password); err != nil {
 		if errors.Is(err, core.ErrUnauthorized) {
 			return nil, errorf(core.ErrUnauthorized, "incorrect password")
 		}

@@ -65,6 +65,7 @@ var codeByCategory = []struct {
 	{core.ErrTooLarge, "SIZE_INVALID"},
 	{core.ErrConflict, "DENIED"},
 	{core.ErrPreconditionFailed, "DENIED"},
+	{core.ErrTooManyRequests, "TOOMANYREQUESTS"},
 }
 
 // challengeError is an authentication failure that asks the client to get

@@ -28,6 +28,11 @@
 // deadline on), and a request, body included, lasts at most 6 hours
 // (10 GB at 0.5 MB/s); an idle keep-alive connection is closed after 2
 // minutes. Put a proxy in front for other values.
+//
+// Failed password checks are throttled (core.DefaultLoginThrottle): after 5
+// failures for a user name, or 20 from one IP, within 15 minutes, further
+// attempts are refused with 429 for 1 s, doubling per failure up to 15
+// minutes; the counters are kept in storage, so replicas share them.
 package main
 
 import (

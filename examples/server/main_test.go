@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -86,5 +88,22 @@ func TestHealthz(t *testing.T) {
 				t.Fatalf("unknown path = %d, want 404", resp2.StatusCode)
 			}
 		})
+	}
+}
+
+// TestLoginThrottleOn: the example server throttles failed logins.
+func TestLoginThrottleOn(t *testing.T) {
+	o, err := parseOptions(nil, func(k string) string {
+		return map[string]string{"SMARTREGISTRY_DATA": t.TempDir(), "SMARTREGISTRY_ADMIN_PASSWORD": "pw"}[k]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, _, err := o.registryConfig(slog.New(slog.DiscardHandler), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lt := cfg.Auth.LoginThrottle; lt.UserFailures <= 0 || lt.IPFailures <= 0 || !cfg.Auth.PersistTokens {
+		t.Errorf("LoginThrottle %+v (PersistTokens %v): want it on, with counters in storage", lt, cfg.Auth.PersistTokens)
 	}
 }

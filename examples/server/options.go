@@ -99,6 +99,7 @@ func (o options) registryConfig(log *slog.Logger, out io.Writer) (smartregistry.
 	cfg.Auth = smartregistry.AuthConfig{
 		Users:         []core.UserConfig{{Username: o.adminUser, Password: password}},
 		PersistTokens: true,
+		LoginThrottle: core.DefaultLoginThrottle,
 		AnonymousRead: o.anonymousRead,
 		JWTSecret:     o.jwtSecret,
 	}
