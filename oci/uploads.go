@@ -239,9 +239,10 @@ func chunkLength(req *core.RequestContext, s *uploadSession) (int64, error) {
 	first, last, ok := strings.Cut(cr, "-")
 	start, err1 := strconv.ParseInt(first, 10, 64)
 	end, err2 := strconv.ParseInt(strings.Split(last, "/")[0], 10, 64)
-	// end-start+1 must not overflow: end == MaxInt64 would wrap it negative,
-	// which the storage takes for "length unknown".
-	if !ok || err1 != nil || err2 != nil || start < 0 || end < start || end-start >= math.MaxInt64 {
+	// The upload's size after the chunk, end+1, must not overflow: end ==
+	// MaxInt64 would wrap the length negative, which the storage takes for
+	// "length unknown".
+	if !ok || err1 != nil || err2 != nil || start < 0 || end < start || end == math.MaxInt64 {
 		return 0, fmt.Errorf("%w: malformed Content-Range %q", ErrRangeInvalid, cr)
 	}
 	if start != s.Size {
