@@ -7,6 +7,7 @@ import (
 	"path"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/smartregistry/smartregistry/core"
 )
@@ -137,6 +138,12 @@ func FuzzParseBearer(f *testing.F) {
 			return
 		}
 		tok, _, _, err := m.IssueBearer(&core.Principal{UserID: user}, []core.Scope{core.MustParseScope("oci:repository:x:read")}, "registry")
+		if !utf8.ValidString(user) {
+			if !errors.Is(err, core.ErrInvalidArgument) {
+				t.Fatalf("a token was issued for the non-UTF-8 user %q: %v", user, err)
+			}
+			return
+		}
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -3,6 +3,7 @@ package core
 import (
 	"fmt"
 	"time"
+	"unicode/utf8"
 
 	"github.com/golang-jwt/jwt/v5"
 )
@@ -31,8 +32,19 @@ func (m *AuthManager) IssueBearer(p *Principal, granted []Scope, audience string
 // IssueBearerRequest is [AuthManager.IssueBearer] for a token request that
 // asked for the scopes requested, of which granted are the ones p holds.
 // The token carries both; [AuthManager.ParseBearer] returns the requested
-// ones in Principal.Requested.
+// ones in Principal.Requested. A user or token ID or scope that is not
+// valid UTF-8 is [ErrInvalidArgument]: JSON would turn its bytes into
+// U+FFFD, and two such users would get tokens naming the same subject.
 func (m *AuthManager) IssueBearerRequest(p *Principal, requested, granted []Scope, audience string) (string, time.Duration, time.Time, error) {
+	texts := append(scopeStrings(granted), scopeStrings(requested)...)
+	if p != nil {
+		texts = append(texts, p.UserID, p.TokenID)
+	}
+	for _, s := range texts {
+		if !utf8.ValidString(s) {
+			return "", 0, time.Time{}, fmt.Errorf("%w: bearer token claim %q is not valid UTF-8", ErrInvalidArgument, s)
+		}
+	}
 	now := time.Now().UTC().Truncate(time.Second)
 	ttl := m.jwtTTL
 	if p != nil && !p.ExpiresAt.IsZero() && p.ExpiresAt.Sub(now) < ttl {
