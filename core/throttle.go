@@ -22,25 +22,28 @@ import (
 // The zero value turns throttling off. Use [DefaultLoginThrottle] for the
 // recommended values.
 type LoginThrottle struct {
-	// UserFailures and IPFailures are the failures allowed within Window
-	// before a user name or a client IP is locked out; 0 means no limit
-	// of that kind.
+	// UserFailures is how many failures a user name may have within
+	// Window before it is locked out; 0 means no limit per name.
 	UserFailures int
-	IPFailures   int
+	// IPFailures is the same per client IP; 0 means no limit per IP.
+	IPFailures int
 	// Window is how long a failure is remembered: the count starts again
 	// after Window without a failure. Default 15 minutes.
 	Window time.Duration
-	// Delay is the first lockout; each further failure doubles it, up to
-	// MaxDelay. Defaults 1 second and 15 minutes.
-	Delay    time.Duration
+	// Delay is the first lockout; each further failure doubles it.
+	// Default 1 second.
+	Delay time.Duration
+	// MaxDelay caps the lockout; default 15 minutes.
 	MaxDelay time.Duration
-	// Storage, when set, keeps the counters under StoragePrefix (default
-	// "auth/throttle/"), updated with conditional writes, so that replicas
-	// sharing a bucket share them; each replica caches what it read for
-	// up to CacheTTL (default 1 second). Otherwise counters live in memory.
-	Storage       *Storage
+	// Storage, when set, keeps the counters, updated with conditional
+	// writes, so that replicas sharing a bucket share them. Otherwise
+	// counters live in memory.
+	Storage *Storage
+	// StoragePrefix is where in Storage; default "auth/throttle/".
 	StoragePrefix string
-	CacheTTL      time.Duration
+	// CacheTTL is how long a replica trusts a counter it read from
+	// Storage before reading it again; default 1 second.
+	CacheTTL time.Duration
 	// MaxEntries bounds the counters kept in memory; default 100,000.
 	MaxEntries int
 }
@@ -56,6 +59,8 @@ var DefaultLoginThrottle = LoginThrottle{UserFailures: 5, IPFailures: 20}
 // else, including a wrong password, without its full cost.
 // [DefaultAuthProvider] implements it.
 type RecentLogins interface {
+	// AuthenticateRecent returns the principal when password is one that
+	// recently checked out for username, and false otherwise.
 	AuthenticateRecent(ctx context.Context, username, password string) (*Principal, bool)
 }
 

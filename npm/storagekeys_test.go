@@ -2,28 +2,32 @@ package npm
 
 import (
 	"bytes"
+	"context"
+	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
 
-	"github.com/smartregistry/smartregistry/core/storage/filesystem"
+	"github.com/smartregistry/smartregistry/core"
+	"github.com/smartregistry/smartregistry/core/storage/memory"
 )
 
-// TestErrorsNameNoStorageKeys sends input that passes the protocol's
-// checks but makes keys a backend refuses (a tarball file name longer than
-// a filesystem allows): the refusal is a 4xx that says what the client
-// sent, and never names a storage key (checkNoStorageKeys, run on every
+// keyRefusingBackend refuses every put the way a backend refuses a key it
+// cannot store (the filesystem's "segment too long"), naming the key.
+type keyRefusingBackend struct{ core.Backend }
+
+func (keyRefusingBackend) Put(_ context.Context, key string, _ io.Reader, _ int64, _ core.PutOptions) (core.ObjectInfo, error) {
+	return core.ObjectInfo{}, fmt.Errorf("%w: key %q has a segment too long for the filesystem", core.ErrInvalidArgument, key)
+}
+
+// TestErrorsNameNoStorageKeys: a backend's refusal, which names the key,
+// reaches the client as a 4xx without it (checkNoStorageKeys runs on every
 // error body of these tests).
 func TestErrorsNameNoStorageKeys(t *testing.T) {
-	fs, err := filesystem.New(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := newTestEnv(t, fs)
-	long := "1.0.0-" + strings.Repeat("a", 250)
-	name := strings.Repeat("n", 200)
-	r := e.do(t.Context(), http.MethodPut, "/"+name, adminToken, bytes.NewReader(newPublish(t, name, long).body()))
-	if r.status < 400 || r.status >= 500 {
-		t.Fatalf("got %d %s, want a 4xx", r.status, r.body)
+	e := newTestEnv(t, keyRefusingBackend{memory.New()})
+	r := e.do(t.Context(), http.MethodPut, "/refused", adminToken, bytes.NewReader(newPublish(t, "refused", "1.0.0").body()))
+	if r.status != http.StatusBadRequest || !strings.Contains(string(r.body), "(storage object)") {
+		t.Fatalf("got %d %s, want 400 with the key hidden", r.status, r.body)
 	}
 }
