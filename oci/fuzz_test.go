@@ -31,16 +31,7 @@ func FuzzParseManifest(f *testing.F) {
 		if !knownManifestType(mt) || !ValidMediaType(mt) {
 			t.Fatalf("served as %q", mt)
 		}
-		var descs []Descriptor
-		if m.Config != nil {
-			descs = append(descs, *m.Config)
-		}
-		descs = append(descs, m.Layers...)
-		descs = append(descs, m.Manifests...)
-		if m.Subject != nil {
-			descs = append(descs, *m.Subject)
-		}
-		for _, d := range descs {
+		for _, d := range m.descriptors() {
 			if _, err := ParseDigest(d.Digest); err != nil || d.Size < 0 || d.MediaType != "" && !ValidMediaType(d.MediaType) {
 				t.Fatalf("accepted descriptor %+v", d)
 			}

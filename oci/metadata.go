@@ -166,16 +166,7 @@ func ParseManifest(body []byte, contentType string) (*Manifest, string, error) {
 	if m.ArtifactType != "" && !ValidMediaType(m.ArtifactType) {
 		return nil, "", fmt.Errorf("%w: artifactType %q is not a media type", ErrManifestInvalid, m.ArtifactType)
 	}
-	var descs []Descriptor
-	if m.Config != nil {
-		descs = append(descs, *m.Config)
-	}
-	descs = append(descs, m.Layers...)
-	descs = append(descs, m.Manifests...)
-	if m.Subject != nil {
-		descs = append(descs, *m.Subject)
-	}
-	for _, d := range descs {
+	for _, d := range m.descriptors() {
 		if _, err := ParseDigest(d.Digest); err != nil {
 			return nil, "", fmt.Errorf("%w: descriptor: %v", ErrManifestInvalid, err)
 		}
@@ -187,6 +178,21 @@ func ParseManifest(body []byte, contentType string) (*Manifest, string, error) {
 		}
 	}
 	return &m, mediaType, nil
+}
+
+// descriptors returns every descriptor of m: config, layers, child
+// manifests and subject.
+func (m *Manifest) descriptors() []Descriptor {
+	var descs []Descriptor
+	if m.Config != nil {
+		descs = append(descs, *m.Config)
+	}
+	descs = append(descs, m.Layers...)
+	descs = append(descs, m.Manifests...)
+	if m.Subject != nil {
+		descs = append(descs, *m.Subject)
+	}
+	return descs
 }
 
 // knownManifestType reports whether mt is a manifest media type the image
