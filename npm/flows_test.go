@@ -287,28 +287,37 @@ func TestLogoutAndReadOnlyRevoke(t *testing.T) {
 	if r.status != http.StatusCreated {
 		t.Fatalf("create: %d %s", r.status, r.body)
 	}
-	tests := []struct {
-		name, path, token string
-		status            int
-		dead, alive       string // a token revoked, one still working afterwards
-	}{
+	e.revokes(t, []revokeCase{
 		{"read-only revokes another by ID", "/-/npm/v1/tokens/token/" + core.TokenID(full), ro.Token, 403, "", full},
 		{"read-only revokes another by token", "/-/user/token/" + full, ro.Token, 403, "", full},
 		{"read-only logs out", "/-/user/token/" + ro.Token, ro.Token, 204, ro.Token, full},
 		{"logout", "/-/user/token/" + full, full, 204, full, ""},
-	}
-	for _, tt := range tests {
+	})
+}
+
+// revokeCase is a revocation request and what it must leave behind: a
+// token revoked (dead) and one still working (alive), either may be "".
+type revokeCase struct {
+	name, path, token string
+	status            int
+	dead, alive       string
+}
+
+// revokes runs each revocation as a subtest, in order.
+func (e *testEnv) revokes(t *testing.T, cases []revokeCase) {
+	t.Helper()
+	for _, tt := range cases {
 		t.Run(tt.name, func(t *testing.T) {
-			if r := e.do(ctx, "DELETE", tt.path, tt.token, nil); r.status != tt.status {
+			if r := e.do(t.Context(), "DELETE", tt.path, tt.token, nil); r.status != tt.status {
 				t.Fatalf("got %d %s, want %d", r.status, r.body, tt.status)
 			}
 			if tt.dead != "" {
-				if r := e.do(ctx, "GET", "/-/whoami", tt.dead, nil); r.status != http.StatusUnauthorized {
+				if r := e.do(t.Context(), "GET", "/-/whoami", tt.dead, nil); r.status != http.StatusUnauthorized {
 					t.Errorf("revoked token answers %d", r.status)
 				}
 			}
 			if tt.alive != "" {
-				if r := e.do(ctx, "GET", "/-/whoami", tt.alive, nil); r.status != http.StatusOK {
+				if r := e.do(t.Context(), "GET", "/-/whoami", tt.alive, nil); r.status != http.StatusOK {
 					t.Errorf("other token answers %d", r.status)
 				}
 			}
@@ -350,31 +359,12 @@ func TestPackageTokenCannotManageOthers(t *testing.T) {
 	if r = e.do(ctx, "GET", "/-/npm/v1/tokens", login.Token, nil); !strings.Contains(string(r.body), `"total":3`) {
 		t.Fatalf("the login token lists %s, want all three", r.body)
 	}
-	tests := []struct {
-		name, path, token string
-		status            int
-		dead, alive       string
-	}{
+	e.revokes(t, []revokeCase{
 		{"package token revokes the login token", "/-/npm/v1/tokens/token/" + loginKey, one, 403, "", login.Token},
 		{"package token logs the login token out", "/-/user/token/" + login.Token, one, 403, "", login.Token},
 		{"package token revokes another package's", "/-/npm/v1/tokens/token/" + twoKey, one, 403, "", two},
 		{"unknown ID", "/-/npm/v1/tokens/token/0123456789abcdef", one, 404, "", one},
 		{"login token revokes a token it covers", "/-/npm/v1/tokens/token/" + twoKey, login.Token, 204, two, login.Token},
 		{"package token revokes itself", "/-/npm/v1/tokens/token/" + oneKey, one, 204, one, login.Token},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if r := e.do(ctx, "DELETE", tt.path, tt.token, nil); r.status != tt.status {
-				t.Fatalf("got %d %s, want %d", r.status, r.body, tt.status)
-			}
-			if tt.dead != "" {
-				if r := e.do(ctx, "GET", "/-/whoami", tt.dead, nil); r.status != http.StatusUnauthorized {
-					t.Errorf("revoked token answers %d", r.status)
-				}
-			}
-			if r := e.do(ctx, "GET", "/-/whoami", tt.alive, nil); r.status != http.StatusOK {
-				t.Errorf("token that must stay answers %d", r.status)
-			}
-		})
-	}
+	})
 }
