@@ -75,6 +75,7 @@ func TestUploadRoundTrips(t *testing.T) {
 	e := newTestEnvOn(t, counting, true)
 	d := dist{name: "trips", version: "1.0"}
 	e.mustUpload(ctx, d)
+	e.h.sweeper.Wait() // the sweep of abandoned uploads the first upload started
 	counting.Calls()
 	d = dist{name: "trips", version: "1.1"}
 	if r := e.upload(ctx, d, d.wheelName(), d.wheel(t), nil); r.status != http.StatusOK {
