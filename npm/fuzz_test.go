@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/smartregistry/smartregistry/core"
+	"github.com/smartregistry/smartregistry/internal/counting"
 )
 
 // FuzzParsePublish: any body is parsed or refused with a client error
@@ -26,7 +27,7 @@ func FuzzParsePublish(f *testing.F) {
 	const maxMeta, maxTarball = 4096, 1024
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var stored []int
-		src := &countingReader{r: strings.NewReader(string(body))}
+		src := &counting.Reader{R: strings.NewReader(string(body))}
 		pr, err := parsePublish(src, maxMeta, maxTarball, func(r io.Reader) (string, error) {
 			b, err := io.ReadAll(r)
 			stored = append(stored, len(b))
@@ -48,8 +49,8 @@ func FuzzParsePublish(f *testing.F) {
 				}
 			}
 		}
-		if src.n > int64(len(body)) {
-			t.Fatalf("read %d bytes of a %d byte body", src.n, len(body))
+		if src.N > int64(len(body)) {
+			t.Fatalf("read %d bytes of a %d byte body", src.N, len(body))
 		}
 	})
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/smartregistry/smartregistry/core"
+	"github.com/smartregistry/smartregistry/internal/counting"
 )
 
 func TestParsePublish(t *testing.T) {
@@ -197,7 +198,7 @@ func TestParsePublishCountsEveryByte(t *testing.T) {
 		}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			src := &countingReader{r: tc.body()}
+			src := &counting.Reader{R: tc.body()}
 			_, err := parsePublish(src, maxMeta, maxTarball, func(r io.Reader) (string, error) {
 				_, err := io.Copy(io.Discard, r)
 				return "k", err
@@ -207,21 +208,9 @@ func TestParsePublishCountsEveryByte(t *testing.T) {
 			}
 			// The body reader buffers 64 KiB twice; beyond that, only the
 			// limits.
-			if limit := int64(maxMeta+base64.StdEncoding.EncodedLen(maxTarball+1)) + 2*64<<10 + 4096; src.n > limit {
-				t.Errorf("read %d bytes of the body, want at most %d", src.n, limit)
+			if limit := int64(maxMeta+base64.StdEncoding.EncodedLen(maxTarball+1)) + 2*64<<10 + 4096; src.N > limit {
+				t.Errorf("read %d bytes of the body, want at most %d", src.N, limit)
 			}
 		})
 	}
-}
-
-// countingReader counts the bytes read through it.
-type countingReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
 }

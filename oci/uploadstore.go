@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/smartregistry/smartregistry/core"
+	"github.com/smartregistry/smartregistry/internal/counting"
 )
 
 // uploadSession is the state of one blob upload, kept in storage at
@@ -168,7 +169,7 @@ func (h *Handler) appendChunk(ctx context.Context, id string, s *uploadSession, 
 	}
 	name := chunkName(offset, uuid.NewString()[:8])
 	key := chunkKey(id, name)
-	counted := &countingReader{r: io.TeeReader(body, rh)}
+	counted := &counting.Reader{R: io.TeeReader(body, rh)}
 	if _, err := h.deps.Storage.Put(core.WithObject(ctx, core.ObjectRef{Kind: core.KindTemporary, Package: s.Repo}), key, counted, length, core.PutOptions{}); err != nil {
 		h.dropChunk(ctx, key)
 		if errors.Is(err, core.ErrInvalidArgument) {
@@ -176,7 +177,7 @@ func (h *Handler) appendChunk(ctx context.Context, id string, s *uploadSession, 
 		}
 		return nil, fmt.Errorf("store upload chunk: %w", err)
 	}
-	n := counted.n
+	n := counted.N
 	if n == 0 {
 		h.dropChunk(ctx, key)
 		return s, nil
@@ -285,18 +286,6 @@ func (h *Handler) uploadStale(ctx context.Context, id string, before time.Time) 
 
 // errStop ends a walk early.
 var errStop = errors.New("stop")
-
-// countingReader counts the bytes read through it.
-type countingReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
-}
 
 // chunkReader reads an upload's chunks one after the other, opening each
 // only when the previous one is exhausted.

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/smartregistry/smartregistry/core"
+	"github.com/smartregistry/smartregistry/internal/counting"
 )
 
 // bigUpload is an upload form whose file part is size zero bytes, streamed
@@ -136,7 +137,7 @@ func TestRefusalOfHugeBody(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			body, total, ct := bigUpload(t, "foo-9.0.tar.gz", tt.size, form)
 			head := total - tt.size
-			counted := &countingBody{r: body}
+			counted := &counting.Reader{R: body}
 			resp := e.handle(ctx, &core.RequestContext{Method: http.MethodPost, Path: "/", Actor: &core.Actor{},
 				Header: http.Header{"Content-Type": {ct}, "Authorization": {basicAuth("__token__", fooReader)}},
 				Body:   counted, ContentLength: tt.length, BaseURL: testBaseURL})
@@ -147,22 +148,11 @@ func TestRefusalOfHugeBody(t *testing.T) {
 			if got := resp.Header.Get("Connection") == "close"; got != tt.close {
 				t.Errorf("Connection: close = %v, want %v", got, tt.close)
 			}
-			if read := max(counted.n-head, 0); read < tt.minRead || read > tt.maxRead {
+			if read := max(counted.N-head, 0); read < tt.minRead || read > tt.maxRead {
 				t.Errorf("read %d bytes of the body beyond the form, want %d to %d", read, tt.minRead, tt.maxRead)
 			}
 		})
 	}
-}
-
-type countingBody struct {
-	r io.Reader
-	n int64
-}
-
-func (c *countingBody) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
 }
 
 // TestWriteRefusedBeforeTheBody sends uploads whose bodies are not even

@@ -14,6 +14,8 @@ import (
 	"io"
 	"path"
 	"strings"
+
+	"github.com/smartregistry/smartregistry/internal/counting"
 )
 
 // ErrInvalid is returned for an archive that cannot be read or breaks a
@@ -67,18 +69,6 @@ func (l Limits) withDefaults() Limits {
 		l.RatioGrace = defaultRatioGrace
 	}
 	return l
-}
-
-// countingReader counts the bytes read through it.
-type countingReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
 }
 
 // inflation bounds a decompressed stream: it fails with an ErrInvalid error
@@ -143,13 +133,13 @@ func cleanName(name string) (string, error) {
 // stops reading there. A missing member is also ErrInvalid.
 func FromTarGz(r io.Reader, match Match, lim Limits) (string, []byte, error) {
 	lim = lim.withDefaults()
-	src := &countingReader{r: r}
+	src := &counting.Reader{R: r}
 	gz, err := gzip.NewReader(src)
 	if err != nil {
 		return "", nil, fmt.Errorf("%w: not gzip: %v", ErrInvalid, err)
 	}
 	defer gz.Close()
-	inf := &inflation{r: gz, compressed: func() int64 { return src.n }, lim: lim}
+	inf := &inflation{r: gz, compressed: func() int64 { return src.N }, lim: lim}
 	tr := tar.NewReader(inf)
 	for i := 0; i < lim.MaxEntries; i++ {
 		hdr, err := tr.Next()

@@ -9,12 +9,14 @@ import (
 	"io"
 	"strings"
 	"testing"
+
+	"github.com/smartregistry/smartregistry/internal/counting"
 )
 
 // paddingTarGz streams a tar.gz whose first member is size bytes of zeros
 // (about 1 MB of gzip per GiB) followed by package/package.json. It is made
 // as it is read, so a reader that stops early costs only what it read.
-func paddingTarGz(size int64) *countingReader {
+func paddingTarGz(size int64) *counting.Reader {
 	pr, pw := io.Pipe()
 	go func() {
 		gz, _ := gzip.NewWriterLevel(pw, gzip.BestCompression)
@@ -38,7 +40,7 @@ func paddingTarGz(size int64) *countingReader {
 		}
 		pw.CloseWithError(err)
 	}()
-	return &countingReader{r: pr}
+	return &counting.Reader{R: pr}
 }
 
 // TestTarGzInflationBounds: a gzip of 1 GiB of padding (~1 MB) stops being
@@ -68,10 +70,10 @@ func TestTarGzInflationBounds(t *testing.T) {
 			} else if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), tc.wantErr) {
 				t.Fatalf("error %v, want ErrInvalid saying %q", err, tc.wantErr)
 			}
-			if src.n > tc.maxRead {
-				t.Errorf("read %d compressed bytes, want at most %d", src.n, tc.maxRead)
+			if src.N > tc.maxRead {
+				t.Errorf("read %d compressed bytes, want at most %d", src.N, tc.maxRead)
 			}
-			if pr, ok := src.r.(*io.PipeReader); ok {
+			if pr, ok := src.R.(*io.PipeReader); ok {
 				pr.Close() // stops the writer
 			}
 		})
