@@ -42,10 +42,12 @@ type storedPackument struct {
 	size int64
 }
 
-// versionEntry is one version in the document. Its manifests are kept as
-// served, in two forms (full and abbreviated), each with a single zero
-// byte where the registry's base URL goes in dist.tarball: a zero byte is
-// never part of encoded JSON, so rendering a document is concatenation.
+// versionEntry is one version in the document. Its manifest is kept as
+// served, with a single zero byte where the registry's base URL goes in
+// dist.tarball (a zero byte is never part of encoded JSON), and with the
+// fields of the abbreviated form first, so that the abbreviated manifest
+// is a prefix of the full one closed by "}": rendering either document is
+// concatenation, and each version is stored once.
 type versionEntry struct {
 	// Added is the Seq of the revision that added the version: a write
 	// based on an older revision cannot remove versions it never saw.
@@ -56,17 +58,22 @@ type versionEntry struct {
 	Tarball string
 	// Integrity is the tarball's sha512, base64.
 	Integrity string
-	Abbr      []byte
-	Full      []byte
+	// Full is the full manifest.
+	Full []byte
+	// AbbrLen is the length of the prefix of Full that, followed by "}",
+	// is the abbreviated manifest.
+	AbbrLen int
 }
 
+// abbreviated returns the abbreviated manifest without its closing "}".
+func (e *versionEntry) abbreviated() []byte { return e.Full[:e.AbbrLen] }
+
 // encode renders the entry as stored: five space-separated fields, then
-// the two manifests.
+// the manifest.
 func (e *versionEntry) encode() []byte {
 	var b bytes.Buffer
-	b.Grow(len(e.Abbr) + len(e.Full) + 128)
-	fmt.Fprintf(&b, "%d %s %s %s %d ", e.Added, e.Time, e.Tarball, e.Integrity, len(e.Abbr))
-	b.Write(e.Abbr)
+	b.Grow(len(e.Full) + 128)
+	fmt.Fprintf(&b, "%d %s %s %s %d ", e.Added, e.Time, e.Tarball, e.Integrity, e.AbbrLen)
 	b.Write(e.Full)
 	return b.Bytes()
 }
@@ -89,7 +96,7 @@ func decodeEntry(data []byte) (versionEntry, error) {
 		return e, fmt.Errorf("npm: malformed version entry")
 	}
 	e.Added, e.Time, e.Tarball, e.Integrity = added, fields[1], fields[2], fields[3]
-	e.Abbr, e.Full = rest[:n], rest[n:]
+	e.Full, e.AbbrLen = rest, n
 	return e, nil
 }
 
@@ -108,12 +115,10 @@ func newEntry(name, version string, manifest json.RawMessage, added int64, at ti
 	marker := "base-" + hex.EncodeToString(nonce[:])
 	dist["tarball"], _ = json.Marshal(marker + tarballPath(name, version))
 	m["dist"], _ = json.Marshal(dist)
-	full, err := withBaseSlot(m, marker)
-	if err != nil {
-		return versionEntry{}, fmt.Errorf("npm: encode manifest %s@%s: %w", name, version, err)
-	}
-	for k := range m {
+	rest := map[string]json.RawMessage{}
+	for k, v := range m {
 		if !isAbbreviatedField(k) {
+			rest[k] = v
 			delete(m, k)
 		}
 	}
@@ -121,8 +126,16 @@ func newEntry(name, version string, manifest json.RawMessage, added int64, at ti
 	if err != nil {
 		return versionEntry{}, fmt.Errorf("npm: encode manifest %s@%s: %w", name, version, err)
 	}
+	full := abbr
+	if len(rest) > 0 {
+		tail, err := json.Marshal(rest)
+		if err != nil {
+			return versionEntry{}, fmt.Errorf("npm: encode manifest %s@%s: %w", name, version, err)
+		}
+		full = append(append(abbr[:len(abbr)-1:len(abbr)-1], ','), tail[1:]...)
+	}
 	return versionEntry{Added: added, Time: at.UTC().Format(time.RFC3339Nano), Tarball: tarball,
-		Integrity: integrity, Abbr: abbr, Full: full}, nil
+		Integrity: integrity, Full: full, AbbrLen: len(abbr) - 1}, nil
 }
 
 // withBaseSlot encodes m and turns the one occurrence of marker (random,

@@ -132,7 +132,7 @@ func renderPackument(d *storedPackument, base string, abbreviated bool) ([]byte,
 		encodeVersionKey(buf, v)
 		m := entries[i].Full
 		if abbreviated {
-			m = entries[i].Abbr
+			m = entries[i].abbreviated()
 		}
 		if j := bytes.IndexByte(m, 0); j >= 0 {
 			buf.Write(m[:j])
@@ -140,6 +140,9 @@ func renderPackument(d *storedPackument, base string, abbreviated bool) ([]byte,
 			buf.Write(m[j+1:])
 		} else {
 			buf.Write(m)
+		}
+		if abbreviated {
+			buf.WriteByte('}')
 		}
 		i++
 	}

@@ -1,9 +1,11 @@
 package npm
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestOwners changes a package's owners as "npm owner add/rm" does: a PUT
@@ -37,3 +39,38 @@ func TestOwners(t *testing.T) {
 }
 
 func (r result) bodyString() string { return string(r.body) }
+
+// TestAbbreviatedIsAPrefix checks the two forms rendered from one stored
+// manifest: the abbreviated one has only the fields installs need, the
+// full one all of them, both valid JSON with the tarball URL in place.
+func TestAbbreviatedIsAPrefix(t *testing.T) {
+	raw := []byte(`{"name":"p","version":"1.0.0","readme":"long text","scripts":{"test":"x"},"dependencies":{"a":"^1"},"dist":{"shasum":"ab"}}`)
+	e, err := newEntry("p", "1.0.0", raw, 1, time.Unix(0, 0), "id", "sha")
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := decodeEntry(e.encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var full, abbr map[string]json.RawMessage
+	if err := json.Unmarshal(withBase(back.Full, "http://r/npm"), &full); err != nil {
+		t.Fatalf("full: %v\n%s", err, back.Full)
+	}
+	if err := json.Unmarshal(append(withBase(back.abbreviated(), "http://r/npm"), '}'), &abbr); err != nil {
+		t.Fatalf("abbreviated: %v", err)
+	}
+	for _, k := range []string{"readme", "scripts"} {
+		if _, ok := abbr[k]; ok {
+			t.Errorf("abbreviated has %s", k)
+		}
+		if _, ok := full[k]; !ok {
+			t.Errorf("full lacks %s", k)
+		}
+	}
+	for _, m := range []map[string]json.RawMessage{full, abbr} {
+		if !strings.Contains(string(m["dist"]), `"tarball":"http://r/npm/p/-/p-1.0.0.tgz"`) || string(m["dependencies"]) != `{"a":"^1"}` {
+			t.Errorf("dist %s, dependencies %s", m["dist"], m["dependencies"])
+		}
+	}
+}
