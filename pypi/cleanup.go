@@ -30,7 +30,12 @@ func (h *Handler) CleanUploads(ctx context.Context, before time.Time) (int, erro
 // Close stops the background sweep of temporary uploads, waiting for one
 // in progress until ctx ends. Uploads still work after Close; they just
 // start no more sweeps. The Registry's Close calls it.
-func (h *Handler) Close(ctx context.Context) error { return h.sweeper.Close(ctx) }
+func (h *Handler) Close(ctx context.Context) error {
+	err := h.sweeper.Close(ctx)
+	h.closeOne.Do(func() { close(h.closing) })
+	h.renders.Wait()
+	return err
+}
 
 // RebuildIndex makes the /simple/ index agree with the project documents:
 // a marker for every project with files, none for the others. Uploads and

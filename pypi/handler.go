@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/smartregistry/smartregistry/core"
@@ -62,6 +63,12 @@ type Handler struct {
 	routes route.Table[routeFunc]
 	pages  *pageCache
 	docs   *docCache
+	// renders are the background renderings of pages after uploads, one
+	// at a time (renderMu).
+	renders  sync.WaitGroup
+	renderMu sync.Mutex
+	closing  chan struct{} // closed by Close: pending renders are dropped
+	closeOne sync.Once
 	// metadata keeps parsed core metadata for the JSON API, keyed by
 	// metadata key and pinned to the stored object's ETag.
 	metadata *etagCache[string, Metadata]
@@ -94,7 +101,8 @@ func New(deps core.Deps, cfg Config) (*Handler, error) {
 		cfg.UploadCleanupInterval = defaultCleanupInterval
 	}
 	h := &Handler{deps: deps, cfg: cfg, log: deps.Logger, pages: newPageCache(cfg.PageCacheEntries),
-		docs: newDocCache(cfg.PageCacheEntries), metadata: newETagCache[string, Metadata](cfg.PageCacheEntries), now: time.Now}
+		docs: newDocCache(cfg.PageCacheEntries), metadata: newETagCache[string, Metadata](cfg.PageCacheEntries), now: time.Now,
+		closing: make(chan struct{})}
 	if h.log == nil {
 		h.log = slog.Default()
 	}

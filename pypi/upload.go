@@ -418,6 +418,7 @@ func (h *Handler) store(ctx context.Context, form *uploadForm, up *checkedUpload
 	// just before this put leaves the project out of /simple/ (not out of
 	// its own page, which pip reads) until RebuildIndex.
 	h.docs.put(up.project, cachedDoc{etag: info.ETag, ed: written})
+	h.prerender(up.project, info.ETag)
 	if written.Head.Files > 1 {
 		return nil
 	}
@@ -426,6 +427,47 @@ func (h *Handler) store(ctx context.Context, form *uploadForm, up *checkedUpload
 		return fmt.Errorf("index project %s: %w", up.project, err)
 	}
 	return nil
+}
+
+// renderDelay is how long a render waits after an upload: a burst of
+// uploads of one project (twine uploading a release's files) is rendered
+// once, after its last upload.
+const renderDelay = 100 * time.Millisecond
+
+// prerender renders, in the background, the simple pages of the document
+// an upload wrote, decoding it from the previous version's files (only the
+// new files are decoded), so that the first read after an upload finds its
+// page cached without delaying the upload's answer. It waits renderDelay
+// first and renders only if no newer version was written meanwhile, so
+// that a burst of uploads costs one render, not one per upload; renders
+// run one at a time.
+func (h *Handler) prerender(project, etag string) {
+	h.renders.Go(func() {
+		t := time.NewTimer(renderDelay)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-h.closing:
+			return
+		}
+		h.renderMu.Lock()
+		defer h.renderMu.Unlock()
+		e, ok := h.docs.get(project, etag)
+		if !ok {
+			return // a newer version is cached; its own render follows
+		}
+		doc, err := decodeProjectAfter(e.ed, e.prev)
+		if err != nil {
+			return
+		}
+		e.doc = doc
+		h.docs.put(project, e)
+		for _, v := range []variant{variantHTML, variantJSON} {
+			if body, err := renderProjectPage(project, doc, v); err == nil {
+				h.pages.put(pageKey{project: project, etag: etag, variant: v}, body)
+			}
+		}
+	})
 }
 
 func (h *Handler) deleteQuietly(ctx context.Context, key string) {

@@ -54,6 +54,7 @@ func BenchmarkUploadGrowth(b *testing.B) {
 						b.Fatalf("upload %d: %d %s", i, r.status, r.body)
 					}
 				}
+				e.h.renders.Wait()
 				start := time.Now()
 				r := e.do(b.Context(), request{method: "GET", path: "/simple/grow/"})
 				firstRead := time.Since(start)
@@ -76,6 +77,7 @@ func TestUploadRoundTrips(t *testing.T) {
 	d := dist{name: "trips", version: "1.0"}
 	e.mustUpload(ctx, d)
 	e.h.sweeper.Wait() // the sweep of abandoned uploads the first upload started
+	e.h.renders.Wait()
 	counting.Calls()
 	d = dist{name: "trips", version: "1.1"}
 	if r := e.upload(ctx, d, d.wheelName(), d.wheel(t), nil); r.status != http.StatusOK {
@@ -89,6 +91,14 @@ func TestUploadRoundTrips(t *testing.T) {
 	t.Logf("upload of a wheel to an existing project: %d storage calls %v", total, calls)
 	if total > 8 {
 		t.Errorf("an upload makes %d storage calls %v, want at most 8", total, calls)
+	}
+	// The page was rendered after the upload: the first read costs a stat.
+	e.h.renders.Wait()
+	if r := e.do(ctx, request{method: "GET", path: "/simple/trips/"}); r.status != http.StatusOK {
+		t.Fatalf("page: %d", r.status)
+	}
+	if calls := counting.Calls(); calls["stat"] != 1 || len(calls) != 1 {
+		t.Errorf("the first read after an upload made the storage calls %v, want one stat", calls)
 	}
 }
 
