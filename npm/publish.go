@@ -227,7 +227,7 @@ func checkPublish(name, version string, raw json.RawMessage, att attachment) err
 func (h *Handler) checkTarball(ctx context.Context, key, name, version string) error {
 	rc, _, err := h.deps.Storage.Get(ctx, key, nil)
 	if err != nil {
-		return fmt.Errorf("npm: read upload %s: %w", key, err)
+		return fmt.Errorf("npm: read back the tarball of %s@%s: %w", name, version, err)
 	}
 	defer rc.Close()
 	stored := &errRecorder{r: rc} // a failing read of storage is not a bad tarball
@@ -237,7 +237,7 @@ func (h *Handler) checkTarball(ctx context.Context, key, name, version string) e
 	}, archive.Limits{MaxMemberSize: 4 << 20})
 	if err != nil {
 		if stored.err != nil {
-			return fmt.Errorf("npm: read upload %s: %w", key, stored.err)
+			return fmt.Errorf("npm: read back the tarball of %s@%s: %w", name, version, stored.err)
 		}
 		if errors.Is(err, archive.ErrInvalid) {
 			return errorf(core.ErrInvalidArgument, "invalid tarball: %v", err)

@@ -355,7 +355,7 @@ func (h *Handler) readCoreMetadata(ctx context.Context, key string, size int64, 
 	default:
 		rc, _, gerr := h.deps.Storage.Get(ctx, key, nil)
 		if gerr != nil {
-			return nil, fmt.Errorf("read back %s: %w", key, gerr)
+			return nil, fmt.Errorf("read back %s: %w", filename, gerr)
 		}
 		defer rc.Close()
 		stored := &errReader{r: rc}
@@ -363,7 +363,7 @@ func (h *Handler) readCoreMetadata(ctx context.Context, key string, size int64, 
 		readErr = stored.err
 	}
 	if err != nil && readErr != nil {
-		return nil, fmt.Errorf("read back %s: %w", key, readErr)
+		return nil, fmt.Errorf("read back %s: %w", filename, readErr)
 	}
 	if errors.Is(err, archive.ErrInvalid) {
 		return nil, fmt.Errorf("%w: %s: no readable core metadata: %w", core.ErrInvalidArgument, filename, err)
