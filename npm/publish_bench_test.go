@@ -22,6 +22,21 @@ func fsEnv(b *testing.B) *testEnv {
 	return newTestEnv(b, fs)
 }
 
+// timedPublishes sends the publish bodies in order, body i to path(i), and
+// returns how long each took.
+func timedPublishes(b *testing.B, e *testEnv, path func(i int) string, bodies [][]byte) []time.Duration {
+	times := make([]time.Duration, len(bodies))
+	for i, body := range bodies {
+		start := time.Now()
+		r := e.do(b.Context(), http.MethodPut, path(i), adminToken, bytes.NewReader(body))
+		times[i] = time.Since(start)
+		if r.status != http.StatusCreated {
+			b.Fatalf("publish %d: %d %s", i, r.status, r.body)
+		}
+	}
+	return times
+}
+
 // BenchmarkPublishGrowth publishes versions 1…n of one package in a row,
 // one client, on the filesystem backend, and reports the median publish
 // time of the first 50 and of the last 50, their ratio, the publishes per
@@ -39,16 +54,8 @@ func BenchmarkPublishGrowth(b *testing.B) {
 				b.StopTimer()
 				e := fsEnv(b)
 				ctx := b.Context()
-				times := make([]time.Duration, n)
 				b.StartTimer()
-				for i, body := range bodies {
-					start := time.Now()
-					r := e.do(ctx, http.MethodPut, "/grow", adminToken, bytes.NewReader(body))
-					times[i] = time.Since(start)
-					if r.status != http.StatusCreated {
-						b.Fatalf("publish %d: %d %s", i, r.status, r.body)
-					}
-				}
+				times := timedPublishes(b, e, func(int) string { return "/grow" }, bodies)
 				start := time.Now()
 				r := e.do(ctx, http.MethodGet, "/grow", adminToken, nil, "Accept", abbreviatedType)
 				firstRead := time.Since(start)
@@ -72,16 +79,7 @@ func BenchmarkPublishIntoLargeRegistry(b *testing.B) {
 		bodies[i] = newPublish(b, fmt.Sprintf("new-%02d", i), "1.0.0").body()
 	}
 	series := func(e *testEnv) float64 {
-		times := make([]time.Duration, n)
-		for i, body := range bodies {
-			start := time.Now()
-			r := e.do(b.Context(), http.MethodPut, fmt.Sprintf("/new-%02d", i), adminToken, bytes.NewReader(body))
-			times[i] = time.Since(start)
-			if r.status != http.StatusCreated {
-				b.Fatalf("publish %d: %d %s", i, r.status, r.body)
-			}
-		}
-		return e2etest.MedianMS(times)
+		return e2etest.MedianMS(timedPublishes(b, e, func(i int) string { return fmt.Sprintf("/new-%02d", i) }, bodies))
 	}
 	for b.Loop() {
 		b.StopTimer()
@@ -131,16 +129,8 @@ func BenchmarkPublishS3(b *testing.B) {
 	for b.Loop() {
 		b.StopTimer()
 		e := newTestEnv(b, e2etest.S3Backend(b, e2etest.S3Options(b, "smartregistry-npm-test", "bench")))
-		times := make([]time.Duration, n)
 		b.StartTimer()
-		for i, body := range bodies {
-			start := time.Now()
-			r := e.do(b.Context(), http.MethodPut, "/s3grow", adminToken, bytes.NewReader(body))
-			times[i] = time.Since(start)
-			if r.status != http.StatusCreated {
-				b.Fatalf("publish %d: %d %s", i, r.status, r.body)
-			}
-		}
+		times := timedPublishes(b, e, func(int) string { return "/s3grow" }, bodies)
 		b.ReportMetric(e2etest.MedianMS(times), "publish-ms")
 	}
 }

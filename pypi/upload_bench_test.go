@@ -28,6 +28,20 @@ func wheelSeries(b testing.TB, name string, n int) []seriesUpload {
 	return ups
 }
 
+// timedUploads uploads the series in order and returns how long each took.
+func timedUploads(b *testing.B, e *testEnv, ups []seriesUpload) []time.Duration {
+	times := make([]time.Duration, len(ups))
+	for i, u := range ups {
+		start := time.Now()
+		r := e.upload(b.Context(), u.d, u.d.wheelName(), u.content, nil)
+		times[i] = time.Since(start)
+		if r.status != http.StatusOK {
+			b.Fatalf("upload %d: %d %s", i, r.status, r.body)
+		}
+	}
+	return times
+}
+
 // BenchmarkUploadGrowth uploads files 1…n of one project in a row (a
 // wheel per version), one client, on the filesystem backend, and reports
 // the median upload time of the first 50 and of the last 50, their ratio,
@@ -44,16 +58,8 @@ func BenchmarkUploadGrowth(b *testing.B) {
 					b.Fatal(err)
 				}
 				e := newTestEnvOn(b, fs, true)
-				times := make([]time.Duration, n)
 				b.StartTimer()
-				for i, u := range ups {
-					start := time.Now()
-					r := e.upload(b.Context(), u.d, u.d.wheelName(), u.content, nil)
-					times[i] = time.Since(start)
-					if r.status != http.StatusOK {
-						b.Fatalf("upload %d: %d %s", i, r.status, r.body)
-					}
-				}
+				times := timedUploads(b, e, ups)
 				e.h.renders.Wait()
 				start := time.Now()
 				r := e.do(b.Context(), request{method: "GET", path: "/simple/grow/"})
@@ -111,16 +117,8 @@ func BenchmarkUploadS3(b *testing.B) {
 	for b.Loop() {
 		b.StopTimer()
 		e := newTestEnvOn(b, e2etest.S3Backend(b, e2etest.S3Options(b, "smartregistry-pypi-test", "bench")), true)
-		times := make([]time.Duration, n)
 		b.StartTimer()
-		for i, u := range ups {
-			start := time.Now()
-			r := e.upload(b.Context(), u.d, u.d.wheelName(), u.content, nil)
-			times[i] = time.Since(start)
-			if r.status != http.StatusOK {
-				b.Fatalf("upload %d: %d %s", i, r.status, r.body)
-			}
-		}
+		times := timedUploads(b, e, ups)
 		b.ReportMetric(e2etest.MedianMS(times), "upload-ms")
 	}
 }
