@@ -8,11 +8,15 @@ import (
 	"strings"
 	"time"
 
+	"github.com/smartregistry/smartregistry/cargo"
+	"github.com/smartregistry/smartregistry/composer"
 	"github.com/smartregistry/smartregistry/core"
 	"github.com/smartregistry/smartregistry/core/storage/s3"
+	"github.com/smartregistry/smartregistry/maven"
 	"github.com/smartregistry/smartregistry/npm"
 	"github.com/smartregistry/smartregistry/oci"
 	"github.com/smartregistry/smartregistry/pypi"
+	"github.com/smartregistry/smartregistry/rubygems"
 )
 
 // Config configures a [Registry]. Zero values mean defaults; [New] validates
@@ -53,6 +57,14 @@ type Config struct {
 	NPM npm.Config
 	// PyPI configures the PyPI (Python package index) registry.
 	PyPI pypi.Config
+	// Cargo configures the Cargo (Rust crates) sparse-index registry.
+	Cargo cargo.Config
+	// Composer configures the Composer (PHP) repository.
+	Composer composer.Config
+	// RubyGems configures the RubyGems registry.
+	RubyGems rubygems.Config
+	// Maven configures the Maven repository.
+	Maven maven.Config
 }
 
 // StorageConfig selects the storage backend: Backend when set, otherwise the
@@ -111,6 +123,10 @@ func (c *Config) protocolSettings() []protocolSetting {
 		{"OCI", core.ProtocolOCI, &c.OCI.ProtocolConfig},
 		{"NPM", core.ProtocolNPM, &c.NPM.ProtocolConfig},
 		{"PyPI", core.ProtocolPyPI, &c.PyPI.ProtocolConfig},
+		{"Cargo", core.ProtocolCargo, &c.Cargo.ProtocolConfig},
+		{"Composer", core.ProtocolComposer, &c.Composer.ProtocolConfig},
+		{"RubyGems", core.ProtocolRubyGems, &c.RubyGems.ProtocolConfig},
+		{"Maven", core.ProtocolMaven, &c.Maven.ProtocolConfig},
 	}
 }
 

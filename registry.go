@@ -14,11 +14,15 @@ import (
 	"strings"
 	"sync/atomic"
 
+	"github.com/smartregistry/smartregistry/cargo"
+	"github.com/smartregistry/smartregistry/composer"
 	"github.com/smartregistry/smartregistry/core"
 	"github.com/smartregistry/smartregistry/core/storage/s3"
+	"github.com/smartregistry/smartregistry/maven"
 	"github.com/smartregistry/smartregistry/npm"
 	"github.com/smartregistry/smartregistry/oci"
 	"github.com/smartregistry/smartregistry/pypi"
+	"github.com/smartregistry/smartregistry/rubygems"
 )
 
 // Registry routes requests by base path to the enabled protocol handlers,
@@ -31,9 +35,13 @@ type Registry struct {
 	mounts  []mount // longest base path first
 	closed  atomic.Bool
 
-	oci  *oci.Handler
-	npm  *npm.Handler
-	pypi *pypi.Handler
+	oci      *oci.Handler
+	npm      *npm.Handler
+	pypi     *pypi.Handler
+	cargo    *cargo.Handler
+	composer *composer.Handler
+	rubygems *rubygems.Handler
+	maven    *maven.Handler
 }
 
 type mount struct {
@@ -114,6 +122,30 @@ func (r *Registry) buildHandlers(deps core.Deps) error {
 		}
 		r.mount(&r.cfg.PyPI.ProtocolConfig, r.pypi)
 	}
+	if r.cfg.Cargo.Enabled {
+		if r.cargo, err = cargo.New(deps, r.cfg.Cargo); err != nil {
+			return fmt.Errorf("config Cargo: %w", err)
+		}
+		r.mount(&r.cfg.Cargo.ProtocolConfig, r.cargo)
+	}
+	if r.cfg.Composer.Enabled {
+		if r.composer, err = composer.New(deps, r.cfg.Composer); err != nil {
+			return fmt.Errorf("config Composer: %w", err)
+		}
+		r.mount(&r.cfg.Composer.ProtocolConfig, r.composer)
+	}
+	if r.cfg.RubyGems.Enabled {
+		if r.rubygems, err = rubygems.New(deps, r.cfg.RubyGems); err != nil {
+			return fmt.Errorf("config RubyGems: %w", err)
+		}
+		r.mount(&r.cfg.RubyGems.ProtocolConfig, r.rubygems)
+	}
+	if r.cfg.Maven.Enabled {
+		if r.maven, err = maven.New(deps, r.cfg.Maven); err != nil {
+			return fmt.Errorf("config Maven: %w", err)
+		}
+		r.mount(&r.cfg.Maven.ProtocolConfig, r.maven)
+	}
 	return nil
 }
 
@@ -140,6 +172,18 @@ func (r *Registry) NPM() *npm.Handler { return r.npm }
 
 // PyPI returns the PyPI handler, or nil when PyPI is not enabled.
 func (r *Registry) PyPI() *pypi.Handler { return r.pypi }
+
+// Cargo returns the Cargo handler, or nil when Cargo is not enabled.
+func (r *Registry) Cargo() *cargo.Handler { return r.cargo }
+
+// Composer returns the Composer handler, or nil when Composer is not enabled.
+func (r *Registry) Composer() *composer.Handler { return r.composer }
+
+// RubyGems returns the RubyGems handler, or nil when RubyGems is not enabled.
+func (r *Registry) RubyGems() *rubygems.Handler { return r.rubygems }
+
+// Maven returns the Maven handler, or nil when Maven is not enabled.
+func (r *Registry) Maven() *maven.Handler { return r.maven }
 
 // route finds the mount for an escaped path and the path below its base:
 // the longest base path that is the path or a prefix of it ending at a "/".

@@ -38,10 +38,32 @@ ensure_clients() {
 	# The PyPI end-to-end test also runs the distribution's own pip
 	# (/usr/bin/python3 -m venv: pip 23.0.1 on Debian 12).
 	/usr/bin/python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
+	# Composer (composer can only read; uploads go through curl in the test).
+	command -v composer >/dev/null || missing+=(composer)
+	command -v php >/dev/null || missing+=(php-cli)
+	php -m 2>/dev/null | grep -qx zip || missing+=(php-zip)
+	command -v unzip >/dev/null || missing+=(unzip)
+	# RubyGems: gem and bundler.
+	command -v gem >/dev/null || missing+=(ruby)
+	command -v bundle >/dev/null || missing+=(bundler)
+	# Maven with Debian's packaged plugins (there is no Maven Central here).
+	command -v mvn >/dev/null || missing+=(maven)
+	command -v javac >/dev/null || missing+=(default-jdk-headless)
+	local plugin
+	for plugin in resources compiler jar install deploy; do
+		[ -d "/usr/share/maven-repo/org/apache/maven/plugins/maven-$plugin-plugin" ] ||
+			missing+=("libmaven-$plugin-plugin-java")
+	done
+	[ -d /usr/share/maven-repo/org/apache/maven/plugins/maven-surefire-plugin ] || missing+=(libsurefire-java)
 	if [ "${#missing[@]}" -gt 0 ]; then
 		apt_install "${missing[@]}"
 	fi
 	command -v npm >/dev/null || apt_install nodejs npm
+	# cargo comes with rustup under ~/.cargo/bin; Debian's cargo is older
+	# but is the fallback when rustup's is missing.
+	if ! command -v cargo >/dev/null && [ ! -x "$HOME/.cargo/bin/cargo" ]; then
+		apt_install cargo
+	fi
 }
 
 ensure_go_tool() { # name module@version

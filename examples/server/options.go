@@ -107,13 +107,16 @@ func (o options) registryConfig(log *slog.Logger, out io.Writer) (smartregistry.
 		cfg.Auth.Tokens = []core.StaticToken{{Token: o.token, UserID: o.adminUser}}
 	}
 
-	for _, pc := range []*core.ProtocolConfig{&cfg.OCI.ProtocolConfig, &cfg.NPM.ProtocolConfig, &cfg.PyPI.ProtocolConfig} {
+	for proto, pc := range map[core.Protocol]*core.ProtocolConfig{
+		core.ProtocolOCI: &cfg.OCI.ProtocolConfig, core.ProtocolNPM: &cfg.NPM.ProtocolConfig,
+		core.ProtocolPyPI: &cfg.PyPI.ProtocolConfig, core.ProtocolCargo: &cfg.Cargo.ProtocolConfig,
+		core.ProtocolComposer: &cfg.Composer.ProtocolConfig, core.ProtocolRubyGems: &cfg.RubyGems.ProtocolConfig,
+		core.ProtocolMaven: &cfg.Maven.ProtocolConfig,
+	} {
 		pc.Enabled = true
-	}
-	if o.publicURL != "" {
-		cfg.OCI.RegistryURL = o.publicURL + "/oci"
-		cfg.NPM.RegistryURL = o.publicURL + "/npm"
-		cfg.PyPI.RegistryURL = o.publicURL + "/pypi"
+		if o.publicURL != "" {
+			pc.RegistryURL = o.publicURL + "/" + string(proto)
+		}
 	}
 	return cfg, backendName, nil
 }

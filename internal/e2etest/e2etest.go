@@ -55,8 +55,8 @@ func ToolDir() string {
 	return filepath.Join(dir, "smartregistry", "bin")
 }
 
-// RequireTool returns the path of a command-line tool from PATH or ToolDir,
-// or skips (fails when tools are required) when there is none.
+// RequireTool returns the path of a command-line tool from PATH, ToolDir or
+// ~/.cargo/bin, or skips (fails when tools are required) when there is none.
 func RequireTool(t testing.TB, name string) string {
 	t.Helper()
 	if p, err := exec.LookPath(name); err == nil {
@@ -64,6 +64,13 @@ func RequireTool(t testing.TB, name string) string {
 	}
 	if p := filepath.Join(ToolDir(), name); isExecutable(p) {
 		return p
+	}
+	// rustup installs cargo under ~/.cargo/bin, which is not on every
+	// shell's PATH.
+	if home, err := os.UserHomeDir(); err == nil {
+		if p := filepath.Join(home, ".cargo", "bin", name); isExecutable(p) {
+			return p
+		}
 	}
 	Missing(t, name+" is not installed (make test installs it)")
 	return ""
