@@ -4,15 +4,18 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"iter"
+	"maps"
+	"slices"
 	"strings"
 )
 
 // EntryDoc is a document that grows with a package: a small JSON head and
-// one entry per version or file, each an id and opaque bytes. It is stored
-// as lines:
+// one entry per version or file, each an id and opaque bytes. Its line
+// format (MarshalBinary) is
 //
 //	<head as JSON>\n
 //	<id>\t<data>\n
@@ -21,10 +24,11 @@ import (
 //
 // Decoding splits the lines and decodes only the head: entry data stays
 // the stored bytes (a slice of the buffer that was read, neither copied nor
-// parsed) until a caller looks at one entry; encoding writes the head and
-// copies the entries as bytes. A read-modify-write that adds an entry
-// therefore costs a copy of the document, not a parse and re-encoding of
-// every version in it, so publishing stays cheap as a package grows.
+// parsed) until a caller looks at one entry. In storage, [UpdateEntryDoc]
+// keeps the document as a root object holding the head and the recent
+// changes plus immutable sealed segments beside it (see entrystore.go), so
+// that a change writes what changed, not the whole document, and
+// publishing stays cheap as a package grows.
 //
 // An id is non-empty and holds no tab or newline; data holds no newline
 // (compact JSON never does). Entries keep the order in which they were
@@ -147,43 +151,152 @@ func (d *EntryDoc[H]) UnmarshalBinary(b []byte) error {
 }
 
 // GetEntryDoc reads the document at key and returns it with the stored
-// object's info (its ETag names this version of the document).
+// object's info: the ETag and LastModified of the document's root object,
+// which change with every update (the ETag names this version of the
+// document), and the Size of the whole document as stored.
 func GetEntryDoc[H any](ctx context.Context, s *Storage, key string) (*EntryDoc[H], ObjectInfo, error) {
+	for attempt := 0; ; attempt++ {
+		d, _, info, err := readEntryDoc[H](ctx, s, key)
+		if errors.Is(err, errSegmentGone) && attempt < maxSegmentRetries {
+			continue
+		}
+		return d, info, err
+	}
+}
+
+// errSegmentGone: a segment the root named was merged away since.
+var errSegmentGone = errors.New("document segment replaced")
+
+// readEntryDoc reads the document at key and the replay of its segments
+// (base, nil when there is none).
+func readEntryDoc[H any](ctx context.Context, s *Storage, key string) (*EntryDoc[H], *readState, ObjectInfo, error) {
 	b, info, err := readDocument(ctx, s, key)
 	if err != nil {
-		return nil, info, err
+		return nil, nil, info, err
+	}
+	root, err := parseRoot(b)
+	if err != nil {
+		return nil, nil, info, fmt.Errorf("%s: %w", key, err)
 	}
 	d := new(EntryDoc[H])
-	if err := d.UnmarshalBinary(b); err != nil {
-		return nil, info, fmt.Errorf("%s: %w", key, err)
+	if err := json.Unmarshal(root.head, &d.Head); err != nil {
+		return nil, nil, info, fmt.Errorf("%s: decode document head: %w", key, err)
 	}
-	return d, info, nil
+	base, err := s.loadBase(ctx, key, root.segs)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil, info, fmt.Errorf("%s: %w", key, errSegmentGone)
+	}
+	if err != nil {
+		return nil, nil, info, err
+	}
+	// The replay of the segments is shared (and cached): copy it, then
+	// apply the tail. The index is built when first needed, unless the
+	// tail's replay built a valid one.
+	e := entries{ids: slices.Clone(base.ids), data: slices.Clone(base.data)}
+	if len(root.tail) > 0 {
+		e.index = maps.Clone(base.index)
+		e.apply(root.tail)
+		e.compact()
+	}
+	d.ids, d.data, d.index = e.ids, e.data, e.index
+	for _, seg := range root.segs {
+		info.Size += seg.size
+	}
+	return d, &readState{root: root, base: base}, info, nil
+}
+
+// readState is what an update read: the root, and the replay of its
+// segments.
+type readState struct {
+	root entryRoot
+	base *entries
 }
 
 // UpdateEntryDoc is a lost-update-free read-modify-write of the document at
 // key, with the semantics of [UpdateJSON]: change gets the current
 // document (empty, with exists false, when there is none) and must be a
 // pure function of it; [ErrNoChange] ends the update without writing. It
-// returns the document as written (or as read, after ErrNoChange) and the
-// stored object's info.
+// returns the document as written (or as read, after ErrNoChange) and its
+// info as [GetEntryDoc] gives it.
+//
+// Its cost does not grow with the number of entries: it writes the
+// document's head and what changed since the last seal (see the storage
+// layout in entrystore.go), and reads what it has not cached.
 func UpdateEntryDoc[H any](ctx context.Context, s *Storage, key string, change func(d *EntryDoc[H], exists bool) error) (*EntryDoc[H], ObjectInfo, error) {
-	var doc *EntryDoc[H]
-	info, err := updateObject(ctx, s, key, "application/x-ndjson", func(cur []byte, exists bool) ([]byte, error) {
-		doc = new(EntryDoc[H])
-		if exists {
-			if err := doc.UnmarshalBinary(cur); err != nil {
-				return nil, fmt.Errorf("%s: %w", key, err)
+	for attempt := 0; attempt < maxUpdateAttempts; attempt++ {
+		doc, st, info, err := readEntryDoc[H](ctx, s, key)
+		exists := err == nil
+		switch {
+		case errors.Is(err, errSegmentGone):
+			continue
+		case errors.Is(err, ErrNotFound):
+			doc, st = new(EntryDoc[H]), &readState{}
+		case err != nil:
+			return nil, info, err
+		}
+		if err := change(doc, exists); errors.Is(err, ErrNoChange) {
+			return doc, info, nil
+		} else if err != nil {
+			return nil, ObjectInfo{}, err
+		}
+		head, err := json.Marshal(doc.Head)
+		if err != nil {
+			return nil, ObjectInfo{}, fmt.Errorf("encode document head: %w", err)
+		}
+		root := entryRoot{head: head, segs: st.root.segs, tail: diffOps(st.base, doc.ids, doc.data)}
+		var written, replaced []string
+		if opsSize(root.tail) > tailLimit {
+			root.segs, written, replaced, err = s.seal(ctx, key, root.segs, root.tail)
+			if errors.Is(err, ErrNotFound) {
+				s.dropSegments(ctx, key, written)
+				continue
 			}
+			if err != nil {
+				s.dropSegments(ctx, key, written)
+				return nil, ObjectInfo{}, err
+			}
+			root.tail = nil
 		}
-		if err := change(doc, exists); err != nil {
-			return nil, err
+		body := root.encode()
+		opts := PutOptions{IfAbsent: !exists, ContentType: "application/x-ndjson"}
+		if exists {
+			opts.IfMatch = info.ETag
 		}
-		return doc.MarshalBinary()
-	})
-	if err != nil {
-		return nil, info, err
+		out, err := s.Put(ctx, key, bytes.NewReader(body), int64(len(body)), opts)
+		if err == nil {
+			if written != nil {
+				s.segments.putBase(key, segmentsSig(root.segs), doc.snapshot(), segmentsSize(root.segs))
+				s.dropSegments(ctx, key, replaced)
+			}
+			out.Size += segmentsSize(root.segs)
+			return doc, out, nil
+		}
+		if written != nil && errors.Is(err, ErrPreconditionFailed) {
+			s.dropSegments(ctx, key, written)
+		}
+		if !errors.Is(err, ErrPreconditionFailed) {
+			return nil, ObjectInfo{}, err
+		}
+		if err := backoff(ctx, attempt); err != nil {
+			return nil, ObjectInfo{}, err
+		}
 	}
-	return doc, info, nil
+	return nil, ObjectInfo{}, fmt.Errorf("update %s: %w: gave up after %d conflicting attempts", key, ErrConflict, maxUpdateAttempts)
+}
+
+func segmentsSize(segs []segmentRef) int64 {
+	var n int64
+	for _, s := range segs {
+		n += s.size
+	}
+	return n
+}
+
+// snapshot copies the entries, for the segment cache.
+func (d *EntryDoc[H]) snapshot() *entries {
+	e := &entries{ids: slices.Clone(d.ids), data: slices.Clone(d.data)}
+	e.apply(nil)
+	return e
 }
 
 // readDocument reads a whole metadata document, refusing one over

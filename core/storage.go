@@ -58,8 +58,9 @@ type StorageHooks struct {
 // object they read or write; the protocol and actor for hook events come from
 // the context ([WithProtocol], [WithActor]).
 type Storage struct {
-	backend Backend
-	hooks   StorageHooks
+	backend  Backend
+	hooks    StorageHooks
+	segments segmentCache
 }
 
 // NewStorage returns a Storage over backend with the given hooks.
