@@ -15,14 +15,17 @@ import (
 //	npm/
 //	├── packages/
 //	│   └── <name>/
-//	│       ├── packument.json      the package's document (storedPackument, in core.EntryDoc's line
-//	│       │                       format): the head, then one line per version naming its tarball's id
+//	│       ├── packument.json      the package's document (storedPackument, a core.EntryDoc): the head,
+//	│       │                       then one line per version naming its tarball's id
+//	│       ├── packument.json.seg/
+//	│       │   └── <segment>       its sealed segments (immutable; see core/entrystore.go)
 //	│       └── -/
 //	│           └── <id>            a tarball; <id> is its upload's core.StageID, unique to one publish.
 //	│                               Served only while the document lists it (as <basename>-<version>.tgz)
 //	├── search/
-//	│   └── shard-<nn>              the search index in searchShards shards (00…63), each a core.EntryDoc
-//	│                               with one line per package, in the shard its name hashes to
+//	│   ├── shard-<nn>              the search index in searchShards shards (00…63), each a core.EntryDoc
+//	│   │                           with one line per package, in the shard its name hashes to
+//	│   └── shard-<nn>.seg/<seg>    a shard's sealed segments
 //	└── uploads/
 //	    └── <created>-<uuid>        tarballs being received (core.StageKey); moved into place when
 //	                                checked, swept by age when a crash left them

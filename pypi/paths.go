@@ -13,9 +13,10 @@ import (
 //	pypi/
 //	├── projects/
 //	│   └── <normalized-name>/
-//	│       └── project.json                 the project document, a core.EntryDoc (projectHead, then one line per
-//	│                                        file: its name and fileRecord), changed only through UpdateEntryDoc;
-//	│                                        it outlives the project's files, for the tombstones of deleted file names
+//	│       ├── project.json                 the project document, a core.EntryDoc (projectHead, then one line per
+//	│       │                                file: its name and fileRecord), changed only through UpdateEntryDoc;
+//	│       │                                it outlives the project's files, for the tombstones of deleted file names
+//	│       └── project.json.seg/<segment>   its sealed segments (immutable; see core/entrystore.go)
 //	├── index/
 //	│   └── <normalized-name>                empty; exists while the project has files: /simple/ lists these
 //	├── files/
