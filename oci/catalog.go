@@ -1,11 +1,11 @@
 package oci
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"net/http"
-	"slices"
 
 	"github.com/smartregistry/smartregistry/core"
 	"github.com/smartregistry/smartregistry/internal/route"
@@ -14,13 +14,6 @@ import (
 // maxCatalogPage bounds a page of GET /v2/_catalog; a request without n,
 // or with a larger one, gets this many and a Link to the next page.
 const maxCatalogPage = 1000
-
-// catalogIndex is the document at catalogKey: every repository anything
-// was ever pushed to, sorted. It is only added to: deleting everything in
-// a repository leaves its name listed (as distribution does).
-type catalogIndex struct {
-	Repositories []string `json:"repositories"`
-}
 
 // catalog serves GET /v2/_catalog: the repositories the caller may pull
 // from, in lexical order, n at a time after last, with a Link header to
@@ -40,24 +33,9 @@ func (h *Handler) catalog(ctx context.Context, req *core.RequestContext, _ route
 	if n < 0 || n > maxCatalogPage {
 		n = maxCatalogPage
 	}
-	var idx catalogIndex
-	if _, err := core.GetJSON(ctx, h.deps.Storage, catalogKey, &idx); err != nil && !errors.Is(err, core.ErrNotFound) {
-		return nil, fmt.Errorf("read catalog: %w", err)
-	}
-	last := req.Query.Get("last")
-	start, found := slices.BinarySearch(idx.Repositories, last)
-	if found {
-		start++
-	}
-	// One repository more than the page asks whether there is a next page.
-	list := []string{}
-	for _, name := range idx.Repositories[start:] {
-		if len(list) > n {
-			break
-		}
-		if h.deps.Auth.Allowed(ctx, p, ociScope(name, core.ActionRead)) || h.deps.Auth.Allowed(ctx, p, listScope(name)) {
-			list = append(list, name)
-		}
+	list, err := h.listCatalog(ctx, p, req.Query.Get("last"), n)
+	if err != nil {
+		return nil, err
 	}
 	more := n > 0 && len(list) > n
 	list = list[:min(len(list), n)]
@@ -70,22 +48,50 @@ func (h *Handler) catalog(ctx context.Context, req *core.RequestContext, _ route
 	return resp, nil
 }
 
+// listCatalog returns up to n+1 of the repositories after last that the
+// caller may list, in lexical order, from the catalog markers.
+func (h *Handler) listCatalog(ctx context.Context, p *core.Principal, last string, n int) ([]string, error) {
+	list := []string{}
+	opts := core.ListOptions{Limit: min(n+1, maxCatalogPage+1)}
+	if last != "" {
+		opts.StartAfter = catalogMarkerKey(last)
+	}
+	for {
+		page, err := h.deps.Storage.List(ctx, catalogPrefix, opts)
+		if err != nil {
+			return nil, fmt.Errorf("read catalog: %w", err)
+		}
+		for _, o := range page.Objects {
+			name, ok := catalogName(o.Key)
+			if !ok {
+				continue
+			}
+			if h.deps.Auth.Allowed(ctx, p, ociScope(name, core.ActionRead)) || h.deps.Auth.Allowed(ctx, p, listScope(name)) {
+				list = append(list, name)
+				if len(list) > n {
+					return list, nil
+				}
+			}
+		}
+		if page.NextStartAfter == "" {
+			return list, nil
+		}
+		opts.StartAfter = page.NextStartAfter
+	}
+}
+
 // catalogAdd records repository name in the catalog before its first
-// content is stored. Each instance remembers the names it has seen listed,
-// so that only a repository's first push (per instance) costs a read.
+// content is stored: one marker object per repository, written once, so
+// that first pushes of different repositories never contend on one
+// object. Each instance remembers the names it has recorded, so that only
+// a repository's first push (per instance) costs a write.
 func (h *Handler) catalogAdd(ctx context.Context, name string) error {
 	if _, ok := h.cataloged.Load(name); ok {
 		return nil
 	}
-	_, err := core.UpdateJSON(core.WithKind(ctx, core.KindIndex), h.deps.Storage, catalogKey, func(idx *catalogIndex, _ bool) error {
-		i, found := slices.BinarySearch(idx.Repositories, name)
-		if found {
-			return core.ErrNoChange
-		}
-		idx.Repositories = slices.Insert(idx.Repositories, i, name)
-		return nil
-	})
-	if err != nil {
+	_, err := h.deps.Storage.Put(core.WithKind(ctx, core.KindIndex), catalogMarkerKey(name), bytes.NewReader(nil), 0,
+		core.PutOptions{IfAbsent: true})
+	if err != nil && !errors.Is(err, core.ErrPreconditionFailed) {
 		return fmt.Errorf("add %s to the catalog: %w", name, err)
 	}
 	h.cataloged.Store(name, struct{}{})

@@ -9,7 +9,10 @@ import (
 // functions below; nothing else in the package spells a key.
 //
 //	oci/
-//	├── catalog.json                       catalogIndex JSON: the sorted names of every repository pushed to
+//	├── catalog/<name>!                    empty marker: a repository anything was pushed to (kept when its
+//	│                                      content is deleted, as distribution does). "!" sorts below every
+//	│                                      character of a name, so listing the markers gives names in lexical
+//	│                                      order ("a" < "a-b" < "a/b"), and "a" never is a directory of "a/b"
 //	├── blobs/<alg>/<hex[:2]>/<hex>/data   content: layers, configs and manifests, stored once per digest
 //	├── repositories/<name>/               <name> may be nested, e.g. team/sub/app; no component starts with "_"
 //	│   ├── _layers/<alg>/<hex>            empty link: the blob is visible in this repository (pushed or mounted here)
@@ -32,11 +35,23 @@ import (
 // [Handler.CleanUploads].
 const prefix = "oci/"
 
-const catalogKey = prefix + "catalog.json"
+const catalogPrefix = prefix + "catalog/"
+
+// catalogMarkerKey is the catalog marker of a repository.
+func catalogMarkerKey(name string) string { return catalogPrefix + name + "!" }
+
+// catalogName is the repository a catalog marker key names.
+func catalogName(key string) (string, bool) {
+	name, ok := strings.CutPrefix(key, catalogPrefix)
+	if !ok {
+		return "", false
+	}
+	return strings.CutSuffix(name, "!")
+}
 
 // keyPrefixes are the beginnings of every key above, which error messages
 // must not show (core.HideKeys).
-var keyPrefixes = []string{prefix + "blobs/", prefix + "repositories/", prefix + "uploads/", catalogKey}
+var keyPrefixes = []string{prefix + "blobs/", prefix + "repositories/", prefix + "uploads/", catalogPrefix}
 
 func blobKey(d Digest) string {
 	return prefix + "blobs/" + d.Algorithm + "/" + d.Hex[:2] + "/" + d.Hex + "/data"
