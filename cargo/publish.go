@@ -298,4 +298,3 @@ func versionParam(p route.Params) (Version, error) {
 	}
 	return v, nil
 }
-
