@@ -25,9 +25,9 @@ import (
 // Credentials of the test environment.
 const (
 	adminToken  = "admin-token"
-	aliceToken  = "alice-token"  // another user with every cargo scope
-	fooReader   = "foo-read"     // cargo:crate:foo:read
-	readOnly    = "admin-ro"     // the admin's, read-only
+	aliceToken  = "alice-token" // another user with every cargo scope
+	fooReader   = "foo-read"    // cargo:crate:foo:read
+	readOnly    = "admin-ro"    // the admin's, read-only
 	testBaseURL = "http://registry.test/cargo"
 )
 
