@@ -40,6 +40,9 @@ type testEnv struct {
 	h       *Handler
 }
 
+// noHooks is a storage without hooks.
+var noHooks = core.StorageHooks{}
+
 func newTestEnv(t testing.TB, anonymousRead bool) *testEnv {
 	t.Helper()
 	return newTestEnvOn(t, memory.New(), anonymousRead, core.StorageHooks{})
