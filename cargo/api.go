@@ -22,22 +22,15 @@ func (h *Handler) download(ctx context.Context, req *core.RequestContext, p rout
 	if err != nil {
 		return nil, err
 	}
-	name, err := nameParam(p)
-	if err != nil {
-		return nil, err
-	}
 	vers, err := versionParam(p)
 	if err != nil {
 		return nil, err
 	}
-	e, err := h.loadCrate(ctx, name)
+	e, err := h.crateFor(ctx, principal, p, core.ActionRead)
 	if err != nil {
 		return nil, err
 	}
 	hd := &e.doc.Head
-	if err := h.deps.Auth.Authorize(ctx, principal, crateScope(hd.Name, core.ActionRead)); err != nil {
-		return nil, err
-	}
 	rec, ok := record(e.doc, vers)
 	if !ok || rec.Vers != p["version"] {
 		return nil, fmt.Errorf("%w: %s %s", core.ErrNotFound, hd.Name, p["version"])
@@ -67,6 +60,23 @@ func (h *Handler) unyank(ctx context.Context, req *core.RequestContext, p route.
 	return h.setYanked(ctx, req, p, false)
 }
 
+// crateFor finds the crate the {name} wildcard names, by any spelling,
+// and checks that principal may act on it with a.
+func (h *Handler) crateFor(ctx context.Context, principal *core.Principal, p route.Params, a core.Action) (*cachedCrate, error) {
+	name, err := nameParam(p)
+	if err != nil {
+		return nil, err
+	}
+	e, err := h.loadCrate(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	if err := h.deps.Auth.Authorize(ctx, principal, crateScope(e.doc.Head.Name, a)); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
 // ownedCrate identifies a writer, finds the crate, and checks that the
 // writer may act on it with action and owns it.
 func (h *Handler) ownedCrate(ctx context.Context, req *core.RequestContext, p route.Params, a core.Action) (*core.Principal, *cachedCrate, error) {
@@ -74,15 +84,8 @@ func (h *Handler) ownedCrate(ctx context.Context, req *core.RequestContext, p ro
 	if err != nil {
 		return nil, nil, err
 	}
-	name, err := nameParam(p)
+	e, err := h.crateFor(ctx, principal, p, a)
 	if err != nil {
-		return nil, nil, err
-	}
-	e, err := h.loadCrate(ctx, name)
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := h.deps.Auth.Authorize(ctx, principal, crateScope(e.doc.Head.Name, a)); err != nil {
 		return nil, nil, err
 	}
 	if !e.doc.Head.isOwner(principal.UserID) {
@@ -133,19 +136,12 @@ func (h *Handler) deleteVersion(ctx context.Context, req *core.RequestContext, p
 	if err != nil {
 		return nil, err
 	}
-	name, err := nameParam(p)
-	if err != nil {
-		return nil, err
-	}
 	vers, err := versionParam(p)
 	if err != nil {
 		return nil, err
 	}
-	e, err := h.loadCrate(ctx, name)
+	e, err := h.crateFor(ctx, principal, p, core.ActionDelete)
 	if err != nil {
-		return nil, err
-	}
-	if err := h.deps.Auth.Authorize(ctx, principal, crateScope(e.doc.Head.Name, core.ActionDelete)); err != nil {
 		return nil, err
 	}
 	var removed *versionRecord
@@ -205,15 +201,8 @@ func (h *Handler) listOwners(ctx context.Context, req *core.RequestContext, p ro
 	if err != nil {
 		return nil, err
 	}
-	name, err := nameParam(p)
+	e, err := h.crateFor(ctx, principal, p, core.ActionRead)
 	if err != nil {
-		return nil, err
-	}
-	e, err := h.loadCrate(ctx, name)
-	if err != nil {
-		return nil, err
-	}
-	if err := h.deps.Auth.Authorize(ctx, principal, crateScope(e.doc.Head.Name, core.ActionRead)); err != nil {
 		return nil, err
 	}
 	users := make([]ownerUser, 0, len(e.doc.Head.Owners))
