@@ -92,7 +92,9 @@ func concurrentPublishes(t *testing.T, clients []client, token string) {
 	close(start)
 	wg.Wait()
 	for _, c := range clients {
-		get := func(path string) response { return c.do(ctx, request{method: http.MethodGet, path: path, token: token}) }
+		get := func(path string) response {
+			return c.do(ctx, request{method: http.MethodGet, path: path, token: token})
+		}
 		r := get("/" + IndexPath(name))
 		seen := map[string]bool{}
 		for line := range strings.SplitSeq(strings.TrimSuffix(r.body, "\n"), "\n") {
