@@ -162,8 +162,8 @@ func crateScope(name string, a core.Action) core.Scope {
 // name names no crate.
 func nameParam(p route.Params) (string, error) {
 	name := p["name"]
-	if err := ValidateName(name); err != nil {
-		return "", fmt.Errorf("%w: %w", core.ErrNotFound, err)
+	if ValidateName(name) != nil {
+		return "", fmt.Errorf("%w: no crate is named %.80q", core.ErrNotFound, name)
 	}
 	return name, nil
 }

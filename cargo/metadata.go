@@ -73,6 +73,7 @@ func IndexPath(name string) string {
 
 // Version is a parsed semantic version (https://semver.org).
 type Version struct {
+	// Major, Minor and Patch are the three numbers.
 	Major, Minor, Patch uint64
 	// Pre is the pre-release part without its "-", Build the build
 	// metadata without its "+"; either may be empty.
@@ -233,44 +234,68 @@ func (v Version) Compare(o Version) int {
 // (https://doc.rust-lang.org/cargo/reference/registry-web-api.html#publish).
 // Only what the index and the search need is kept.
 type PublishMetadata struct {
-	Name        string              `json:"name"`
-	Vers        string              `json:"vers"`
-	Deps        []PublishDep        `json:"deps"`
-	Features    map[string][]string `json:"features"`
-	Description *string             `json:"description"`
-	Links       *string             `json:"links"`
-	RustVersion *string             `json:"rust_version"`
+	// Name is the crate's name, Vers its version.
+	Name string `json:"name"`
+	Vers string `json:"vers"`
+	// Deps are its dependencies, of every kind.
+	Deps []PublishDep `json:"deps"`
+	// Features maps each feature to what it enables.
+	Features map[string][]string `json:"features"`
+	// Description is shown by cargo search.
+	Description *string `json:"description"`
+	// Links is the native library the crate links, RustVersion its
+	// minimum supported Rust version.
+	Links       *string `json:"links"`
+	RustVersion *string `json:"rust_version"`
 }
 
 // PublishDep is a dependency as cargo publishes it. Name is the crate
 // depended on; ExplicitNameInToml, when set, is the name it is renamed to.
 type PublishDep struct {
-	Name               string   `json:"name"`
-	VersionReq         string   `json:"version_req"`
-	Features           []string `json:"features"`
-	Optional           bool     `json:"optional"`
-	DefaultFeatures    bool     `json:"default_features"`
-	Target             *string  `json:"target"`
-	Kind               string   `json:"kind"`
-	Registry           *string  `json:"registry"`
-	ExplicitNameInToml *string  `json:"explicit_name_in_toml"`
+	// Name is the crate depended on.
+	Name string `json:"name"`
+	// VersionReq is the version requirement, such as "^1.0".
+	VersionReq string `json:"version_req"`
+	// Features are the dependency's features enabled.
+	Features []string `json:"features"`
+	// Optional makes it an optional dependency (a feature enables it).
+	Optional bool `json:"optional"`
+	// DefaultFeatures enables the dependency's default features.
+	DefaultFeatures bool `json:"default_features"`
+	// Target is the platform it is for, such as "cfg(unix)"; nil for all.
+	Target *string `json:"target"`
+	// Kind is "normal", "dev" or "build".
+	Kind string `json:"kind"`
+	// Registry is the index URL of the registry it comes from; nil for
+	// this registry.
+	Registry *string `json:"registry"`
+	// ExplicitNameInToml is the name the dependency is renamed to.
+	ExplicitNameInToml *string `json:"explicit_name_in_toml"`
 }
 
 // IndexEntry is one line of a crate's file in the sparse index
 // (https://doc.rust-lang.org/cargo/reference/registry-index.html#json-schema).
 type IndexEntry struct {
-	Name     string              `json:"name"`
-	Vers     string              `json:"vers"`
-	Deps     []IndexDep          `json:"deps"`
-	Cksum    string              `json:"cksum"`
+	// Name and Vers name the crate version.
+	Name string `json:"name"`
+	Vers string `json:"vers"`
+	// Deps are its dependencies.
+	Deps []IndexDep `json:"deps"`
+	// Cksum is the sha256 of the .crate, in hex.
+	Cksum string `json:"cksum"`
+	// Features are the features cargo 1.19 and later can read.
 	Features map[string][]string `json:"features"`
 	// Features2 holds the features that use "dep:" or "?/" syntax, which
 	// cargo older than 1.60 cannot read; V is 2 when it is set.
-	Features2   map[string][]string `json:"features2,omitempty"`
-	Yanked      bool                `json:"yanked"`
-	Links       *string             `json:"links,omitempty"`
-	V           int                 `json:"v,omitempty"`
-	RustVersion *string             `json:"rust_version,omitempty"`
+	Features2 map[string][]string `json:"features2,omitempty"`
+	// Yanked hides the version from new resolutions.
+	Yanked bool `json:"yanked"`
+	// Links is the native library the crate links.
+	Links *string `json:"links,omitempty"`
+	// V is the schema version of the line: 2 with Features2, else absent.
+	V int `json:"v,omitempty"`
+	// RustVersion is the minimum supported Rust version.
+	RustVersion *string `json:"rust_version,omitempty"`
 }
 
 // IndexDep is a dependency in an index line. Name is the name the
@@ -278,15 +303,21 @@ type IndexEntry struct {
 // real name; Registry, for a dependency from another registry (crates.io
 // included), that registry's index URL.
 type IndexDep struct {
-	Name            string   `json:"name"`
-	Req             string   `json:"req"`
+	// Name is the name the dependent crate uses for the dependency.
+	Name string `json:"name"`
+	// Req is the version requirement.
+	Req string `json:"req"`
+	// Features, Optional, DefaultFeatures, Target and Kind are as in
+	// [PublishDep].
 	Features        []string `json:"features"`
 	Optional        bool     `json:"optional"`
 	DefaultFeatures bool     `json:"default_features"`
 	Target          *string  `json:"target"`
 	Kind            string   `json:"kind"`
-	Registry        *string  `json:"registry,omitempty"`
-	Package         *string  `json:"package,omitempty"`
+	// Registry is the index URL of another registry; absent for this one.
+	Registry *string `json:"registry,omitempty"`
+	// Package is the crate's real name when Name renames it.
+	Package *string `json:"package,omitempty"`
 }
 
 // ReadPublishMetadata reads the start of a publish body: a little-endian
@@ -434,6 +465,7 @@ func IndexEntryFor(m *PublishMetadata, cksum string) IndexEntry {
 
 // Manifest is what the registry reads from a crate's Cargo.toml.
 type Manifest struct {
+	// Name and Version are package.name and package.version.
 	Name, Version string
 }
 

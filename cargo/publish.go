@@ -294,7 +294,7 @@ func drainRefused(req *core.RequestContext, read int64, err error) error {
 func versionParam(p route.Params) (Version, error) {
 	v, err := ParseVersion(p["version"])
 	if err != nil {
-		return Version{}, fmt.Errorf("%w: %w", core.ErrNotFound, err)
+		return Version{}, fmt.Errorf("%w: no version is %.80q", core.ErrNotFound, p["version"])
 	}
 	return v, nil
 }
