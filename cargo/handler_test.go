@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func strp(s string) *string { return &s }
@@ -33,6 +34,9 @@ func TestPublishIndexDownload(t *testing.T) {
 	}
 	if got, want := lines[0].Cksum, sha256Hex(v1.crateFile(t)); got != want {
 		t.Errorf("cksum %s, want %s", got, want)
+	}
+	if _, err := time.Parse(PubtimeLayout, lines[0].Pubtime); err != nil || len(lines[0].Pubtime) != 20 {
+		t.Errorf("pubtime %q: %v", lines[0].Pubtime, err)
 	}
 	l := lines[1]
 	if l.V != 2 || len(l.Features2) != 2 || len(l.Features) != 2 || l.Yanked {

@@ -296,7 +296,13 @@ type IndexEntry struct {
 	V int `json:"v,omitempty"`
 	// RustVersion is the minimum supported Rust version.
 	RustVersion *string `json:"rust_version,omitempty"`
+	// Pubtime is when the version was published, UTC, as
+	// 2006-01-02T15:04:05Z (what cargo parses; it ignores other forms).
+	Pubtime string `json:"pubtime,omitempty"`
 }
+
+// PubtimeLayout is the time layout of IndexEntry.Pubtime.
+const PubtimeLayout = "2006-01-02T15:04:05Z"
 
 // IndexDep is a dependency in an index line. Name is the name the
 // dependent crate uses; Package, for a renamed dependency, the crate's

@@ -75,12 +75,15 @@ func (h *Handler) receive(ctx context.Context, req *core.RequestContext, body io
 	if err := h.checkCrate(ctx, staged, meta); err != nil {
 		return nil, err
 	}
-	line, err := json.Marshal(IndexEntryFor(meta, cksum))
+	published := h.now().UTC()
+	entry := IndexEntryFor(meta, cksum)
+	entry.Pubtime = published.Format(PubtimeLayout)
+	line, err := json.Marshal(entry)
 	if err != nil {
 		return nil, fmt.Errorf("encode index line: %w", err)
 	}
 	id := core.StageID(staged)
-	rec := versionRecord{Vers: meta.Vers, Object: id, Size: int64(n), Cksum: cksum, Published: h.now().UTC(),
+	rec := versionRecord{Vers: meta.Vers, Object: id, Size: int64(n), Cksum: cksum, Published: published,
 		Publisher: principal.UserID}
 	var written *crateDoc
 	var info core.ObjectInfo
