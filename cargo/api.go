@@ -184,7 +184,7 @@ func (h *Handler) updateCrate(ctx context.Context, name string, change func(d *c
 	if err != nil {
 		return nil, err
 	}
-	h.cache.put(crate, &cachedCrate{etag: info.ETag, modTime: info.ModTime, doc: d})
+	h.cache.put(crate, newCached(d, info))
 	return d, nil
 }
 

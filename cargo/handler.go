@@ -20,10 +20,11 @@ type Config struct {
 	// MaxMetadataSize bounds the JSON metadata of one publish, and the
 	// Cargo.toml read out of the crate; default 1 MiB.
 	MaxMetadataSize int64
-	// IndexCacheEntries is how many crates' index files are kept in
-	// memory, each pinned to its document's ETag so that a cached file is
-	// never stale; default 1024, negative disables the cache.
-	IndexCacheEntries int
+	// IndexCacheSize bounds, in bytes, the crate documents and rendered
+	// index files kept in memory, each pinned to its document's ETag so
+	// that a cached file is never stale; default 64 MiB, negative
+	// disables the cache.
+	IndexCacheSize int64
 	// UploadMaxAge is the age past which a temporary publish object is
 	// taken for one a crashed process left behind and removed; default 1h.
 	UploadMaxAge time.Duration
@@ -36,7 +37,7 @@ type Config struct {
 const (
 	defaultMaxCrateSize    = 64 << 20
 	defaultMaxMetadataSize = 1 << 20
-	defaultIndexCache      = 1024
+	defaultIndexCache      = 64 << 20
 	defaultUploadMaxAge    = time.Hour
 	defaultCleanupInterval = 10 * time.Minute
 )
@@ -70,8 +71,8 @@ func New(deps core.Deps, cfg Config) (*Handler, error) {
 	if cfg.MaxMetadataSize <= 0 {
 		cfg.MaxMetadataSize = defaultMaxMetadataSize
 	}
-	if cfg.IndexCacheEntries == 0 {
-		cfg.IndexCacheEntries = defaultIndexCache
+	if cfg.IndexCacheSize == 0 {
+		cfg.IndexCacheSize = defaultIndexCache
 	}
 	if cfg.UploadMaxAge <= 0 {
 		cfg.UploadMaxAge = defaultUploadMaxAge
@@ -79,7 +80,7 @@ func New(deps core.Deps, cfg Config) (*Handler, error) {
 	if cfg.UploadCleanupInterval == 0 {
 		cfg.UploadCleanupInterval = defaultCleanupInterval
 	}
-	h := &Handler{deps: deps, cfg: cfg, log: deps.Logger, cache: newIndexCache(cfg.IndexCacheEntries),
+	h := &Handler{deps: deps, cfg: cfg, log: deps.Logger, cache: newIndexCache(cfg.IndexCacheSize),
 		search: newSearcher(deps.Storage), now: time.Now}
 	if h.log == nil {
 		h.log = slog.Default()

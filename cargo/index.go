@@ -97,11 +97,14 @@ func renderIndex(d *crateDoc) []byte {
 }
 
 // indexCache keeps crate documents and their rendered index files, each
-// valid for one stored ETag. When full, an arbitrary entry goes. Cached
+// valid for one stored ETag, within a byte budget: an entry counts twice
+// its stored document's size (the document, and the index file rendered
+// from it, which is smaller). When full, arbitrary entries go. Cached
 // values are shared: callers must not modify them.
 type indexCache struct {
 	mu      sync.Mutex
-	max     int
+	max     int64
+	size    int64
 	entries map[string]*cachedCrate
 }
 
@@ -109,9 +112,15 @@ type indexCache struct {
 type cachedCrate struct {
 	etag    string
 	modTime time.Time
+	size    int64 // of the stored document
 	doc     *crateDoc
 	once    sync.Once
 	index   []byte // rendered on first use
+}
+
+// newCached describes a document read or written with info.
+func newCached(doc *crateDoc, info core.ObjectInfo) *cachedCrate {
+	return &cachedCrate{etag: info.ETag, modTime: info.ModTime, size: info.Size, doc: doc}
 }
 
 // rendered returns the index file, rendering it once.
@@ -120,7 +129,11 @@ func (c *cachedCrate) rendered() []byte {
 	return c.index
 }
 
-func newIndexCache(n int) *indexCache { return &indexCache{max: n, entries: map[string]*cachedCrate{}} }
+func (c *cachedCrate) cost() int64 { return 2*max(c.size, 0) + 256 }
+
+func newIndexCache(maxBytes int64) *indexCache {
+	return &indexCache{max: maxBytes, entries: map[string]*cachedCrate{}}
+}
 
 func (c *indexCache) get(crate, etag string) (*cachedCrate, bool) {
 	c.mu.Lock()
@@ -129,24 +142,30 @@ func (c *indexCache) get(crate, etag string) (*cachedCrate, bool) {
 	return e, ok && e.etag == etag
 }
 
-// put caches a document unless a newer one (by Seq) is cached.
+// put caches a document unless a newer one (by Seq) is cached, or it
+// alone is over the budget.
 func (c *indexCache) put(crate string, e *cachedCrate) {
-	if c.max <= 0 || e.etag == "" {
+	if e.etag == "" || e.cost() > c.max {
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	cur, ok := c.entries[crate]
-	if ok && cur.doc.Head.Seq > e.doc.Head.Seq {
-		return
+	if cur, ok := c.entries[crate]; ok {
+		if cur.doc.Head.Seq > e.doc.Head.Seq {
+			return
+		}
+		c.size -= cur.cost()
+		delete(c.entries, crate)
 	}
-	if !ok && len(c.entries) >= c.max {
-		for k := range c.entries {
-			delete(c.entries, k)
+	for k, old := range c.entries {
+		if c.size+e.cost() <= c.max {
 			break
 		}
+		c.size -= old.cost()
+		delete(c.entries, k)
 	}
 	c.entries[crate] = e
+	c.size += e.cost()
 }
 
 // loadCrate returns the current document of a crate by any spelling of its
@@ -163,7 +182,7 @@ func (h *Handler) loadCrate(ctx context.Context, name string) (*cachedCrate, err
 	}
 	if e, ok := h.cache.get(crate, st.ETag); ok {
 		if e.modTime.IsZero() { // cached after a write whose answer had no time (S3)
-			e = &cachedCrate{etag: e.etag, modTime: st.ModTime, doc: e.doc}
+			e = newCached(e.doc, st)
 			h.cache.put(crate, e)
 		}
 		return e, nil
@@ -175,7 +194,7 @@ func (h *Handler) loadCrate(ctx context.Context, name string) (*cachedCrate, err
 	if err != nil {
 		return nil, fmt.Errorf("read crate %s: %w", name, err)
 	}
-	e := &cachedCrate{etag: info.ETag, modTime: info.ModTime, doc: d}
+	e := newCached(d, info)
 	h.cache.put(crate, e)
 	return e, nil
 }

@@ -100,7 +100,7 @@ func (h *Handler) receive(ctx context.Context, req *core.RequestContext, body io
 		return nil, err
 	}
 	if written != nil { // nil: a retry of a version listed already
-		h.cache.put(crate, &cachedCrate{etag: info.ETag, modTime: info.ModTime, doc: written})
+		h.cache.put(crate, newCached(written, info))
 		h.indexSearch(ctx, written, meta)
 	}
 	h.log.DebugContext(ctx, "cargo publish", "crate", meta.Name, "version", meta.Vers, "size", n, "user", principal.UserID)
