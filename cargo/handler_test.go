@@ -2,11 +2,14 @@ package cargo
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/smartregistry/smartregistry/core"
 )
 
 func strp(s string) *string { return &s }
@@ -334,5 +337,31 @@ func TestSearch(t *testing.T) {
 	e.do(ctx, request{method: "DELETE", path: "/api/v1/crates/foo/1.2.0/yank", token: adminToken})
 	if hits, _ := search(adminToken, "q=foo&per_page=1"); hits[0].MaxVersion != "1.1.0" {
 		t.Errorf("after yanking 1.2.0: %+v", hits[0])
+	}
+}
+
+// TestRebuildSearchIndex: after the search index is lost, RebuildSearchIndex
+// brings every crate back with its max_version.
+func TestRebuildSearchIndex(t *testing.T) {
+	ctx := t.Context()
+	e := newTestEnv(t, false)
+	e.mustPublish(ctx, testCrate{name: "foo", vers: "1.0.0"})
+	e.mustPublish(ctx, testCrate{name: "foo", vers: "1.1.0"})
+	e.mustPublish(ctx, testCrate{name: "bar", vers: "0.1.0"})
+	for i := range searchShards {
+		if err := e.storage.Delete(ctx, searchShardKey(i)); err != nil && !errors.Is(err, core.ErrNotFound) {
+			t.Fatal(err)
+		}
+	}
+	if r := e.get(ctx, "/api/v1/crates?q="); !strings.Contains(r.body, `"total":0`) {
+		t.Fatalf("search without an index: %s", r.body)
+	}
+	if err := e.h.RebuildSearchIndex(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r := e.get(ctx, "/api/v1/crates?q=")
+	if !strings.Contains(r.body, `"total":2`) || !strings.Contains(r.body, `"name":"foo","max_version":"1.1.0"`) &&
+		!strings.Contains(r.body, `"max_version":"1.1.0","name":"foo"`) {
+		t.Errorf("search after the rebuild: %s", r.body)
 	}
 }

@@ -45,15 +45,15 @@ func searchShard(crate string) int {
 // indexSearch updates the crate's search entry after a publish wrote doc
 // (meta is what was published). When the entry describes the document
 // just before, the new version is compared with its max_version alone;
-// otherwise (concurrent changes) the entry is recomputed from doc. A
-// failure is logged: the publish stands, and the crate's next change
-// repairs the entry.
+// otherwise (concurrent changes) the entry is recomputed from doc. The
+// index is derived data: a failure is logged, the publish stands, and the
+// crate's next change (or RebuildSearchIndex) repairs the entry.
 func (h *Handler) indexSearch(ctx context.Context, doc *crateDoc, meta *PublishMetadata) {
 	desc := ""
 	if meta.Description != nil {
 		desc = truncate(*meta.Description, maxDescription)
 	}
-	h.setSearchEntry(ctx, doc, func(cur *searchEntry) searchEntry {
+	h.logSearchError(ctx, doc, h.setSearchEntry(ctx, doc, false, func(cur *searchEntry) searchEntry {
 		if cur == nil || cur.Seq != doc.Head.Seq-1 {
 			e := fullEntry(doc)
 			if cur != nil {
@@ -71,19 +71,61 @@ func (h *Handler) indexSearch(ctx context.Context, doc *crateDoc, meta *PublishM
 			e.MaxVersion, e.Description = meta.Vers, desc
 		}
 		return e
-	})
+	}))
 }
 
 // reindexSearch recomputes the crate's search entry from doc (after a yank
 // or a delete), keeping its description.
 func (h *Handler) reindexSearch(ctx context.Context, doc *crateDoc) {
-	h.setSearchEntry(ctx, doc, func(cur *searchEntry) searchEntry {
+	h.logSearchError(ctx, doc, h.setSearchEntry(ctx, doc, false, keepDescription(doc)))
+}
+
+func (h *Handler) logSearchError(ctx context.Context, doc *crateDoc, err error) {
+	if err != nil {
+		h.log.ErrorContext(ctx, "cargo: update search index", "crate", doc.Head.Name, "error", err)
+	}
+}
+
+// keepDescription computes the entry from doc with the current entry's
+// description.
+func keepDescription(doc *crateDoc) func(cur *searchEntry) searchEntry {
+	return func(cur *searchEntry) searchEntry {
 		e := fullEntry(doc)
 		if cur != nil {
 			e.Description = cur.Description
 		}
 		return e
-	})
+	}
+}
+
+// RebuildSearchIndex recomputes every crate's search entry (name and
+// max_version; descriptions are kept) from its document. Publishes, yanks
+// and deletes keep the index current; this repairs it after a failure
+// between a change and its index update (logged as "cargo: update search
+// index"). It reads every crate document, so it is slow on a large store.
+func (h *Handler) RebuildSearchIndex(ctx context.Context) error {
+	var keys []string
+	if err := h.deps.Storage.Walk(ctx, cratesPrefix, func(o core.ObjectInfo) error {
+		if strings.HasSuffix(o.Key, "/index") {
+			keys = append(keys, o.Key)
+		}
+		return nil
+	}); err != nil {
+		return fmt.Errorf("cargo: rebuild search index: %w", err)
+	}
+	for _, k := range keys {
+		doc, _, err := core.GetEntryDoc[crateHead](ctx, h.deps.Storage, k)
+		if errors.Is(err, core.ErrNotFound) {
+			continue
+		}
+		if err == nil {
+			err = h.setSearchEntry(ctx, doc, true, keepDescription(doc))
+		}
+		if err != nil {
+			return fmt.Errorf("cargo: rebuild search index: %w", err)
+		}
+	}
+	return nil
 }
 
 // fullEntry computes a crate's entry from every index line: the highest
@@ -121,9 +163,9 @@ func fullEntry(doc *crateDoc) searchEntry {
 }
 
 // setSearchEntry writes next(current entry) into the crate's shard, unless
-// the shard describes the same or a newer document. A crate without
-// versions leaves the index.
-func (h *Handler) setSearchEntry(ctx context.Context, doc *crateDoc, next func(cur *searchEntry) searchEntry) {
+// the shard describes the same or a newer document and force is false. A
+// crate without versions leaves the index.
+func (h *Handler) setSearchEntry(ctx context.Context, doc *crateDoc, force bool, next func(cur *searchEntry) searchEntry) error {
 	crate := NormalizeName(doc.Head.Name)
 	ctx = core.WithObject(context.WithoutCancel(ctx), core.ObjectRef{Kind: core.KindIndex, Package: crate})
 	_, _, err := core.UpdateEntryDoc(ctx, h.deps.Storage, searchShardKey(searchShard(crate)), func(ix *core.EntryDoc[shardHead], _ bool) error {
@@ -131,7 +173,7 @@ func (h *Handler) setSearchEntry(ctx context.Context, doc *crateDoc, next func(c
 		if old, ok := ix.Get(crate); ok {
 			var e searchEntry
 			if json.Unmarshal(old, &e) == nil {
-				if e.Seq >= doc.Head.Seq {
+				if e.Seq >= doc.Head.Seq && !force {
 					return core.ErrNoChange
 				}
 				cur = &e
@@ -150,9 +192,7 @@ func (h *Handler) setSearchEntry(ctx context.Context, doc *crateDoc, next func(c
 		}
 		return ix.Set(crate, b)
 	})
-	if err != nil {
-		h.log.ErrorContext(ctx, "cargo: update search index", "crate", doc.Head.Name, "error", err)
-	}
+	return err
 }
 
 // truncate cuts s to at most n bytes at a character boundary.
