@@ -43,4 +43,8 @@
 // conditional update of the crate's document lists it. That document is a
 // core.EntryDoc whose version lines are the index lines themselves, so an
 // index file is their concatenation, cached by the document's ETag.
+//
+// Search reads a sharded index kept current by publishes, yanks and
+// deletes; Handler.RebuildSearchIndex repairs it. Temporary objects a
+// crashed publish left are swept after Config.UploadMaxAge.
 package cargo

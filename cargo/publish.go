@@ -111,9 +111,9 @@ func (h *Handler) receive(ctx context.Context, req *core.RequestContext, body io
 
 // precheck refuses, before the crate streams in, what would be refused
 // after: a caller who may not write the crate or does not own it, another
-// spelling of an existing crate's name, a deleted version, a version
-// listed with another checksum cannot be known yet (a retry of the same
-// bytes succeeds), so that is left to the commit.
+// spelling of an existing crate's name, a deleted version. A version
+// listed already is left to the commit: only the checksum tells a retry of
+// the same bytes (which succeeds) from a re-publish (which does not).
 func (h *Handler) precheck(ctx context.Context, principal *core.Principal, meta *PublishMetadata, vers Version) error {
 	e, err := h.loadCrate(ctx, meta.Name)
 	if errors.Is(err, core.ErrNotFound) {
