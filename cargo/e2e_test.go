@@ -21,8 +21,8 @@ import (
 // helper; a refused re-publish; cargo build and run of an application
 // using the library with that feature, from a fresh CARGO_HOME whose token
 // is in credentials.toml, fetching everything from the registry; cargo
-// yank and --undo, seen in the index; cargo search; cargo owner --list,
-// --add, --remove.
+// yank and --undo, seen in the index and by the resolver; cargo search;
+// cargo owner --list, --add, --remove.
 func TestCargo(t *testing.T) {
 	cargo := e2etest.RequireTool(t, "cargo")
 	for _, tc := range []struct {
@@ -123,16 +123,25 @@ func runCargoFlow(t *testing.T, cargo string, srv *e2etest.Server, authRequired 
 		t.Errorf("Cargo.lock does not name the registry:\n%s", lock)
 	}
 
-	// Yank and unyank, seen in the index.
+	// Yank and unyank, seen in the index and by the resolver of a project
+	// that pins the yanked version (and has no lock file).
+	pinned := filepath.Join(work, "pinned")
+	writeFile(t, filepath.Join(pinned, "Cargo.toml"), fmt.Sprintf(
+		"[package]\nname = \"pinned\"\nversion = \"0.1.0\"\nedition = \"2021\"\npublish = false\n\n[dependencies]\nmylib = { package = %q, version = \"=0.1.0\", registry = \"private\" }\n", lib))
+	writeFile(t, filepath.Join(pinned, "src", "lib.rs"), "")
 	e2etest.Run(t, work, env, cargo, "yank", "--registry", "private", "--version", "0.1.0", lib)
 	if r := httpGet(t, libIndex, token); !strings.Contains(r.body, `"vers":"0.1.0","deps":[],"cksum"`) ||
 		strings.Count(r.body, `"yanked":true`) != 1 {
 		t.Errorf("after yank:\n%s", r.body)
 	}
+	if out, err := e2etest.RunErr(t, pinned, env2, cargo, "generate-lockfile"); err == nil || !strings.Contains(out, "yanked") {
+		t.Errorf("resolving a yanked version: %v\n%s", err, out)
+	}
 	e2etest.Run(t, work, env, cargo, "yank", "--registry", "private", "--version", "0.1.0", "--undo", lib)
 	if r := httpGet(t, libIndex, token); strings.Contains(r.body, `"yanked":true`) {
 		t.Errorf("after unyank:\n%s", r.body)
 	}
+	e2etest.Run(t, pinned, env2, cargo, "generate-lockfile")
 
 	// Search.
 	if out := e2etest.Run(t, work, env, cargo, "search", "--registry", "private", lib); !strings.Contains(out, lib+` = "0.2.0"`) {
