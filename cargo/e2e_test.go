@@ -24,7 +24,7 @@ import (
 // yank and --undo, seen in the index and by the resolver; cargo search;
 // cargo owner --list, --add, --remove.
 func TestCargo(t *testing.T) {
-	cargo := e2etest.RequireTool(t, "cargo")
+	cargo := requireCargo(t)
 	for _, tc := range []struct {
 		name string
 		opts e2etest.Options
@@ -163,6 +163,27 @@ func runCargoFlow(t *testing.T, cargo string, srv *e2etest.Server, authRequired 
 	if out := owner("--list", lib); strings.Contains(out, "alice") || !strings.Contains(out, srv.AdminUser) {
 		t.Errorf("owners after --remove alice: %s", out)
 	}
+}
+
+// minCargoMinor is the oldest cargo 1.x the tests run: sparse registries
+// came in 1.68, credential providers and auth-required in 1.74. (Debian
+// 12's own cargo is 1.65; the one rustup installs is current.)
+const minCargoMinor = 74
+
+// requireCargo finds cargo and skips (fails when tools are required) when
+// it is too old to speak to a sparse registry that requires a token.
+func requireCargo(t *testing.T) string {
+	t.Helper()
+	cargo := e2etest.RequireTool(t, "cargo")
+	out, err := exec.Command(cargo, "--version").Output()
+	var minor int
+	if err == nil {
+		_, err = fmt.Sscanf(string(out), "cargo 1.%d", &minor)
+	}
+	if err != nil || minor < minCargoMinor {
+		e2etest.Missing(t, fmt.Sprintf("%s is %q: need cargo 1.%d or later (rustup)", cargo, strings.TrimSpace(string(out)), minCargoMinor))
+	}
+	return cargo
 }
 
 // manifest is a Cargo.toml for a library crate.
