@@ -20,7 +20,11 @@ type zipLimits struct {
 	maxRatio    int64
 }
 
-// ReadManifest checks an uploaded zip, read through ra (size bytes), and
+// ratioGrace is how much of composer.json may inflate before the
+// compression ratio bound applies.
+const ratioGrace = 64 << 10
+
+// readManifest checks an uploaded zip, read through ra (size bytes), and
 // returns its composer.json: at the root, or in the one folder all entries
 // are in (as GitHub's archives have it). Every entry is checked first: a
 // name with "..", an absolute name or a symbolic link refuses the zip, and
@@ -40,7 +44,7 @@ func readManifest(ra io.ReaderAt, size int64, lim zipLimits) ([]byte, error) {
 		return nil, err
 	}
 	_, b, err := archive.FromZip(ra, size, func(name string) bool { return name == want },
-		archive.Limits{MaxMemberSize: lim.maxManifest, MaxEntries: lim.maxEntries, MaxRatio: lim.maxRatio})
+		archive.Limits{MaxMemberSize: lim.maxManifest, MaxEntries: lim.maxEntries, MaxRatio: lim.maxRatio, RatioGrace: ratioGrace})
 	if errors.Is(err, archive.ErrInvalid) {
 		return nil, fmt.Errorf("%w: %s: %v", core.ErrInvalidArgument, want, err)
 	}
