@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/smartregistry/smartregistry/core"
@@ -67,6 +68,14 @@ type Handler struct {
 	files   *fileCache
 	index   *indexCache
 	sweeper *core.Sweeper
+	// renders are the background renderings after uploads (prerender),
+	// one at a time (renderMu); written is the newest document ETag this
+	// handler wrote per package, until it is rendered.
+	renders   sync.WaitGroup
+	renderMu  sync.Mutex
+	written   map[string]string
+	closing   chan struct{} // closed by Close: pending renderings are dropped
+	closeOnce sync.Once
 	// now is the clock: upload times, upload key ages; tests replace it.
 	now func() time.Time
 }
@@ -94,7 +103,8 @@ func New(deps core.Deps, cfg Config) (*Handler, error) {
 		cfg.UploadCleanupInterval = defaultCleanupInterval
 	}
 	h := &Handler{deps: deps, cfg: cfg, log: deps.Logger, files: newFileCache(cfg.CacheEntries),
-		index: &indexCache{}, now: time.Now}
+		index: &indexCache{}, now: time.Now,
+		written: map[string]string{}, closing: make(chan struct{})}
 	if h.log == nil {
 		h.log = slog.Default()
 	}
@@ -134,8 +144,14 @@ func (h *Handler) CleanUploads(ctx context.Context, before time.Time) (int, erro
 
 // Close stops the background sweep of temporary uploads, waiting for one
 // in progress until ctx ends. Uploads still work after Close; they just
-// start no more sweeps. The Registry's Close calls it.
-func (h *Handler) Close(ctx context.Context) error { return h.sweeper.Close(ctx) }
+// start no more sweeps, and no background renderings. The Registry's
+// Close calls it.
+func (h *Handler) Close(ctx context.Context) error {
+	err := h.sweeper.Close(ctx)
+	h.closeOnce.Do(func() { close(h.closing) })
+	h.renders.Wait()
+	return err
+}
 
 // identify returns the caller, nil for an anonymous one; wrong credentials
 // are ErrUnauthorized.

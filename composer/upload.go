@@ -101,12 +101,17 @@ func (h *Handler) upload(ctx context.Context, req *core.RequestContext, p route.
 	pretty = strings.TrimSpace(pretty)
 	ctx = core.WithObject(ctx, core.ObjectRef{Version: normalized})
 	object := core.StageID(tmp)
+	var written *core.EntryDoc[packageHead]
+	var writtenInfo core.ObjectInfo
 	rec := &versionRecord{Version: pretty, Object: object, SHA1: hashes.Hex(digest.SHA1), Size: hashes.Size(),
 		Time: h.now().UTC(), Fields: m.Fields}
 	err = core.Publish(ctx, h.deps.Storage, core.Publication{
 		Staged: tmp, Final: distKey(name, object), ContentType: "application/zip",
 		Commit: func(ctx context.Context) error {
-			_, _, err := h.addVersion(ctx, name, normalized, rec)
+			ed, info, err := h.addVersion(ctx, name, normalized, rec)
+			if err == nil {
+				written, writtenInfo = ed, info
+			}
 			return err
 		},
 		Listed: func(ctx context.Context) (bool, error) { return h.listsObject(ctx, name, normalized, object) },
@@ -116,6 +121,9 @@ func (h *Handler) upload(ctx context.Context, req *core.RequestContext, p route.
 		return nil, err
 	}
 	h.markIndexed(ctx, name, m)
+	if written != nil {
+		h.prerender(name, req.BaseURL, written, writtenInfo)
+	}
 	h.log.DebugContext(ctx, "composer upload", "package", name, "version", normalized, "size", rec.Size,
 		"user", principal.UserID)
 	return core.JSONResponse(http.StatusCreated, uploadResult{Status: "success", Name: name, Version: pretty,
