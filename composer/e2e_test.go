@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/smartregistry/smartregistry/internal/e2etest"
@@ -45,7 +46,7 @@ func composerFlow(t *testing.T, srv *e2etest.Server, composer string) {
 	up := func(p pkg, version string) {
 		t.Helper()
 		p.label = cmpOr(version, p.version)
-		status, body := uploadHTTP(ctx, t, srv, p.name, version, p.zip(t))
+		status, body := uploadHTTP(ctx, t, srv.URL, srv.Token, p.name, version, p.zip(t))
 		if status != http.StatusCreated {
 			t.Fatalf("upload %s %s: %d %s", p.name, version, status, body)
 		}
@@ -169,10 +170,10 @@ func writeJSON(t *testing.T, path string, v any) {
 	}
 }
 
-// uploadHTTP PUTs a zip to the example server with the admin token.
-func uploadHTTP(ctx context.Context, t testing.TB, srv *e2etest.Server, name, version string, zip []byte) (int, string) {
+// uploadHTTP PUTs a zip to an example server with a token.
+func uploadHTTP(ctx context.Context, t testing.TB, server, token, name, version string, zip []byte) (int, string) {
 	t.Helper()
-	u := srv.URL + "/composer/packages/" + name
+	u := server + "/composer/packages/" + name
 	if version != "" {
 		u += "?version=" + version
 	}
@@ -180,7 +181,7 @@ func uploadHTTP(ctx context.Context, t testing.TB, srv *e2etest.Server, name, ve
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.SetBasicAuth("token", srv.Token)
+	req.SetBasicAuth("token", token)
 	req.Header.Set("Content-Type", "application/zip")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -189,4 +190,78 @@ func uploadHTTP(ctx context.Context, t testing.TB, srv *e2etest.Server, name, ve
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
+}
+
+// getHTTP GETs a path of an example server with a bearer token.
+func getHTTP(ctx context.Context, t testing.TB, server, token, path string) (int, []byte) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, server+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
+}
+
+// TestE2EConcurrentUploadsS3 uploads 20 versions of one package at once
+// through two example servers (two Registry instances) sharing one MinIO
+// bucket: all land, and both servers list them with their zips.
+func TestE2EConcurrentUploadsS3(t *testing.T) {
+	e2etest.S3Env(t)
+	bucket := "composer-race-" + strings.ToLower(e2etest.Unique("b")[2:])
+	token := "race-" + e2etest.Unique("token")
+	env := []string{"SMARTREGISTRY_S3_BUCKET=" + bucket, "SMARTREGISTRY_TOKEN=" + token}
+	var servers []string
+	for range 2 {
+		servers = append(servers, e2etest.StartServer(t, e2etest.Options{S3: true, Env: env}).URL)
+	}
+	ctx := t.Context()
+	const n = 20
+	name := e2etest.Unique("race") + "/pkg"
+	zips := make([][]byte, n)
+	for i := range n {
+		zips[i] = pkg{name: name, version: fmt.Sprintf("1.0.%d", i)}.zip(t)
+	}
+	var wg sync.WaitGroup
+	statuses := make([]int, n)
+	start := make(chan struct{})
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			statuses[i], _ = uploadHTTP(ctx, t, servers[i%2], token, name, "", zips[i])
+		})
+	}
+	close(start)
+	wg.Wait()
+	for i, s := range statuses {
+		if s != http.StatusCreated {
+			t.Errorf("upload 1.0.%d: %d", i, s)
+		}
+	}
+	for _, server := range servers {
+		status, body := getHTTP(ctx, t, server, token, "/composer/p2/"+name+".json")
+		var doc struct {
+			Packages map[string][]map[string]json.RawMessage `json:"packages"`
+		}
+		if err := json.Unmarshal(body, &doc); status != http.StatusOK || err != nil {
+			t.Fatalf("p2: %d %v", status, err)
+		}
+		versions := Expand(doc.Packages[name])
+		if len(versions) != n {
+			t.Errorf("%s lists %d versions, want %d", server, len(versions), n)
+		}
+		for _, v := range versions {
+			var d dist
+			json.Unmarshal(v["dist"], &d)
+			if status, b := getHTTP(ctx, t, server, token, strings.TrimPrefix(d.URL, server)); status != http.StatusOK || len(b) == 0 {
+				t.Errorf("zip of %s: %d", v["version"], status)
+			}
+		}
+	}
 }
