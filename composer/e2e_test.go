@@ -76,6 +76,10 @@ func composerFlow(t *testing.T, srv *e2etest.Server, composer string) {
 	if !strings.Contains(out, "1.1.0, 1.0.0") {
 		t.Errorf("composer show -a does not list both versions:\n%s", out)
 	}
+	// composer search asks the search URL of packages.json.
+	if out := run(project, "search", vendor); !strings.Contains(out, util) || !strings.Contains(out, app) {
+		t.Errorf("composer search does not find both packages:\n%s", out)
+	}
 	// The autoloader finds the class of the installed version.
 	ns := pkg{name: util}.namespace()
 	php := fmt.Sprintf(`require "vendor/autoload.php"; echo \%s\Util::VERSION;`, ns)
