@@ -275,14 +275,7 @@ func (h *Handler) RebuildIndex(ctx context.Context) error {
 		if !errors.Is(err, core.ErrNotFound) {
 			return err
 		}
-		var e indexEntry
-		for _, data := range ed.All() { // the last version uploaded describes the package
-			var rec versionRecord
-			if json.Unmarshal(data, &rec) == nil {
-				_ = json.Unmarshal(rec.Fields["description"], &e.Description)
-				_ = json.Unmarshal(rec.Fields["type"], &e.Type)
-			}
-		}
+		e := ed.Head.Indexed
 		b, _ := json.Marshal(e)
 		_, err = h.deps.Storage.Put(ctx, indexKey(name), bytes.NewReader(b), int64(len(b)), core.PutOptions{ContentType: "application/json"})
 		return err

@@ -23,6 +23,10 @@ type packageHead struct {
 	Name string `json:"name"`
 	// Serial grows with every change.
 	Serial int64 `json:"serial"`
+	// Indexed is what the package's marker says (the description and
+	// type of the last upload), so that an upload rewrites the marker only
+	// when that changes.
+	Indexed indexEntry `json:"indexed"`
 }
 
 // rendered is a package's repository metadata, made from one version of
@@ -179,13 +183,16 @@ func distURL(baseURL, name, sha1 string) string {
 // addVersion lists a stored zip as a version in its package's document,
 // if the version is free: the same zip already listed under it is
 // core.ErrAlreadyListed (a retry), another one ErrVersionExists. Only the
-// document's head and this version's line are decoded.
-func (h *Handler) addVersion(ctx context.Context, name, normalized string, rec *versionRecord) (*core.EntryDoc[packageHead], core.ObjectInfo, error) {
+// document's head and this version's line are decoded. It reports
+// whether the package's marker must be written: for its first version,
+// or when the indexed description or type changed.
+func (h *Handler) addVersion(ctx context.Context, name, normalized string, rec *versionRecord, idx indexEntry) (*core.EntryDoc[packageHead], core.ObjectInfo, bool, error) {
 	data, err := json.Marshal(rec)
 	if err != nil {
-		return nil, core.ObjectInfo{}, err
+		return nil, core.ObjectInfo{}, false, err
 	}
-	return core.UpdateEntryDoc(ctx, h.deps.Storage, packageKey(name), func(ed *core.EntryDoc[packageHead], _ bool) error {
+	mark := false
+	ed, info, err := core.UpdateEntryDoc(ctx, h.deps.Storage, packageKey(name), func(ed *core.EntryDoc[packageHead], _ bool) error {
 		if old, ok := ed.Get(normalized); ok {
 			var cur versionRecord
 			if json.Unmarshal(old, &cur) == nil && cur.SHA1 == rec.SHA1 {
@@ -193,10 +200,12 @@ func (h *Handler) addVersion(ctx context.Context, name, normalized string, rec *
 			}
 			return fmt.Errorf("%w: %s %s", ErrVersionExists, name, rec.Version)
 		}
-		ed.Head.Name = name
+		mark = ed.Len() == 0 || ed.Head.Indexed != idx
+		ed.Head.Name, ed.Head.Indexed = name, idx
 		ed.Head.Serial++
 		return ed.Set(normalized, data)
 	})
+	return ed, info, mark, err
 }
 
 // listsObject reports whether the package's document lists version

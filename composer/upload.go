@@ -103,14 +103,16 @@ func (h *Handler) upload(ctx context.Context, req *core.RequestContext, p route.
 	object := core.StageID(tmp)
 	var written *core.EntryDoc[packageHead]
 	var writtenInfo core.ObjectInfo
+	idx := indexEntry{Description: m.Description, Type: m.Type}
+	needMarker := true // unless the commit says otherwise; a retry writes it
 	rec := &versionRecord{Version: pretty, Object: object, SHA1: hashes.Hex(digest.SHA1), Size: hashes.Size(),
 		Time: h.now().UTC(), Fields: m.Fields}
 	err = core.Publish(ctx, h.deps.Storage, core.Publication{
 		Staged: tmp, Final: distKey(name, object), ContentType: "application/zip",
 		Commit: func(ctx context.Context) error {
-			ed, info, err := h.addVersion(ctx, name, normalized, rec)
+			ed, info, mark, err := h.addVersion(ctx, name, normalized, rec, idx)
 			if err == nil {
-				written, writtenInfo = ed, info
+				written, writtenInfo, needMarker = ed, info, mark
 			}
 			return err
 		},
@@ -120,7 +122,9 @@ func (h *Handler) upload(ctx context.Context, req *core.RequestContext, p route.
 	if err != nil {
 		return nil, err
 	}
-	h.markIndexed(ctx, name, m)
+	if needMarker {
+		h.markIndexed(ctx, name, idx)
+	}
 	if written != nil {
 		h.prerender(name, req.BaseURL, written, writtenInfo)
 	}
@@ -147,10 +151,10 @@ func (h *Handler) readUploadedManifest(ctx context.Context, key string, size int
 
 // markIndexed writes the package's marker (description and type of the
 // version just uploaded) for packages.json, list.json and search.json. A
-// failure is logged: the version is published, and the next upload
-// writes the marker again (RebuildIndex repairs it too).
-func (h *Handler) markIndexed(ctx context.Context, name string, m *Manifest) {
-	b, _ := json.Marshal(indexEntry{Description: m.Description, Type: m.Type})
+// failure is logged: the version is published, and RebuildIndex repairs
+// the marker.
+func (h *Handler) markIndexed(ctx context.Context, name string, e indexEntry) {
+	b, _ := json.Marshal(e)
 	if _, err := h.deps.Storage.Put(core.WithKind(ctx, core.KindIndex), indexKey(name), bytes.NewReader(b), int64(len(b)),
 		core.PutOptions{ContentType: "application/json"}); err != nil {
 		h.log.WarnContext(ctx, "composer: cannot index package", "package", name, "error", err)
