@@ -137,7 +137,7 @@ func (h *Handler) upload(ctx context.Context, req *core.RequestContext, p route.
 // readUploadedManifest reads and parses composer.json out of the stored
 // upload.
 func (h *Handler) readUploadedManifest(ctx context.Context, key string, size int64) (*Manifest, error) {
-	ra := rangeread.New(core.WithKind(ctx, core.KindTemporary), h.deps.Storage, key)
+	ra := rangeread.New(core.WithKind(ctx, core.KindTemporary), h.deps.Storage, key, size)
 	raw, err := readManifest(ra, size, zipLimits{maxEntries: h.cfg.MaxZipEntries, maxManifest: h.cfg.MaxManifestSize,
 		maxRatio: h.cfg.MaxCompressionRatio})
 	if ra.Err() != nil {

@@ -17,20 +17,23 @@ import (
 const readAhead = 256 << 10
 
 // ReaderAt reads the object at one key. It keeps the last block fetched;
-// its memory is bounded by max(256 KiB, the largest single read). It is not
-// safe for concurrent use, which archive/zip does not need.
+// its memory is bounded by max(256 KiB, the largest single read), and by
+// the object's size when that is known. It is not safe for concurrent use,
+// which archive/zip does not need.
 type ReaderAt struct {
 	ctx     context.Context
 	storage *core.Storage
 	key     string
+	size    int64 // -1 when unknown
 	off     int64
 	buf     []byte
 	err     error
 }
 
-// New returns a ReaderAt of the object at key.
-func New(ctx context.Context, s *core.Storage, key string) *ReaderAt {
-	return &ReaderAt{ctx: ctx, storage: s, key: key}
+// New returns a ReaderAt of the object at key, of the given size (-1 when
+// unknown: blocks are then read ahead in full).
+func New(ctx context.Context, s *core.Storage, key string, size int64) *ReaderAt {
+	return &ReaderAt{ctx: ctx, storage: s, key: key, size: size}
 }
 
 // Err returns the first error reading storage, so that a caller that gets
@@ -56,6 +59,13 @@ func (r *ReaderAt) ReadAt(p []byte, off int64) (int, error) {
 
 // fill fetches up to n bytes from off; fewer at the end of the object.
 func (r *ReaderAt) fill(off, n int64) error {
+	if r.size >= 0 {
+		if off >= r.size {
+			r.off, r.buf = off, nil
+			return nil
+		}
+		n = min(n, r.size-off)
+	}
 	rc, _, err := r.storage.Get(r.ctx, r.key, &core.ByteRange{Offset: off, Length: n})
 	if errors.Is(err, core.ErrRangeNotSatisfiable) { // at or past the end
 		r.off, r.buf = off, nil

@@ -23,7 +23,7 @@ func TestReadAt(t *testing.T) {
 		t.Fatal(err)
 	}
 	counting.Calls()
-	r := New(ctx, s, "obj")
+	r := New(ctx, s, "obj", -1)
 	for _, c := range []struct {
 		off, n  int64
 		wantN   int
@@ -51,7 +51,15 @@ func TestReadAt(t *testing.T) {
 	if _, err := r.ReadAt(make([]byte, 1), -1); !errors.Is(err, core.ErrInvalidArgument) {
 		t.Errorf("negative offset: %v", err)
 	}
-	missing := New(ctx, s, "missing")
+	sized := New(ctx, s, "obj", int64(len(data)))
+	p := make([]byte, 10)
+	if n, err := sized.ReadAt(p, int64(len(data))-5); n != 5 || err != io.EOF || len(sized.buf) != 5 {
+		t.Errorf("sized ReadAt at the end: %d, %v, %d bytes kept", n, err, len(sized.buf))
+	}
+	if n, err := sized.ReadAt(p, int64(len(data))+5); n != 0 || err != io.EOF {
+		t.Errorf("sized ReadAt past the end: %d, %v", n, err)
+	}
+	missing := New(ctx, s, "missing", -1)
 	if _, err := missing.ReadAt(make([]byte, 1), 0); !errors.Is(err, core.ErrNotFound) || !errors.Is(missing.Err(), core.ErrNotFound) {
 		t.Errorf("missing object: %v, Err %v", err, missing.Err())
 	}
