@@ -212,3 +212,32 @@ func TestUploadRoundTrips(t *testing.T) {
 		t.Errorf("the first read after an upload made the storage calls %v, want one stat", calls)
 	}
 }
+
+// BenchmarkFirstReadAfterUpload times the /p2/ read that comes right after
+// an upload to a package of 500 versions, before the background rendering
+// (the client reads at once): the document is read again and rendered from
+// the cached rendering of the version before, decoding only the new line.
+// On the memory backend; the uploads are not timed.
+func BenchmarkFirstReadAfterUpload(b *testing.B) {
+	e := newTestEnv(b)
+	ctx := b.Context()
+	seedVersions(b, e, "acme/big", 500)
+	read := func() {
+		if r := e.do(ctx, request{method: "GET", path: "/p2/acme/big.json", token: adminToken}); r.status != http.StatusOK {
+			b.Fatalf("read: %d %s", r.status, r.body)
+		}
+	}
+	read() // the cached rendering uploads start from
+	i := 0
+	for b.Loop() {
+		b.StopTimer()
+		p := pkg{name: "acme/big", version: fmt.Sprintf("2.%d.0", i)}
+		i++
+		if r := e.upload(ctx, p.name, "", p.zip(b)); r.status != http.StatusCreated {
+			b.Fatalf("upload: %d %s", r.status, r.body)
+		}
+		b.StartTimer()
+		read()
+	}
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/1000, "read-ms")
+}

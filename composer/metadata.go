@@ -60,6 +60,7 @@ var (
 // ParseManifest parses composer.json. An error wraps
 // core.ErrInvalidArgument and says what is wrong.
 func ParseManifest(b []byte) (*Manifest, error) {
+	b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf")) // a UTF-8 byte order mark, as editors on Windows write
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(b, &fields); err != nil {
 		return nil, fmt.Errorf("%w: composer.json is not a JSON object: %v", core.ErrInvalidArgument, err)
@@ -205,36 +206,49 @@ var unset = json.RawMessage(`"__unset"`)
 // "__unset" for a key it no longer has.
 func minify(buf *bytes.Buffer, versions [][]field) {
 	buf.WriteByte('[')
-	last := map[string]json.RawMessage{}
 	for i, v := range versions {
 		if i > 0 {
 			buf.WriteByte(',')
+			diffVersion(buf, versions[i-1], v)
+		} else {
+			diffVersion(buf, nil, v)
 		}
-		buf.WriteByte('{')
-		n := 0
-		seen := make(map[string]bool, len(v))
-		for _, f := range v {
-			seen[f.key] = true
-			if old, ok := last[f.key]; ok && bytes.Equal(old, f.value) {
-				continue
-			}
-			last[f.key] = f.value
-			writeField(buf, &n, f.key, f.value)
-		}
-		var gone []string
-		for k := range last {
-			if !seen[k] {
-				gone = append(gone, k)
-			}
-		}
-		slices.Sort(gone)
-		for _, k := range gone {
-			delete(last, k)
-			writeField(buf, &n, k, unset)
-		}
-		buf.WriteByte('}')
 	}
 	buf.WriteByte(']')
+}
+
+// diffVersion writes one version of the minified form: the keys of cur
+// whose value differs from prev's (all of them when prev is nil), then
+// "__unset" for each key of prev that cur lacks. The expanded state after
+// a version is that version's fields, so an entry depends only on its
+// version and the one before: renderings reuse the entries of versions
+// whose neighbours did not change. Both lists are sorted by key.
+func diffVersion(buf *bytes.Buffer, prev, cur []field) {
+	buf.WriteByte('{')
+	n := 0
+	var gone []string
+	i := 0
+	for _, f := range cur {
+		for i < len(prev) && prev[i].key < f.key {
+			gone = append(gone, prev[i].key)
+			i++
+		}
+		if i < len(prev) && prev[i].key == f.key {
+			same := bytes.Equal(prev[i].value, f.value)
+			i++
+			if same {
+				continue
+			}
+		}
+		writeField(buf, &n, f.key, f.value)
+	}
+	for ; i < len(prev); i++ {
+		gone = append(gone, prev[i].key)
+	}
+	for _, k := range gone {
+		writeField(buf, &n, k, unset)
+	}
+	buf.WriteByte('}')
 }
 
 func writeField(buf *bytes.Buffer, n *int, k string, v json.RawMessage) {
@@ -242,10 +256,27 @@ func writeField(buf *bytes.Buffer, n *int, k string, v json.RawMessage) {
 		buf.WriteByte(',')
 	}
 	*n++
-	kb, _ := json.Marshal(k)
-	buf.Write(kb)
+	if plainKey(k) {
+		buf.WriteByte('"')
+		buf.WriteString(k)
+		buf.WriteByte('"')
+	} else {
+		kb, _ := json.Marshal(k)
+		buf.Write(kb)
+	}
 	buf.WriteByte(':')
 	buf.Write(v)
+}
+
+// plainKey reports whether k needs no escaping in JSON (composer.json's
+// keys always do).
+func plainKey(k string) bool {
+	for i := 0; i < len(k); i++ {
+		if c := k[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return true
 }
 
 // Expand undoes minify (Composer's MetadataMinifier::expand), for tests

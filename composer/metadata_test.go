@@ -98,6 +98,9 @@ func TestParseManifest(t *testing.T) {
 	if string(m.Fields["require"]) != `{"php":">=8.1"}` {
 		t.Errorf("require not compact: %s", m.Fields["require"])
 	}
+	if m, err := ParseManifest([]byte("\xef\xbb\xbf{\"name\": \"acme/bom\"}")); err != nil || m.Name != "acme/bom" {
+		t.Errorf("composer.json with a byte order mark: %v", err)
+	}
 	for _, bad := range []string{
 		`[]`, `{"name": 1}`, `{"version": "1.0"}`, `{"name": "a/b", "require": ["x"]}`, `{"name": "a/b", "autoload": "x"}`,
 		`{"name": "a/b", "license": 3}`, `{"name": "a/b", "keywords": "x"}`, `{"name": "a/b", "authors": {}}`,

@@ -42,8 +42,21 @@ type rendered struct {
 	// raw lines they were decoded from, so that the next rendering decodes
 	// only what changed.
 	versions map[string]decoded
+	// order lists the tagged (0) and dev (1) versions, newest first.
+	order [2][]string
+	// entries are the minified entries of the versions in the files, by
+	// normalized version: the next rendering copies those whose version
+	// and predecessor did not change.
+	entries map[string]entry
 	// refs maps a dist reference (sha1) to the normalized version.
 	refs map[string]string
+}
+
+// entry is one version's entry in a minified file: its bytes (a slice of
+// the file) and the version it was minified against ("" for the first).
+type entry struct {
+	prev string
+	b    []byte
 }
 
 type decoded struct {
@@ -120,11 +133,13 @@ func (h *Handler) load(ctx context.Context, name, baseURL string) (*rendered, er
 
 // render makes the /p2/ files of a package document. prev, when not nil,
 // is an earlier rendering for the same base URL: versions whose lines did
-// not change are taken from it.
+// not change are taken from it, decoded, in their order, and minified.
 func render(name string, ed *core.EntryDoc[packageHead], info core.ObjectInfo, baseURL string, prev *rendered) (*rendered, error) {
 	r := &rendered{etag: info.ETag, baseURL: baseURL, modTime: info.ModTime,
-		versions: make(map[string]decoded, ed.Len()), refs: make(map[string]string, ed.Len())}
-	var tagged, dev []string
+		versions: make(map[string]decoded, ed.Len()), refs: make(map[string]string, ed.Len()),
+		entries: make(map[string]entry, ed.Len())}
+	changed := map[string]bool{}
+	var ids [2][]string
 	for id, data := range ed.All() {
 		d, ok := decoded{}, false
 		if prev != nil {
@@ -141,38 +156,114 @@ func render(name string, ed *core.EntryDoc[packageHead], info core.ObjectInfo, b
 				return nil, fmt.Errorf("version %s: %w", id, err)
 			}
 			d = decoded{raw: data, rec: rec, fields: fields}
+			changed[id] = true
 		}
 		r.versions[id] = d
 		r.refs[d.rec.SHA1] = id
+		kind := 0
 		if IsDev(id) {
-			dev = append(dev, id)
-		} else {
-			tagged = append(tagged, id)
+			kind = 1
 		}
+		ids[kind] = append(ids[kind], id)
 	}
-	r.tagged = r.file(name, tagged)
-	r.dev = r.file(name, dev)
+	for kind := range ids {
+		var before []string
+		if prev != nil {
+			before = prev.order[kind]
+		}
+		r.order[kind] = r.sorted(ids[kind], before)
+	}
+	var prevFiles [2][]byte
+	if prev != nil {
+		prevFiles = [2][]byte{prev.tagged, prev.dev}
+	}
+	r.tagged = r.file(name, r.order[0], prev, len(prevFiles[0]), changed)
+	r.dev = r.file(name, r.order[1], prev, len(prevFiles[1]), changed)
 	return r, nil
 }
 
-// file writes one /p2/ file: the versions, newest first, minified.
-func (r *rendered) file(name string, ids []string) []byte {
+// sorted returns ids newest first. before is the order of an earlier
+// rendering: the ids still there keep it, and the others are inserted, so
+// that a rendering after an upload costs a few comparisons, not a sort.
+func (r *rendered) sorted(ids, before []string) []string {
+	desc := func(a, b string) int { return compareVersions(b, a) }
+	if len(before) == 0 {
+		slices.SortFunc(ids, desc)
+		return ids
+	}
+	kept := make(map[string]bool, len(before))
+	out := make([]string, 0, len(ids))
+	for _, id := range before {
+		if _, ok := r.versions[id]; ok {
+			out = append(out, id)
+			kept[id] = true
+		}
+	}
+	for _, id := range ids {
+		if kept[id] {
+			continue
+		}
+		i, _ := slices.BinarySearchFunc(out, id, desc)
+		out = slices.Insert(out, i, id)
+	}
+	return out
+}
+
+// file writes one /p2/ file: the versions in order, minified, copying
+// the entries of prev whose version and predecessor did not change.
+// sizeHint is the size of prev's file.
+func (r *rendered) file(name string, ids []string, prev *rendered, sizeHint int, changed map[string]bool) []byte {
 	if len(ids) == 0 {
 		return nil
 	}
-	slices.SortFunc(ids, func(a, b string) int { return compareVersions(b, a) })
-	versions := make([][]field, len(ids))
-	for i, id := range ids {
-		versions[i] = r.versions[id].fields
-	}
 	var buf bytes.Buffer
+	buf.Grow(sizeHint + 4096)
 	nb, _ := json.Marshal(name)
 	buf.WriteString(`{"minified":"composer/2.0","packages":{`)
 	buf.Write(nb)
-	buf.WriteByte(':')
-	minify(&buf, versions)
-	buf.WriteString("}}")
-	return buf.Bytes()
+	buf.WriteString(":[")
+	type span struct{ start, end int }
+	spans := make([]span, len(ids))
+	for i, id := range ids {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		p := ""
+		if i > 0 {
+			p = ids[i-1]
+		}
+		spans[i].start = buf.Len()
+		if e, ok := prev.entry(id); ok && e.prev == p && !changed[id] && !changed[p] {
+			buf.Write(e.b)
+		} else {
+			var pf []field
+			if p != "" {
+				pf = r.versions[p].fields
+			}
+			diffVersion(&buf, pf, r.versions[id].fields)
+		}
+		spans[i].end = buf.Len()
+	}
+	buf.WriteString("]}}")
+	b := buf.Bytes()
+	for i, id := range ids {
+		p := ""
+		if i > 0 {
+			p = ids[i-1]
+		}
+		r.entries[id] = entry{prev: p, b: b[spans[i].start:spans[i].end:spans[i].end]}
+	}
+	return b
+}
+
+// entry returns the minified entry of a version in r; false when r is
+// nil or has none.
+func (r *rendered) entry(id string) (entry, bool) {
+	if r == nil {
+		return entry{}, false
+	}
+	e, ok := r.entries[id]
+	return e, ok
 }
 
 // distURL is where the zip with the given sha1 of a package is served.

@@ -71,7 +71,11 @@ func (h *Handler) upload(ctx context.Context, req *core.RequestContext, p route.
 	}()
 	hashes := digest.NewSet(digest.SHA1)
 	body := &limitedReader{r: req.Body, left: h.cfg.MaxUploadSize}
-	if _, err := h.deps.Storage.Put(core.WithKind(ctx, core.KindTemporary), tmp, hashes.Reader(body), -1, core.PutOptions{}); err != nil {
+	size := req.ContentLength // known: S3 takes it in one streamed PUT
+	if size <= 0 {
+		size = -1
+	}
+	if _, err := h.deps.Storage.Put(core.WithKind(ctx, core.KindTemporary), tmp, hashes.Reader(body), size, core.PutOptions{}); err != nil {
 		if body.err != nil {
 			return nil, body.err
 		}
