@@ -76,8 +76,10 @@
 // becomes visible only when one conditional update of the package
 // document lists it; a crash between any two steps leaves nothing
 // visible, and the retry succeeds. packages.json, list.json and
-// search.json list one small marker object per package (no document shared
-// by all packages is written on upload); a crash between a package's first
-// publish and its marker leaves it out of those lists, not out of its /p2/
-// files, until its next upload or RebuildIndex.
+// search.json list one small marker object per package, written by its
+// first upload and when its description or type change (no document
+// shared by all packages is written on upload); the list is cached for
+// Config.IndexTTL. A crash between a package's first publish and its
+// marker leaves it out of those lists, not out of its /p2/ files, until
+// a retry of the upload or RebuildIndex.
 package composer
