@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"iter"
-	"maps"
 	"slices"
 	"strings"
 )
@@ -35,23 +34,38 @@ import (
 // first set. Change an EntryDoc only through [UpdateEntryDoc].
 type EntryDoc[H any] struct {
 	// Head is the document's small part, stored as JSON on the first line.
-	Head  H
-	ids   []string
-	data  [][]byte
-	index map[string]int
+	Head H
+	ids  []string
+	data [][]byte
+	// shared, when not nil, is the read-only index of a cached replay
+	// (see entrystore.go) whose entries ids begins with: read, a document
+	// shares it instead of indexing every entry again. index holds the
+	// positions of the entries shared does not know; indexed says that
+	// the two together cover every entry.
+	shared  map[string]int
+	index   map[string]int
+	indexed bool
+	// ops records the changes since recording started, for UpdateEntryDoc
+	// to store; nil when not recording.
+	ops      []entryOp
+	recordOn bool
 }
 
 // Len returns the number of entries.
 func (d *EntryDoc[H]) Len() int { return len(d.ids) }
 
 func (d *EntryDoc[H]) indexOf(id string) (int, bool) {
-	if d.index == nil {
+	if !d.indexed {
 		d.index = make(map[string]int, len(d.ids))
 		for i, k := range d.ids {
 			d.index[k] = i
 		}
+		d.shared, d.indexed = nil, true
 	}
-	i, ok := d.index[id]
+	if i, ok := d.index[id]; ok {
+		return i, true
+	}
+	i, ok := d.shared[id]
 	return i, ok
 }
 
@@ -72,25 +86,37 @@ func (d *EntryDoc[H]) Set(id string, data []byte) error {
 		return fmt.Errorf("%w: entry %q holds a newline", ErrInvalidArgument, id)
 	}
 	if i, ok := d.indexOf(id); ok {
+		if !sameBytes(d.data[i], data) {
+			d.record(entryOp{id: id, data: data})
+		}
 		d.data[i] = data
 		return nil
 	}
+	d.record(entryOp{id: id, data: data})
 	d.index[id] = len(d.ids)
 	d.ids = append(d.ids, id)
 	d.data = append(d.data, data)
 	return nil
 }
 
-// Delete removes entry id and reports whether it was there.
+// Delete removes entry id and reports whether it was there. It costs a
+// pass over the entries.
 func (d *EntryDoc[H]) Delete(id string) bool {
 	i, ok := d.indexOf(id)
 	if !ok {
 		return false
 	}
-	d.ids = append(d.ids[:i], d.ids[i+1:]...)
-	d.data = append(d.data[:i], d.data[i+1:]...)
-	d.index = nil
+	d.record(entryOp{id: id, del: true})
+	d.ids = append(d.ids[:i:i], d.ids[i+1:]...)
+	d.data = append(d.data[:i:i], d.data[i+1:]...)
+	d.shared, d.index, d.indexed = nil, nil, false
 	return true
+}
+
+func (d *EntryDoc[H]) record(op entryOp) {
+	if d.recordOn {
+		d.ops = append(d.ops, op)
+	}
 }
 
 // All yields the entries in order.
@@ -146,7 +172,7 @@ func (d *EntryDoc[H]) UnmarshalBinary(b []byte) error {
 		ids = append(ids, string(id))
 		data = append(data, val[:len(val):len(val)])
 	}
-	d.Head, d.ids, d.data, d.index = h, ids, data, nil
+	*d = EntryDoc[H]{Head: h, ids: ids, data: data}
 	return nil
 }
 
@@ -189,27 +215,26 @@ func readEntryDoc[H any](ctx context.Context, s *Storage, key string) (*EntryDoc
 	if err != nil {
 		return nil, nil, info, err
 	}
-	// The replay of the segments is shared (and cached): copy it, then
-	// apply the tail. The index is built when first needed, unless the
-	// tail's replay built a valid one.
-	e := entries{ids: slices.Clone(base.ids), data: slices.Clone(base.data)}
-	if len(root.tail) > 0 {
-		e.index = maps.Clone(base.index)
-		e.apply(root.tail)
-		e.compact()
+	// The replay of the segments is shared (and cached): copy its entry
+	// lists, share its index, then apply the tail.
+	d.ids, d.data = slices.Clone(base.ids), slices.Clone(base.data)
+	d.shared, d.index, d.indexed = base.index, make(map[string]int, len(root.tail)), true
+	for _, op := range root.tail {
+		if op.del {
+			d.Delete(op.id)
+		} else if err := d.Set(op.id, op.data); err != nil {
+			return nil, nil, info, fmt.Errorf("%s: %w", key, err)
+		}
 	}
-	d.ids, d.data, d.index = e.ids, e.data, e.index
 	for _, seg := range root.segs {
 		info.Size += seg.size
 	}
-	return d, &readState{root: root, base: base}, info, nil
+	return d, &readState{root: root}, info, nil
 }
 
-// readState is what an update read: the root, and the replay of its
-// segments.
+// readState is what an update read: the root.
 type readState struct {
 	root entryRoot
-	base *entries
 }
 
 // UpdateEntryDoc is a lost-update-free read-modify-write of the document at
@@ -234,7 +259,11 @@ func UpdateEntryDoc[H any](ctx context.Context, s *Storage, key string, change f
 		case err != nil:
 			return nil, info, err
 		}
-		if err := change(doc, exists); errors.Is(err, ErrNoChange) {
+		doc.ops, doc.recordOn = nil, true
+		err = change(doc, exists)
+		ops := doc.ops
+		doc.ops, doc.recordOn = nil, false
+		if errors.Is(err, ErrNoChange) {
 			return doc, info, nil
 		} else if err != nil {
 			return nil, ObjectInfo{}, err
@@ -243,7 +272,7 @@ func UpdateEntryDoc[H any](ctx context.Context, s *Storage, key string, change f
 		if err != nil {
 			return nil, ObjectInfo{}, fmt.Errorf("encode document head: %w", err)
 		}
-		root := entryRoot{head: head, segs: st.root.segs, tail: diffOps(st.base, doc.ids, doc.data)}
+		root := entryRoot{head: head, segs: st.root.segs, tail: mergeOps(st.root.tail, ops, len(st.root.segs) == 0)}
 		var written, replaced []string
 		if opsSize(root.tail) > tailLimit {
 			root.segs, written, replaced, err = s.seal(ctx, key, root.segs, root.tail)
@@ -295,7 +324,7 @@ func segmentsSize(segs []segmentRef) int64 {
 // snapshot copies the entries, for the segment cache.
 func (d *EntryDoc[H]) snapshot() *entries {
 	e := &entries{ids: slices.Clone(d.ids), data: slices.Clone(d.data)}
-	e.apply(nil)
+	e.apply(nil) // builds the index
 	return e
 }
 

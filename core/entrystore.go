@@ -42,7 +42,7 @@ import (
 
 // tailLimit is the size past which a document's tail is sealed into a
 // segment.
-const tailLimit = 64 << 10
+const tailLimit = 16 << 10
 
 // maxSegmentRetries bounds how often a reader reads the root again after a
 // segment it names was merged away underneath it.
@@ -264,44 +264,6 @@ func mergeOps(a, b []entryOp, oldest bool) []entryOp {
 		}
 	}
 	return kept
-}
-
-// diffOps returns the operations that turn base into the entries of cur:
-// deletes first, then sets in cur's order. An entry of base that kept its
-// place is set only if its data changed; one that cur moved (deleted and
-// set again) is deleted and appended, so the replay keeps cur's order.
-func diffOps(base *entries, ids []string, data [][]byte) []entryOp {
-	var dels, sets []entryOp
-	in := make(map[string]struct{}, len(ids))
-	pos, appended := -1, false
-	for i, id := range ids {
-		in[id] = struct{}{}
-		j, ok := -1, false
-		if base != nil {
-			j, ok = base.index[id]
-		}
-		switch {
-		case ok && !appended && j > pos:
-			pos = j
-			if sameBytes(base.data[j], data[i]) {
-				continue
-			}
-		case ok:
-			dels = append(dels, entryOp{id: id, del: true})
-			appended = true
-		default:
-			appended = true
-		}
-		sets = append(sets, entryOp{id: id, data: data[i]})
-	}
-	if base != nil {
-		for _, id := range base.ids {
-			if _, ok := in[id]; !ok && id != "" {
-				dels = append(dels, entryOp{id: id, del: true})
-			}
-		}
-	}
-	return append(dels, sets...)
 }
 
 func sameBytes(a, b []byte) bool {
