@@ -1,0 +1,350 @@
+package rubygems
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/smartregistry/smartregistry/core"
+)
+
+// versionsFile is the compact index's /versions file, shared by all gems
+// and append-only: a client holding its first N bytes keeps them valid,
+// and asks for the rest with Range: bytes=N-.
+//
+// It is stored as a base (the file through some log record, see paths.go)
+// and a gapless sequence of log records after it, each the line(s) one
+// change appended. A change writes one small record, created only if its
+// sequence number is free, so that replicas sharing the storage append in
+// one order and never overwrite each other; every CompactEvery records a
+// new base is written (the same bytes, so the file does not change) and
+// records older than the previous base are removed.
+//
+// Each handler keeps the file in memory and brings it up to date before
+// each read and append, reading only the records it has not seen (one
+// listing when there are none). MD5 and SHA-256 of the file are kept
+// running, so that ETag and Repr-Digest cost nothing per read.
+type versionsFile struct {
+	s            *core.Storage
+	compactEvery int
+	now          func() time.Time
+
+	mu      sync.Mutex // guards what follows; held while the file is brought up to date
+	loaded  bool
+	baseSeq int64
+	seq     int64 // the last record in body
+	body    []byte
+	md5     hash.Hash
+	sha     hash.Hash
+	gems    map[string]*listedGem // what the file lists per gem
+	snap    *versionsSnapshot
+}
+
+// listedGem is what /versions lists for one gem, all its lines folded.
+type listedGem struct {
+	ids []string // versionIDs listed and not removed, in order
+	md5 string   // of its info file, as the last line says
+}
+
+// versionsSnapshot is the file as of one record; immutable.
+type versionsSnapshot struct {
+	seq    int64
+	body   []byte
+	md5    string // hex
+	sha256 []byte
+}
+
+// maxVersionsAttempts bounds the appends that lose a race for the next
+// sequence number, and the reloads after a compaction removed records.
+const maxVersionsAttempts = 100
+
+func newVersionsFile(s *core.Storage, compactEvery int, now func() time.Time) *versionsFile {
+	return &versionsFile{s: s, compactEvery: compactEvery, now: now}
+}
+
+// current brings the file up to date and returns it.
+func (v *versionsFile) current(ctx context.Context) (*versionsSnapshot, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if err := v.refresh(ctx); err != nil {
+		return nil, err
+	}
+	return v.snap, nil
+}
+
+// withGems brings the file up to date and calls fn with what it lists per
+// gem, under the lock (fn must not keep the map).
+func (v *versionsFile) withGems(ctx context.Context, fn func(seq int64, gems map[string]*listedGem)) error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if err := v.refresh(ctx); err != nil {
+		return err
+	}
+	fn(v.seq, v.gems)
+	return nil
+}
+
+// refresh reads the records written since the last refresh (the base
+// first, on the first call or after a compaction removed records not yet
+// seen).
+func (v *versionsFile) refresh(ctx context.Context) error {
+	ctx = core.WithKind(ctx, core.KindIndex)
+	for range maxVersionsAttempts {
+		if !v.loaded {
+			if err := v.loadBase(ctx); err != nil {
+				return err
+			}
+		}
+		gap, err := v.readLog(ctx)
+		if err != nil {
+			return err
+		}
+		if !gap {
+			return nil
+		}
+		v.loaded = false // records were compacted away: start from the newest base
+	}
+	return fmt.Errorf("read /versions: %w: the log keeps changing under the reader", core.ErrConflict)
+}
+
+// loadBase reads the newest base, creating the first one (the header)
+// when there is none.
+func (v *versionsFile) loadBase(ctx context.Context) error {
+	var bases []int64
+	opts := core.ListOptions{}
+	for {
+		page, err := v.s.List(ctx, basePrefix, opts)
+		if err != nil {
+			return fmt.Errorf("list /versions bases: %w", err)
+		}
+		for _, o := range page.Objects {
+			if n, ok := seqOf(o.Key); ok {
+				bases = append(bases, n)
+			}
+		}
+		if page.NextStartAfter == "" {
+			break
+		}
+		opts.StartAfter = page.NextStartAfter
+	}
+	var body []byte
+	var seq int64
+	if len(bases) == 0 {
+		header := []byte("created_at: " + v.now().UTC().Format(time.RFC3339) + "\n---\n")
+		if _, err := v.s.Put(ctx, baseKey(0), bytes.NewReader(header), int64(len(header)),
+			core.PutOptions{IfAbsent: true, ContentType: "text/plain; charset=utf-8"}); err != nil && !errors.Is(err, core.ErrPreconditionFailed) {
+			return fmt.Errorf("create /versions: %w", err)
+		}
+		bases = append(bases, 0)
+	}
+	seq = slices.Max(bases)
+	rc, _, err := v.s.Get(ctx, baseKey(seq), nil)
+	if err != nil {
+		return fmt.Errorf("read /versions base: %w", err)
+	}
+	body, err = io.ReadAll(rc)
+	rc.Close()
+	if err != nil {
+		return fmt.Errorf("read /versions base: %w", err)
+	}
+	v.baseSeq, v.seq, v.body = seq, seq, nil
+	v.md5, v.sha = md5.New(), sha256.New()
+	v.gems = map[string]*listedGem{}
+	v.appendBody(body)
+	v.loaded = true
+	return nil
+}
+
+// readLog appends the records after v.seq. gap reports a record missing
+// from the sequence (removed by a compaction this handler has not seen).
+func (v *versionsFile) readLog(ctx context.Context) (gap bool, err error) {
+	opts := core.ListOptions{StartAfter: logKey(v.seq)}
+	for {
+		page, err := v.s.List(ctx, logPrefix, opts)
+		if err != nil {
+			return false, fmt.Errorf("list /versions log: %w", err)
+		}
+		for _, o := range page.Objects {
+			n, ok := seqOf(o.Key)
+			if !ok || n <= v.seq {
+				continue
+			}
+			if n != v.seq+1 {
+				return true, nil
+			}
+			rc, _, err := v.s.Get(ctx, o.Key, nil)
+			if errors.Is(err, core.ErrNotFound) {
+				return true, nil
+			}
+			if err != nil {
+				return false, fmt.Errorf("read /versions log: %w", err)
+			}
+			rec, err := io.ReadAll(io.LimitReader(rc, maxRecord+1))
+			rc.Close()
+			if err != nil {
+				return false, fmt.Errorf("read /versions log: %w", err)
+			}
+			v.appendBody(rec)
+			v.seq = n
+		}
+		if page.NextStartAfter == "" {
+			return false, nil
+		}
+		opts.StartAfter = page.NextStartAfter
+	}
+}
+
+// maxRecord bounds one log record (one line: a gem name, the versions one
+// change added or removed, an MD5).
+const maxRecord = 1 << 20
+
+// appendBody appends bytes to the file, folds its lines into v.gems and
+// takes a new snapshot.
+func (v *versionsFile) appendBody(b []byte) {
+	start := len(v.body)
+	v.body = append(v.body, b...)
+	v.md5.Write(b)
+	v.sha.Write(b)
+	// Lines before the "---" of the header are not gem lines.
+	lines := v.body[start:]
+	if start == 0 {
+		if i := bytes.Index(lines, []byte("\n---\n")); i >= 0 {
+			lines = lines[i+5:]
+		} else if bytes.HasPrefix(lines, []byte("---\n")) {
+			lines = lines[4:]
+		}
+	}
+	for line := range strings.SplitSeq(string(lines), "\n") {
+		v.fold(line)
+	}
+	v.snap = &versionsSnapshot{seq: v.seq, body: v.body[:len(v.body):len(v.body)],
+		md5: hex.EncodeToString(v.md5.Sum(nil)), sha256: v.sha.Sum(nil)}
+}
+
+// fold applies one line, "<name> <v>,-<v>,… <md5>", to v.gems.
+func (v *versionsFile) fold(line string) {
+	f := strings.Fields(line)
+	if len(f) != 3 {
+		return
+	}
+	g := v.gems[f[0]]
+	if g == nil {
+		g = &listedGem{}
+		v.gems[f[0]] = g
+	}
+	for id := range strings.SplitSeq(f[1], ",") {
+		if gone, ok := strings.CutPrefix(id, "-"); ok {
+			g.ids = slices.DeleteFunc(g.ids, func(s string) bool { return s == gone })
+		} else if !slices.Contains(g.ids, id) {
+			g.ids = append(g.ids, id)
+		}
+	}
+	g.md5 = f[2]
+}
+
+// sync appends to the file what it does not yet say about a gem: the
+// versions its info file serves that the file does not list, and a
+// removal ("-<version>") of those it lists that the info file no longer
+// serves. info is called after the file is up to date and returns the
+// gem's current info file (nil when the gem has none), so that the line is
+// computed against the file it extends. Replicas race for the next
+// sequence number; the loser reads the winner's record and computes again,
+// so that every version is listed once.
+func (v *versionsFile) sync(ctx context.Context, name string, info func() (*infoFile, error)) error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	ctx = core.WithKind(ctx, core.KindIndex)
+	for range maxVersionsAttempts {
+		if err := v.refresh(ctx); err != nil {
+			return err
+		}
+		f, err := info()
+		if err != nil {
+			return err
+		}
+		line := diffLine(name, v.gems[name], f)
+		if line == "" {
+			return nil
+		}
+		next := v.seq + 1
+		_, err = v.s.Put(ctx, logKey(next), strings.NewReader(line), int64(len(line)),
+			core.PutOptions{IfAbsent: true, ContentType: "text/plain; charset=utf-8"})
+		if errors.Is(err, core.ErrPreconditionFailed) {
+			continue // another replica appended first: read its record, compute again
+		}
+		if err != nil {
+			return fmt.Errorf("append to /versions: %w", err)
+		}
+		v.seq = next
+		v.appendBody([]byte(line))
+		if v.seq-v.baseSeq >= int64(v.compactEvery) {
+			v.compact(ctx)
+		}
+		return nil
+	}
+	return fmt.Errorf("append to /versions: %w: gave up after %d conflicting attempts", core.ErrConflict, maxVersionsAttempts)
+}
+
+// diffLine is the line that brings what /versions lists for a gem (listed,
+// nil for none) in line with its info file (nil: the gem serves nothing),
+// or "" when they agree.
+func diffLine(name string, listed *listedGem, f *infoFile) string {
+	var have, served []string
+	if listed != nil {
+		have = listed.ids
+	}
+	if f != nil {
+		served = f.served
+	}
+	var parts []string
+	for _, id := range served {
+		if !slices.Contains(have, id) {
+			parts = append(parts, id)
+		}
+	}
+	for _, id := range have {
+		if !slices.Contains(served, id) {
+			parts = append(parts, "-"+id)
+		}
+	}
+	if len(parts) == 0 || f == nil {
+		return ""
+	}
+	return name + " " + strings.Join(parts, ",") + " " + f.md5 + "\n"
+}
+
+// compact writes the file as a new base and removes what the previous
+// base made unnecessary: records up to it and older bases. Readers that
+// have not seen the records since the previous base still find them.
+// Failures are harmless (the records stay).
+func (v *versionsFile) compact(ctx context.Context) {
+	prev := v.baseSeq
+	body := v.snap.body
+	if _, err := v.s.Put(ctx, baseKey(v.seq), bytes.NewReader(body), int64(len(body)),
+		core.PutOptions{IfAbsent: true, ContentType: "text/plain; charset=utf-8"}); err != nil && !errors.Is(err, core.ErrPreconditionFailed) {
+		return
+	}
+	v.baseSeq = v.seq
+	for _, prefix := range []string{logPrefix, basePrefix} {
+		page, err := v.s.List(ctx, prefix, core.ListOptions{})
+		if err != nil {
+			continue
+		}
+		for _, o := range page.Objects {
+			n, ok := seqOf(o.Key)
+			if ok && (n <= prev && prefix == logPrefix || n < prev && prefix == basePrefix) {
+				_ = v.s.Delete(ctx, o.Key)
+			}
+		}
+	}
+}
