@@ -179,6 +179,9 @@ func (h *Handler) loadGem(ctx context.Context, name string) (cachedGem, error) {
 	if err != nil {
 		return cachedGem{}, fmt.Errorf("read gem %s: %w", name, err)
 	}
+	// EntryDoc builds its index on the first Get: build it now, before
+	// the document is shared by concurrent requests, which then only read.
+	ed.Get("")
 	e := cachedGem{doc: gemDoc{etag: info.ETag, ed: ed}}
 	h.infos.put(name, e)
 	return e, nil

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -67,6 +68,10 @@ type versionsSnapshot struct {
 // maxVersionsAttempts bounds the appends that lose a race for the next
 // sequence number, and the reloads after a compaction removed records.
 const maxVersionsAttempts = 100
+
+// maxUnknownAppends bounds the appends retried after a storage error,
+// whose write may or may not have happened.
+const maxUnknownAppends = 3
 
 func newVersionsFile(s *core.Storage, compactEvery int, now func() time.Time) *versionsFile {
 	return &versionsFile{s: s, compactEvery: compactEvery, now: now}
@@ -264,6 +269,7 @@ func (v *versionsFile) sync(ctx context.Context, name string, info func() (*info
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	ctx = core.WithKind(ctx, core.KindIndex)
+	failures := 0
 	for range maxVersionsAttempts {
 		if err := v.refresh(ctx); err != nil {
 			return err
@@ -283,7 +289,13 @@ func (v *versionsFile) sync(ctx context.Context, name string, info func() (*info
 			continue // another replica appended first: read its record, compute again
 		}
 		if err != nil {
-			return fmt.Errorf("append to /versions: %w", err)
+			// The record may have been written with its answer lost: read
+			// the log again, which finds it (and then nothing is left to
+			// append), a few times before giving up.
+			if failures++; failures > maxUnknownAppends || core.HTTPStatus(err) != http.StatusInternalServerError {
+				return fmt.Errorf("append to /versions: %w", err)
+			}
+			continue
 		}
 		v.seq = next
 		v.appendBody([]byte(line))
