@@ -1,6 +1,7 @@
 package rubygems
 
 import (
+	"bytes"
 	"context"
 	"crypto/md5"
 	"crypto/sha256"
@@ -17,9 +18,10 @@ import (
 )
 
 // gemHead is the small part of a gem document (a core.EntryDoc at gemKey,
-// one line per version: its versionID, then its versionRecord as JSON). A
+// one line per version: its versionID, then its entry, see encodeEntry). A
 // push decodes only the head and the line of its own version, and appends,
-// so that its cost does not grow with the number of versions.
+// and the info file is rendered from the entries without decoding them, so
+// that a push's cost does not grow with the number of versions.
 type gemHead struct {
 	Name   string `json:"name"`
 	Serial int64  `json:"serial"`
@@ -46,26 +48,66 @@ type gemDoc struct {
 func (d gemDoc) records() ([]versionRecord, error) {
 	out := make([]versionRecord, 0, d.ed.Len())
 	for id, data := range d.ed.All() {
-		var r versionRecord
-		if err := json.Unmarshal(data, &r); err != nil {
-			return nil, fmt.Errorf("version %s: %w", id, err)
+		r, err := decodeEntry(id, data)
+		if err != nil {
+			return nil, err
 		}
-		out = append(out, r)
+		out = append(out, *r)
 	}
 	return out, nil
 }
 
-// record decodes the version with the given versionID.
+// record decodes the version with the given versionID; nil when the
+// document has none.
 func (d gemDoc) record(id string) (*versionRecord, error) {
 	data, ok := d.ed.Get(id)
 	if !ok {
 		return nil, nil
 	}
+	return decodeEntry(id, data)
+}
+
+// encodeEntry is a version's entry in the gem document: "+" (served) or
+// "-" (yanked), its line of the info file, a tab, and the versionRecord
+// as JSON (which holds no tab or newline). The info file is the served
+// entries' lines, so rendering it decodes no JSON.
+func encodeEntry(r *versionRecord) ([]byte, error) {
+	js, err := json.Marshal(r)
+	if err != nil {
+		return nil, err
+	}
+	state := byte('+')
+	if r.Yanked {
+		state = '-'
+	}
+	line := infoLine(r)
+	out := make([]byte, 0, 1+len(line)+1+len(js))
+	out = append(out, state)
+	out = append(out, line...)
+	out = append(out, '\t')
+	return append(out, js...), nil
+}
+
+// decodeEntry decodes the versionRecord of an entry.
+func decodeEntry(id string, data []byte) (*versionRecord, error) {
+	_, js, ok := bytes.Cut(data, []byte{'\t'})
+	if !ok {
+		return nil, fmt.Errorf("version %s: malformed entry", id)
+	}
 	var r versionRecord
-	if err := json.Unmarshal(data, &r); err != nil {
+	if err := json.Unmarshal(js, &r); err != nil {
 		return nil, fmt.Errorf("version %s: %w", id, err)
 	}
 	return &r, nil
+}
+
+// entryLine returns an entry's info line and whether it is served.
+func entryLine(data []byte) (line []byte, served bool) {
+	line, _, _ = bytes.Cut(data, []byte{'\t'})
+	if len(line) == 0 {
+		return nil, false
+	}
+	return line[1:], line[0] == '+'
 }
 
 // infoFile is the rendered /info/<gem> file of one gem document.
@@ -77,44 +119,55 @@ type infoFile struct {
 }
 
 // renderInfo renders the compact index's info file of a gem: "---", then
-// one line per version not yanked, in push order:
-//
-//	<version>[-<platform>] <dep>:<req>&<req>,<dep>:<req>|checksum:<sha256>,ruby:<req>,rubygems:<req>
-func renderInfo(recs []versionRecord) *infoFile {
-	var b strings.Builder
-	b.WriteString("---\n")
+// the line of each version not yanked (see infoLine), in push order.
+func renderInfo(d gemDoc) *infoFile {
 	f := &infoFile{}
-	for _, r := range recs {
-		if r.Yanked {
+	n := 4
+	for _, data := range d.ed.All() {
+		n += len(data)
+	}
+	body := make([]byte, 0, n)
+	body = append(body, "---\n"...)
+	for id, data := range d.ed.All() {
+		line, served := entryLine(data)
+		if !served {
 			continue
 		}
-		id := versionID(r.Version, r.Platform)
 		f.served = append(f.served, id)
-		b.WriteString(id)
-		b.WriteByte(' ')
-		deps := slices.Clone(r.Dependencies)
-		slices.SortStableFunc(deps, func(a, b Dependency) int { return strings.Compare(a.Name, b.Name) })
-		for i, d := range deps {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			b.WriteString(d.Name + ":" + strings.Join(d.Requirements, "&"))
-		}
-		b.WriteString("|checksum:" + r.SHA256)
-		if reqs := meaningful(r.RequiredRuby); len(reqs) > 0 {
-			b.WriteString(",ruby:" + strings.Join(reqs, "&"))
-		}
-		if reqs := meaningful(r.RequiredRubygems); len(reqs) > 0 {
-			b.WriteString(",rubygems:" + strings.Join(reqs, "&"))
-		}
-		b.WriteByte('\n')
+		body = append(body, line...)
+		body = append(body, '\n')
 	}
-	f.body = []byte(b.String())
+	f.body = body
 	m := md5.Sum(f.body)
 	f.md5 = hex.EncodeToString(m[:])
 	s := sha256.Sum256(f.body)
 	f.sha256 = s[:]
 	return f
+}
+
+// infoLine is a version's line in the info file:
+//
+//	<version>[-<platform>] <dep>:<req>&<req>,<dep>:<req>|checksum:<sha256>,ruby:<req>,rubygems:<req>
+func infoLine(r *versionRecord) string {
+	var b strings.Builder
+	b.WriteString(versionID(r.Version, r.Platform))
+	b.WriteByte(' ')
+	deps := slices.Clone(r.Dependencies)
+	slices.SortStableFunc(deps, func(a, b Dependency) int { return strings.Compare(a.Name, b.Name) })
+	for i, d := range deps {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(d.Name + ":" + strings.Join(d.Requirements, "&"))
+	}
+	b.WriteString("|checksum:" + r.SHA256)
+	if reqs := meaningful(r.RequiredRuby); len(reqs) > 0 {
+		b.WriteString(",ruby:" + strings.Join(reqs, "&"))
+	}
+	if reqs := meaningful(r.RequiredRubygems); len(reqs) > 0 {
+		b.WriteString(",rubygems:" + strings.Join(reqs, "&"))
+	}
+	return b.String()
 }
 
 // meaningful drops the requirements that allow everything (">= 0").
@@ -179,12 +232,17 @@ func (h *Handler) loadGem(ctx context.Context, name string) (cachedGem, error) {
 	if err != nil {
 		return cachedGem{}, fmt.Errorf("read gem %s: %w", name, err)
 	}
+	return h.cacheGem(name, gemDoc{etag: info.ETag, ed: ed}), nil
+}
+
+// cacheGem caches a gem document just read or written.
+func (h *Handler) cacheGem(name string, doc gemDoc) cachedGem {
 	// EntryDoc builds its index on the first Get: build it now, before
 	// the document is shared by concurrent requests, which then only read.
-	ed.Get("")
-	e := cachedGem{doc: gemDoc{etag: info.ETag, ed: ed}}
+	doc.ed.Get("")
+	e := cachedGem{doc: doc}
 	h.infos.put(name, e)
-	return e, nil
+	return e
 }
 
 // loadInfo returns the gem's document with its info file rendered.
@@ -193,11 +251,7 @@ func (h *Handler) loadInfo(ctx context.Context, name string) (cachedGem, error) 
 	if err != nil || e.info != nil {
 		return e, err
 	}
-	recs, err := e.doc.records()
-	if err != nil {
-		return cachedGem{}, fmt.Errorf("read gem %s: %w", name, err)
-	}
-	e.info = renderInfo(recs)
+	e.info = renderInfo(e.doc)
 	h.infos.put(name, e)
 	return e, nil
 }
@@ -206,15 +260,14 @@ func (h *Handler) loadInfo(ctx context.Context, name string) (cachedGem, error) 
 // and platform are new: the same bytes listed already are
 // core.ErrAlreadyListed (a retry), other bytes ErrRepush.
 func (h *Handler) addVersion(ctx context.Context, rec versionRecord) (gemDoc, error) {
-	data, err := json.Marshal(rec)
+	data, err := encodeEntry(&rec)
 	if err != nil {
 		return gemDoc{}, err
 	}
 	id := versionID(rec.Version, rec.Platform)
 	ed, info, err := core.UpdateEntryDoc(ctx, h.deps.Storage, gemKey(rec.Name), func(ed *core.EntryDoc[gemHead], _ bool) error {
 		if old, ok := ed.Get(id); ok {
-			var cur versionRecord
-			if json.Unmarshal(old, &cur) == nil && cur.SHA256 == rec.SHA256 && !cur.Yanked {
+			if cur, err := decodeEntry(id, old); err == nil && cur.SHA256 == rec.SHA256 && !cur.Yanked {
 				return core.ErrAlreadyListed
 			}
 			return fmt.Errorf("%w (%s)", ErrRepush, rec.FullName())
@@ -255,7 +308,7 @@ func (h *Handler) setYanked(ctx context.Context, name, id string, yanked bool) e
 			return core.ErrNoChange
 		}
 		r.Yanked = yanked
-		data, err := json.Marshal(r)
+		data, err := encodeEntry(r)
 		if err != nil {
 			return err
 		}

@@ -129,7 +129,10 @@ func (h *Handler) publish(ctx context.Context, staged string, rec versionRecord)
 	err := core.Publish(ctx, h.deps.Storage, core.Publication{
 		Staged: staged, Final: final, ContentType: "application/octet-stream",
 		Commit: func(ctx context.Context) error {
-			_, err := h.addVersion(ctx, rec)
+			doc, err := h.addVersion(ctx, rec)
+			if err == nil {
+				h.cacheGem(rec.Name, doc) // syncVersions renders the info file from it, unread
+			}
 			return err
 		},
 		Listed: func(ctx context.Context) (bool, error) { return h.listsObject(ctx, rec.Name, id, rec.Object) },

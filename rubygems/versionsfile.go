@@ -99,65 +99,81 @@ func (v *versionsFile) withGems(ctx context.Context, fn func(seq int64, gems map
 	return nil
 }
 
-// refresh reads the records written since the last refresh (the base
-// first, on the first call or after a compaction removed records not yet
-// seen).
+// refresh reads the records written since the last refresh: it reads
+// record seq+1, seq+2, … until one is missing, then looks at the bases (at
+// most two are kept): a base past the last record read means records were
+// compacted away before this handler read them, and the file is read again
+// from that base. Up to date, that is one read that finds nothing and one
+// listing of two keys, however long the file and the log are.
 func (v *versionsFile) refresh(ctx context.Context) error {
 	ctx = core.WithKind(ctx, core.KindIndex)
 	for range maxVersionsAttempts {
 		if !v.loaded {
-			if err := v.loadBase(ctx); err != nil {
+			if err := v.loadBase(ctx, -1); err != nil {
 				return err
 			}
 		}
-		gap, err := v.readLog(ctx)
+		if err := v.readLog(ctx); err != nil {
+			return err
+		}
+		newest, err := v.newestBase(ctx)
 		if err != nil {
 			return err
 		}
-		if !gap {
+		if newest <= v.seq {
 			return nil
 		}
-		v.loaded = false // records were compacted away: start from the newest base
+		if err := v.loadBase(ctx, newest); err != nil && !errors.Is(err, core.ErrNotFound) {
+			return err
+		}
 	}
 	return fmt.Errorf("read /versions: %w: the log keeps changing under the reader", core.ErrConflict)
 }
 
-// loadBase reads the newest base, creating the first one (the header)
-// when there is none.
-func (v *versionsFile) loadBase(ctx context.Context) error {
-	var bases []int64
+// newestBase returns the sequence number of the newest base, -1 for none.
+func (v *versionsFile) newestBase(ctx context.Context) (int64, error) {
+	newest := int64(-1)
 	opts := core.ListOptions{}
 	for {
 		page, err := v.s.List(ctx, basePrefix, opts)
 		if err != nil {
-			return fmt.Errorf("list /versions bases: %w", err)
+			return 0, fmt.Errorf("list /versions bases: %w", err)
 		}
 		for _, o := range page.Objects {
-			if n, ok := seqOf(o.Key); ok {
-				bases = append(bases, n)
+			if n, ok := seqOf(o.Key); ok && n > newest {
+				newest = n
 			}
 		}
 		if page.NextStartAfter == "" {
-			break
+			return newest, nil
 		}
 		opts.StartAfter = page.NextStartAfter
 	}
-	var body []byte
-	var seq int64
-	if len(bases) == 0 {
-		header := []byte("created_at: " + v.now().UTC().Format(time.RFC3339) + "\n---\n")
-		if _, err := v.s.Put(ctx, baseKey(0), bytes.NewReader(header), int64(len(header)),
-			core.PutOptions{IfAbsent: true, ContentType: "text/plain; charset=utf-8"}); err != nil && !errors.Is(err, core.ErrPreconditionFailed) {
-			return fmt.Errorf("create /versions: %w", err)
+}
+
+// loadBase reads base seq (the newest when seq is negative), creating the
+// first one (the header) when there is none.
+func (v *versionsFile) loadBase(ctx context.Context, seq int64) error {
+	if seq < 0 {
+		newest, err := v.newestBase(ctx)
+		if err != nil {
+			return err
 		}
-		bases = append(bases, 0)
+		if newest < 0 {
+			header := []byte("created_at: " + v.now().UTC().Format(time.RFC3339) + "\n---\n")
+			if _, err := v.s.Put(ctx, baseKey(0), bytes.NewReader(header), int64(len(header)),
+				core.PutOptions{IfAbsent: true, ContentType: "text/plain; charset=utf-8"}); err != nil && !errors.Is(err, core.ErrPreconditionFailed) {
+				return fmt.Errorf("create /versions: %w", err)
+			}
+			newest = 0
+		}
+		seq = newest
 	}
-	seq = slices.Max(bases)
 	rc, _, err := v.s.Get(ctx, baseKey(seq), nil)
 	if err != nil {
 		return fmt.Errorf("read /versions base: %w", err)
 	}
-	body, err = io.ReadAll(rc)
+	body, err := io.ReadAll(rc)
 	rc.Close()
 	if err != nil {
 		return fmt.Errorf("read /versions base: %w", err)
@@ -170,42 +186,24 @@ func (v *versionsFile) loadBase(ctx context.Context) error {
 	return nil
 }
 
-// readLog appends the records after v.seq. gap reports a record missing
-// from the sequence (removed by a compaction this handler has not seen).
-func (v *versionsFile) readLog(ctx context.Context) (gap bool, err error) {
-	opts := core.ListOptions{StartAfter: logKey(v.seq)}
+// readLog appends the records after v.seq, reading them one by one until
+// one is missing.
+func (v *versionsFile) readLog(ctx context.Context) error {
 	for {
-		page, err := v.s.List(ctx, logPrefix, opts)
+		rc, _, err := v.s.Get(ctx, logKey(v.seq+1), nil)
+		if errors.Is(err, core.ErrNotFound) {
+			return nil
+		}
 		if err != nil {
-			return false, fmt.Errorf("list /versions log: %w", err)
+			return fmt.Errorf("read /versions log: %w", err)
 		}
-		for _, o := range page.Objects {
-			n, ok := seqOf(o.Key)
-			if !ok || n <= v.seq {
-				continue
-			}
-			if n != v.seq+1 {
-				return true, nil
-			}
-			rc, _, err := v.s.Get(ctx, o.Key, nil)
-			if errors.Is(err, core.ErrNotFound) {
-				return true, nil
-			}
-			if err != nil {
-				return false, fmt.Errorf("read /versions log: %w", err)
-			}
-			rec, err := io.ReadAll(io.LimitReader(rc, maxRecord+1))
-			rc.Close()
-			if err != nil {
-				return false, fmt.Errorf("read /versions log: %w", err)
-			}
-			v.appendBody(rec)
-			v.seq = n
+		rec, err := io.ReadAll(io.LimitReader(rc, maxRecord+1))
+		rc.Close()
+		if err != nil {
+			return fmt.Errorf("read /versions log: %w", err)
 		}
-		if page.NextStartAfter == "" {
-			return false, nil
-		}
-		opts.StartAfter = page.NextStartAfter
+		v.seq++
+		v.appendBody(rec)
 	}
 }
 

@@ -1,0 +1,135 @@
+package rubygems
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/smartregistry/smartregistry/core"
+	"github.com/smartregistry/smartregistry/core/storage/filesystem"
+	"github.com/smartregistry/smartregistry/core/storage/memory"
+	"github.com/smartregistry/smartregistry/internal/e2etest"
+)
+
+// seedIndex pushes 500 versions of "big" and one version of each of 1,000
+// other gems, the sizes the issue measures at.
+func seedIndex(b *testing.B, e *testEnv) {
+	b.Helper()
+	ctx := b.Context()
+	for i := range 500 {
+		e.mustPush(ctx, fixture{name: "big", version: fmt.Sprintf("1.%d.0", i), deps: map[string]string{"dep": ">= 1.0"}})
+	}
+	for i := range 1000 {
+		e.mustPush(ctx, fixture{name: fmt.Sprintf("gem%04d", i), version: "1.0.0"})
+	}
+}
+
+// BenchmarkCompactIndex measures GET /info/big (500 versions) and GET
+// /versions (1,001 gems, 1,500 lines), whole and as bundler's ranged
+// update asks for it, through Handle on the memory backend, one goroutine,
+// as requests/s; -nocache renders /info from the document every time.
+func BenchmarkCompactIndex(b *testing.B) {
+	e := newTestEnvOn(b, memory.New(), true, Config{})
+	seedIndex(b, e)
+	size := len(e.get(b.Context(), "/versions").body)
+	for _, tt := range []struct {
+		name, path string
+		header     http.Header
+		nocache    bool
+	}{
+		{"info-500-versions", "/info/big", nil, false},
+		{"info-500-versions-nocache", "/info/big", nil, true},
+		{"versions-1000-gems", "/versions", nil, false},
+		{"versions-1000-gems-range", "/versions", http.Header{"Range": {fmt.Sprintf("bytes=%d-", size-1)}}, false},
+	} {
+		b.Run(tt.name, func(b *testing.B) {
+			ctx := b.Context()
+			if tt.nocache {
+				e.h.infos = newInfoCache(-1)
+				defer func() { e.h.infos = newInfoCache(defaultCacheEntries) }()
+			}
+			var n int64
+			for b.Loop() {
+				req := &core.RequestContext{Method: "GET", Path: tt.path, Header: tt.header.Clone(), Actor: &core.Actor{}}
+				if req.Header == nil {
+					req.Header = http.Header{}
+				}
+				resp, err := e.h.Handle(ctx, req)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if n, err = io.Copy(io.Discard, resp.Body); err != nil {
+					b.Fatal(err)
+				}
+				resp.Body.Close()
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
+			b.ReportMetric(float64(n), "body-bytes")
+		})
+	}
+}
+
+// BenchmarkCompactIndexHTTP is BenchmarkCompactIndex over loopback HTTP
+// with parallel clients.
+func BenchmarkCompactIndexHTTP(b *testing.B) {
+	e := newTestEnvOn(b, memory.New(), true, Config{})
+	seedIndex(b, e)
+	srv := e.serve()
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	for _, path := range []string{"/info/big", "/versions"} {
+		b.Run(path[1:], func(b *testing.B) {
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					resp, err := client.Get(srv.URL + path)
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode != http.StatusOK {
+						b.Errorf("status %d", resp.StatusCode)
+						return
+					}
+				}
+			})
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
+		})
+	}
+}
+
+// BenchmarkPushGrowth pushes versions 1…500 of one gem in a row on the
+// filesystem backend and reports the median push time of the first 50 and
+// the last 50, their ratio, and pushes per second over the last 50. Run it
+// with -benchtime=1x: one iteration is one whole series.
+func BenchmarkPushGrowth(b *testing.B) {
+	const n = 500
+	gems := make([][]byte, n)
+	for i := range n {
+		gems[i] = fixture{name: "grow", version: fmt.Sprintf("1.%d.0", i)}.gem(b)
+	}
+	for b.Loop() {
+		b.StopTimer()
+		fs, err := filesystem.New(b.TempDir())
+		if err != nil {
+			b.Fatal(err)
+		}
+		e := newTestEnvOn(b, fs, true, Config{})
+		b.StartTimer()
+		times := make([]time.Duration, n)
+		for i, g := range gems {
+			start := time.Now()
+			if r := e.push(b.Context(), g); r.status != http.StatusOK {
+				b.Fatalf("push %d: %d %s", i, r.status, r.body)
+			}
+			times[i] = time.Since(start)
+		}
+		start := time.Now()
+		if r := e.get(b.Context(), "/info/grow"); r.status != http.StatusOK {
+			b.Fatalf("read: %d", r.status)
+		}
+		e2etest.ReportGrowth(b, times, time.Since(start), "pushes/s")
+	}
+}
