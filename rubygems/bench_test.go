@@ -3,6 +3,7 @@ package rubygems
 import (
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/smartregistry/smartregistry/core"
 	"github.com/smartregistry/smartregistry/core/storage/filesystem"
 	"github.com/smartregistry/smartregistry/core/storage/memory"
+	"github.com/smartregistry/smartregistry/core/storage/storagetest"
 	"github.com/smartregistry/smartregistry/internal/e2etest"
 )
 
@@ -100,36 +102,71 @@ func BenchmarkCompactIndexHTTP(b *testing.B) {
 	}
 }
 
-// BenchmarkPushGrowth pushes versions 1…500 of one gem in a row on the
-// filesystem backend and reports the median push time of the first 50 and
-// the last 50, their ratio, and pushes per second over the last 50. Run it
-// with -benchtime=1x: one iteration is one whole series.
+// BenchmarkPushGrowth pushes versions 1…500 of one gem in a row, on the
+// memory and the filesystem backend, and reports the median push time of
+// the first 50 and the last 50, their ratio, and pushes per second over
+// the last 50. Run it with -benchtime=1x: one iteration is one whole
+// series.
 func BenchmarkPushGrowth(b *testing.B) {
 	const n = 500
 	gems := make([][]byte, n)
 	for i := range n {
 		gems[i] = fixture{name: "grow", version: fmt.Sprintf("1.%d.0", i)}.gem(b)
 	}
-	for b.Loop() {
-		b.StopTimer()
-		fs, err := filesystem.New(b.TempDir())
-		if err != nil {
-			b.Fatal(err)
-		}
-		e := newTestEnvOn(b, fs, true, Config{})
-		b.StartTimer()
-		times := make([]time.Duration, n)
-		for i, g := range gems {
-			start := time.Now()
-			if r := e.push(b.Context(), g); r.status != http.StatusOK {
-				b.Fatalf("push %d: %d %s", i, r.status, r.body)
+	for _, backend := range []string{"memory", "filesystem"} {
+		b.Run(backend, func(b *testing.B) {
+			for b.Loop() {
+				b.StopTimer()
+				var be core.Backend = memory.New()
+				if backend == "filesystem" {
+					fs, err := filesystem.New(b.TempDir())
+					if err != nil {
+						b.Fatal(err)
+					}
+					be = fs
+				}
+				e := newTestEnvOn(b, be, true, Config{})
+				b.StartTimer()
+				times := make([]time.Duration, n)
+				for i, g := range gems {
+					start := time.Now()
+					if r := e.push(b.Context(), g); r.status != http.StatusOK {
+						b.Fatalf("push %d: %d %s", i, r.status, r.body)
+					}
+					times[i] = time.Since(start)
+				}
+				start := time.Now()
+				if r := e.get(b.Context(), "/info/grow"); r.status != http.StatusOK {
+					b.Fatalf("read: %d", r.status)
+				}
+				e2etest.ReportGrowth(b, times, time.Since(start), "pushes/s")
 			}
-			times[i] = time.Since(start)
-		}
-		start := time.Now()
-		if r := e.get(b.Context(), "/info/grow"); r.status != http.StatusOK {
-			b.Fatalf("read: %d", r.status)
-		}
-		e2etest.ReportGrowth(b, times, time.Since(start), "pushes/s")
+		})
+	}
+}
+
+// TestPushRoundTrips counts the storage calls of a push of a new version
+// to a gem with one version and to one with 300, and fails if they differ:
+// a push's round trips do not grow with the number of versions (nor with
+// the length of /versions).
+func TestPushRoundTrips(t *testing.T) {
+	ctx := t.Context()
+	counting := storagetest.NewCounting(memory.New())
+	e := newTestEnvOn(t, counting, true, Config{CompactEvery: 1 << 20})
+	e.mustPush(ctx, fixture{name: "trips", version: "0.0.1"})
+	e.h.sweeper.Wait()
+	count := func(version string) map[string]int {
+		counting.Calls()
+		e.mustPush(ctx, fixture{name: "trips", version: version})
+		return counting.Calls()
+	}
+	first := count("0.0.2")
+	for i := range 300 {
+		e.mustPush(ctx, fixture{name: "trips", version: fmt.Sprintf("1.0.%d", i)})
+	}
+	last := count("2.0.0")
+	t.Logf("storage calls of a push: at version 2 %v, at version 303 %v", first, last)
+	if !maps.Equal(first, last) {
+		t.Errorf("a push's storage calls grew: %v, then %v", first, last)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/md5"
 	"crypto/sha256"
+	"encoding"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -25,6 +26,10 @@ import (
 type gemHead struct {
 	Name   string `json:"name"`
 	Serial int64  `json:"serial"`
+	// InfoMD5 is the state of an MD5 hash over the gem's info file (in
+	// its encoding.BinaryMarshaler form), so that a push learns the file's
+	// new MD5, which /versions names, by hashing only the line it appends.
+	InfoMD5 []byte `json:"infoMd5,omitempty"`
 }
 
 // versionRecord is one pushed version (one platform of it).
@@ -115,25 +120,78 @@ type infoFile struct {
 	body   []byte
 	md5    string // hex
 	sha256 []byte
-	served []string // the versionIDs it lists, in order
+}
+
+// infoHeader starts every info file.
+const infoHeader = "---\n"
+
+// extendMD5 returns the MD5 state after b is hashed on from state (nil:
+// an info file with only its header).
+func extendMD5(state, b []byte) ([]byte, error) {
+	h := md5.New()
+	if state == nil {
+		h.Write([]byte(infoHeader))
+	} else if err := h.(encoding.BinaryUnmarshaler).UnmarshalBinary(state); err != nil {
+		return nil, fmt.Errorf("info file hash state: %w", err)
+	}
+	h.Write(b)
+	return h.(encoding.BinaryMarshaler).MarshalBinary()
+}
+
+// infoMD5State hashes a document's info file from scratch (after a yank
+// or unyank, which change lines in the middle).
+func infoMD5State(ed *core.EntryDoc[gemHead]) ([]byte, error) {
+	h := md5.New()
+	h.Write([]byte(infoHeader))
+	for _, data := range ed.All() {
+		if line, ok := entryLine(data); ok {
+			h.Write(line)
+			h.Write([]byte{'\n'})
+		}
+	}
+	return h.(encoding.BinaryMarshaler).MarshalBinary()
+}
+
+// servedOf is what a document's info file serves, from its entries'
+// first bytes and the hash state in its head: nothing is decoded or
+// rendered.
+func servedOf(d gemDoc) (*served, error) {
+	f := &served{}
+	for id, data := range d.ed.All() {
+		if _, ok := entryLine(data); ok {
+			f.ids = append(f.ids, id)
+		}
+	}
+	state := d.ed.Head.InfoMD5
+	if state == nil {
+		var err error
+		if state, err = infoMD5State(d.ed); err != nil {
+			return nil, err
+		}
+	}
+	h := md5.New()
+	if err := h.(encoding.BinaryUnmarshaler).UnmarshalBinary(state); err != nil {
+		return nil, fmt.Errorf("info file hash state: %w", err)
+	}
+	f.md5 = hex.EncodeToString(h.Sum(nil))
+	return f, nil
 }
 
 // renderInfo renders the compact index's info file of a gem: "---", then
 // the line of each version not yanked (see infoLine), in push order.
 func renderInfo(d gemDoc) *infoFile {
 	f := &infoFile{}
-	n := 4
+	n := len(infoHeader)
 	for _, data := range d.ed.All() {
 		n += len(data)
 	}
 	body := make([]byte, 0, n)
-	body = append(body, "---\n"...)
-	for id, data := range d.ed.All() {
+	body = append(body, infoHeader...)
+	for _, data := range d.ed.All() {
 		line, served := entryLine(data)
 		if !served {
 			continue
 		}
-		f.served = append(f.served, id)
 		body = append(body, line...)
 		body = append(body, '\n')
 	}
@@ -272,7 +330,11 @@ func (h *Handler) addVersion(ctx context.Context, rec versionRecord) (gemDoc, er
 			}
 			return fmt.Errorf("%w (%s)", ErrRepush, rec.FullName())
 		}
-		ed.Head.Name = rec.Name
+		state, err := extendMD5(ed.Head.InfoMD5, []byte(infoLine(&rec)+"\n"))
+		if err != nil {
+			return err
+		}
+		ed.Head.Name, ed.Head.InfoMD5 = rec.Name, state
 		ed.Head.Serial++
 		return ed.Set(id, data)
 	})
@@ -313,7 +375,11 @@ func (h *Handler) setYanked(ctx context.Context, name, id string, yanked bool) e
 			return err
 		}
 		ed.Head.Serial++
-		return ed.Set(id, data)
+		if err := ed.Set(id, data); err != nil {
+			return err
+		}
+		ed.Head.InfoMD5, err = infoMD5State(ed)
+		return err
 	})
 	if errors.Is(err, core.ErrNoChange) {
 		return nil

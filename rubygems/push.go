@@ -145,12 +145,15 @@ func (h *Handler) publish(ctx context.Context, staged string, rec versionRecord)
 
 // syncVersions appends to /versions what it does not yet say about a gem.
 func (h *Handler) syncVersions(ctx context.Context, name string) error {
-	return h.versions.sync(ctx, name, func() (*infoFile, error) {
-		e, err := h.loadInfo(ctx, name)
+	return h.versions.sync(ctx, name, func() (*served, error) {
+		e, err := h.loadGem(ctx, name)
 		if errors.Is(err, core.ErrNotFound) {
 			return nil, nil
 		}
-		return e.info, err
+		if err != nil {
+			return nil, err
+		}
+		return servedOf(e.doc)
 	})
 }
 

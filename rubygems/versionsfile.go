@@ -53,8 +53,9 @@ type versionsFile struct {
 
 // listedGem is what /versions lists for one gem, all its lines folded.
 type listedGem struct {
-	ids []string // versionIDs listed and not removed, in order
-	md5 string   // of its info file, as the last line says
+	ids []string        // versionIDs listed and not removed, in order
+	set map[string]bool // the same, as a set
+	md5 string          // of its info file, as the last line says
 }
 
 // versionsSnapshot is the file as of one record; immutable.
@@ -242,13 +243,17 @@ func (v *versionsFile) fold(line string) {
 	}
 	g := v.gems[f[0]]
 	if g == nil {
-		g = &listedGem{}
+		g = &listedGem{set: map[string]bool{}}
 		v.gems[f[0]] = g
 	}
 	for id := range strings.SplitSeq(f[1], ",") {
 		if gone, ok := strings.CutPrefix(id, "-"); ok {
-			g.ids = slices.DeleteFunc(g.ids, func(s string) bool { return s == gone })
-		} else if !slices.Contains(g.ids, id) {
+			if g.set[gone] {
+				delete(g.set, gone)
+				g.ids = slices.DeleteFunc(g.ids, func(s string) bool { return s == gone })
+			}
+		} else if !g.set[id] {
+			g.set[id] = true
 			g.ids = append(g.ids, id)
 		}
 	}
@@ -263,7 +268,7 @@ func (v *versionsFile) fold(line string) {
 // computed against the file it extends. Replicas race for the next
 // sequence number; the loser reads the winner's record and computes again,
 // so that every version is listed once.
-func (v *versionsFile) sync(ctx context.Context, name string, info func() (*infoFile, error)) error {
+func (v *versionsFile) sync(ctx context.Context, name string, info func() (*served, error)) error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	ctx = core.WithKind(ctx, core.KindIndex)
@@ -305,29 +310,36 @@ func (v *versionsFile) sync(ctx context.Context, name string, info func() (*info
 	return fmt.Errorf("append to /versions: %w: gave up after %d conflicting attempts", core.ErrConflict, maxVersionsAttempts)
 }
 
+// served is what a gem's info file serves: its versionIDs, in order, and
+// the file's MD5 (hex).
+type served struct {
+	ids []string
+	md5 string
+}
+
 // diffLine is the line that brings what /versions lists for a gem (listed,
-// nil for none) in line with its info file (nil: the gem serves nothing),
-// or "" when they agree.
-func diffLine(name string, listed *listedGem, f *infoFile) string {
-	var have, served []string
-	if listed != nil {
-		have = listed.ids
-	}
-	if f != nil {
-		served = f.served
+// nil for none) in line with what its info file serves (nil: nothing), or
+// "" when they agree.
+func diffLine(name string, listed *listedGem, f *served) string {
+	if f == nil {
+		return ""
 	}
 	var parts []string
-	for _, id := range served {
-		if !slices.Contains(have, id) {
+	now := make(map[string]bool, len(f.ids))
+	for _, id := range f.ids {
+		now[id] = true
+		if listed == nil || !listed.set[id] {
 			parts = append(parts, id)
 		}
 	}
-	for _, id := range have {
-		if !slices.Contains(served, id) {
-			parts = append(parts, "-"+id)
+	if listed != nil {
+		for _, id := range listed.ids {
+			if !now[id] {
+				parts = append(parts, "-"+id)
+			}
 		}
 	}
-	if len(parts) == 0 || f == nil {
+	if len(parts) == 0 {
 		return ""
 	}
 	return name + " " + strings.Join(parts, ",") + " " + f.md5 + "\n"
