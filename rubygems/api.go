@@ -110,7 +110,7 @@ type apiVersion struct {
 // versionsJSON serves GET /api/v1/versions/<gem>.json: the versions not
 // yanked, newest first.
 func (h *Handler) versionsJSON(ctx context.Context, req *core.RequestContext, p route.Params) (*core.Response, error) {
-	name, recs, err := h.servedRecords(ctx, req, p)
+	_, recs, err := h.servedRecords(ctx, req, p)
 	if err != nil {
 		return nil, err
 	}
@@ -123,7 +123,6 @@ func (h *Handler) versionsJSON(ctx context.Context, req *core.RequestContext, p 
 			Metadata: nonNilMap(r.Metadata)})
 	}
 	slices.SortStableFunc(out, func(a, b apiVersion) int { return -CompareVersions(a.Number, b.Number) })
-	_ = name
 	return core.JSONResponse(http.StatusOK, out), nil
 }
 

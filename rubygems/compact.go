@@ -46,10 +46,10 @@ func (h *Handler) names(ctx context.Context, req *core.RequestContext, _ route.P
 	}
 	var f *namesFile
 	err := h.versions.withGems(ctx, func(seq int64, gems map[string]*listedGem) {
-		h.namesMu.Lock()
-		defer h.namesMu.Unlock()
-		if h.namesCache != nil && h.namesCache.seq == seq {
-			f = h.namesCache
+		h.namesFile.mu.Lock()
+		defer h.namesFile.mu.Unlock()
+		if h.namesFile.file != nil && h.namesFile.file.seq == seq {
+			f = h.namesFile.file
 			return
 		}
 		names := make([]string, 0, len(gems))
@@ -65,7 +65,7 @@ func (h *Handler) names(ctx context.Context, req *core.RequestContext, _ route.P
 		}
 		m, s := md5.Sum(body), sha256.Sum256(body)
 		f = &namesFile{seq: seq, body: body, md5: hex.EncodeToString(m[:]), sha256: s[:]}
-		h.namesCache = f
+		h.namesFile.file = f
 	})
 	if err != nil {
 		return nil, err
@@ -73,10 +73,10 @@ func (h *Handler) names(ctx context.Context, req *core.RequestContext, _ route.P
 	return serveIndexFile(req, f.body, f.md5, f.sha256)
 }
 
-// namesState caches the rendered /names.
-type namesState struct {
-	namesMu    sync.Mutex
-	namesCache *namesFile
+// namesCache keeps the rendered /names.
+type namesCache struct {
+	mu   sync.Mutex
+	file *namesFile
 }
 
 // info serves GET /info/<gem>: one line per version with its dependencies

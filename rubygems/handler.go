@@ -49,16 +49,16 @@ const (
 // and API v1 (push, yank, unyank, versions, gem info). It is safe for
 // concurrent use, also by several handlers (replicas) sharing one storage.
 type Handler struct {
-	deps     core.Deps
-	cfg      Config
-	log      *slog.Logger
-	routes   route.Table[routeFunc]
-	infos    *infoCache
-	versions *versionsFile
-	now      func() time.Time
-	sweeper  *core.Sweeper
-	specs    specsCache
-	namesState
+	deps      core.Deps
+	cfg       Config
+	log       *slog.Logger
+	routes    route.Table[routeFunc]
+	infos     *infoCache
+	versions  *versionsFile
+	now       func() time.Time
+	sweeper   *core.Sweeper
+	specs     specsCache
+	namesFile namesCache
 }
 
 // routeFunc serves one route with the wildcard values of its pattern.
