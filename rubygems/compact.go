@@ -30,6 +30,13 @@ func (h *Handler) versionsIndex(ctx context.Context, req *core.RequestContext, _
 	return serveIndexFile(req, snap.body, snap.md5, snap.sha256)
 }
 
+// root serves GET /: a short text, so that gem install, which asks for
+// the source's root first, uses the compact index.
+func (h *Handler) root(context.Context, *core.RequestContext, route.Params) (*core.Response, error) {
+	return core.BytesResponse(http.StatusOK, "text/plain; charset=utf-8",
+		[]byte("RubyGems registry: compact index at versions, info/<gem>, names; API at api/v1\n")), nil
+}
+
 // namesFile is a rendered /names, valid for one /versions record.
 type namesFile struct {
 	seq    int64

@@ -73,6 +73,21 @@ func TestGemAndBundler(t *testing.T) {
 				t.Fatalf("a yanked version installed: %q", got)
 			}
 
+			// The legacy index, as gem list and gem specification read it
+			// (gem install reads the compact index): the yanked 1.0.0 is gone.
+			list := e2etest.Run(t, c.work, c.readEnv(t), gem, "list", "--remote", "--all", "--clear-sources", "--source", c.source, "^sr")
+			if !strings.Contains(list, base+" (2.0.0 ruby x86_64-linux)\n") || !strings.Contains(list, app+" (1.0.0)") {
+				t.Errorf("gem list --remote --all:\n%s", list)
+			}
+			pre := e2etest.Run(t, c.work, c.readEnv(t), gem, "list", "--remote", "--prerelease", "--clear-sources", "--source", c.source, "^sr")
+			if !strings.Contains(pre, base+" (2.1.0.pre)") {
+				t.Errorf("gem list --remote --prerelease:\n%s", pre)
+			}
+			spec := e2etest.Run(t, c.work, c.readEnv(t), gem, "specification", "--remote", "--clear-sources", "--source", c.source, app)
+			if !strings.Contains(spec, "name: "+app) || !strings.Contains(spec, "name: "+base) {
+				t.Errorf("gem specification --remote %s:\n%s", app, spec)
+			}
+
 			// bundler: a Gemfile needing app, which needs base.
 			b := newBundle(t, bundle, c, app)
 			b.run(t, "install")
@@ -176,6 +191,16 @@ func (c *gemClient) push(t *testing.T, file string) string {
 
 func (c *gemClient) pushErr(t *testing.T, file string) (string, error) {
 	return e2etest.RunErr(t, c.work, c.env(), c.gem, "push", "--host", c.host, file)
+}
+
+// readEnv is a fresh HOME for a read.
+func (c *gemClient) readEnv(t *testing.T) []string {
+	c.n++
+	home := filepath.Join(c.work, fmt.Sprintf("read%d", c.n))
+	if err := os.MkdirAll(home, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return []string{"HOME=" + home, "GEM_SPEC_CACHE=" + filepath.Join(home, "specs")}
 }
 
 // install installs into a fresh GEM_HOME, with a fresh HOME, and returns

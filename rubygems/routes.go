@@ -6,6 +6,9 @@ import "net/http"
 // also serve HEAD.
 func (h *Handler) addRoutes() {
 	t := &h.routes
+	// The root: gem install asks for it (HEAD) to learn that the source
+	// has a compact index, and reads /info/ when it answers.
+	t.Add(http.MethodGet, "/", h.root)
 	// Compact index (what bundler and gem ≥ 3 read).
 	t.Add(http.MethodGet, "/versions", h.versionsIndex)
 	t.Add(http.MethodGet, "/names", h.names)
