@@ -108,6 +108,20 @@ func TestCrashStates(t *testing.T) {
 			}
 			e.mustPush(ctx, g)
 			listedOnce("unlogged", "1.0.0")
+			// The same, repaired without a retry, by RepairVersions.
+			g = fixture{name: "repaired", version: "1.0.0"}
+			gem = g.gem(t)
+			id = core.StageID(uploadKey(time.Now()))
+			put(fileKey("repaired", id), gem)
+			spec.Name = "repaired"
+			if _, err := e.h.addVersion(ctx, versionRecord{Spec: *spec, SHA256: sha256Hex(gem), Size: int64(len(gem)), Object: id}); err != nil {
+				t.Fatal(err)
+			}
+			if err := e.h.RepairVersions(ctx); err != nil {
+				t.Fatal(err)
+			}
+			listedOnce("repaired", "1.0.0")
+			listedOnce("unlogged", "1.0.0")
 			for _, k := range e.keys(ctx) {
 				if strings.HasPrefix(k, uploadsPrefix) {
 					t.Errorf("upload left behind: %s", k)

@@ -276,15 +276,24 @@ func (h *Handler) download(ctx context.Context, req *core.RequestContext, p rout
 }
 
 // findVersion finds the version a full name ("<name>-<version>[-<platform>]")
-// stands for, not yanked, after checking the caller may read its gem.
-// Names hold "-" too, so every split before a digit is tried.
+// stands for, not yanked, in a gem the caller may read. Names hold "-"
+// too, so every split before a digit is tried; a caller who may not read
+// a candidate gem learns nothing of it, and is refused (rather than told
+// "not found") when no other candidate has the version.
 func (h *Handler) findVersion(ctx context.Context, req *core.RequestContext, full string) (*versionRecord, error) {
+	var refused error
 	for i := 0; i < len(full)-1; i++ {
 		if full[i] != '-' || full[i+1] < '0' || full[i+1] > '9' {
 			continue
 		}
 		name, id := full[:i], full[i+1:]
 		if ValidateName(name) != nil {
+			continue
+		}
+		if _, err := h.authorize(ctx, req, name, core.ActionRead); err != nil {
+			if refused == nil {
+				refused = err
+			}
 			continue
 		}
 		e, err := h.loadGem(ctx, name)
@@ -298,13 +307,12 @@ func (h *Handler) findVersion(ctx context.Context, req *core.RequestContext, ful
 		if err != nil {
 			return nil, err
 		}
-		if rec == nil || rec.Yanked {
-			continue
+		if rec != nil && !rec.Yanked {
+			return rec, nil
 		}
-		if _, err := h.authorize(ctx, req, name, core.ActionRead); err != nil {
-			return nil, err
-		}
-		return rec, nil
+	}
+	if refused != nil {
+		return nil, refused
 	}
 	return nil, fmt.Errorf("%w: %s", core.ErrNotFound, full)
 }

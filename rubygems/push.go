@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 
 	"github.com/smartregistry/smartregistry/core"
 	"github.com/smartregistry/smartregistry/internal/archive"
@@ -154,6 +155,21 @@ func (h *Handler) syncVersions(ctx context.Context, name string) error {
 			return nil, err
 		}
 		return servedOf(e.doc)
+	})
+}
+
+// RepairVersions brings /versions in line with every gem document: it
+// appends what a push or yank whose process crashed between listing the
+// version and appending its line (or whose /versions write failed) left
+// out. It reads every gem document; run it after a crash, or
+// periodically. Lines already right cost nothing.
+func (h *Handler) RepairVersions(ctx context.Context) error {
+	return h.deps.Storage.Walk(ctx, gemsPrefix, func(o core.ObjectInfo) error {
+		name, ok := strings.CutSuffix(strings.TrimPrefix(o.Key, gemsPrefix), "/gem.json")
+		if !ok || ValidateName(name) != nil {
+			return nil
+		}
+		return h.syncVersions(ctx, name)
 	})
 }
 
