@@ -49,7 +49,10 @@
 // YAML bomb is refused. Then core.Publish moves the gem into place and one
 // conditional update of the gem document lists it; last, /versions gains
 // its line. A crash between any two steps leaves nothing half-visible,
-// and a retry of the same .gem succeeds and completes /versions.
+// and a retry of the same .gem succeeds and completes /versions (so does
+// Handler.RepairVersions, for a push nobody retries). Handler.CleanUploads
+// removes the temporary objects of pushes a crash interrupted (a push
+// also starts a sweep now and then).
 //
 // # Authentication
 //

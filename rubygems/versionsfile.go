@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/smartregistry/smartregistry/core"
@@ -49,6 +50,10 @@ type versionsFile struct {
 	sha     hash.Hash
 	gems    map[string]*listedGem // what the file lists per gem
 	snap    *versionsSnapshot
+	// clock orders arrivals of readers and starts of refreshes;
+	// refreshedFrom is the tick at which the last refresh started.
+	clock         atomic.Int64
+	refreshedFrom int64
 }
 
 // listedGem is what /versions lists for one gem, all its lines folded.
@@ -80,21 +85,26 @@ func newVersionsFile(s *core.Storage, compactEvery int, now func() time.Time) *v
 
 // current brings the file up to date and returns it.
 func (v *versionsFile) current(ctx context.Context) (*versionsSnapshot, error) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if err := v.refresh(ctx); err != nil {
-		return nil, err
-	}
-	return v.snap, nil
+	var snap *versionsSnapshot
+	err := v.withGems(ctx, func(int64, map[string]*listedGem) { snap = v.snap })
+	return snap, err
 }
 
 // withGems brings the file up to date and calls fn with what it lists per
-// gem, under the lock (fn must not keep the map).
+// gem, under the lock (fn must not keep the map). Readers that arrive
+// while a refresh runs share the next one: a refresh that started after a
+// reader arrived read storage late enough for it, so concurrent reads cost
+// one refresh, not one each.
 func (v *versionsFile) withGems(ctx context.Context, fn func(seq int64, gems map[string]*listedGem)) error {
+	arrived := v.clock.Add(1)
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if err := v.refresh(ctx); err != nil {
-		return err
+	if !v.loaded || v.refreshedFrom < arrived {
+		started := v.clock.Add(1)
+		if err := v.refresh(ctx); err != nil {
+			return err
+		}
+		v.refreshedFrom = started
 	}
 	fn(v.seq, v.gems)
 	return nil
