@@ -32,6 +32,8 @@ func seedIndex(b *testing.B, e *testEnv) {
 // /versions (1,001 gems, 1,500 lines), whole and as bundler's ranged
 // update asks for it, through Handle on the memory backend, one goroutine,
 // as requests/s; -nocache renders /info from the document every time.
+// BenchmarkRegistryCompactIndex measures the same through the Registry
+// and over HTTP.
 func BenchmarkCompactIndex(b *testing.B) {
 	e := newTestEnvOn(b, memory.New(), true, Config{})
 	seedIndex(b, e)
@@ -69,35 +71,6 @@ func BenchmarkCompactIndex(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
 			b.ReportMetric(float64(n), "body-bytes")
-		})
-	}
-}
-
-// BenchmarkCompactIndexHTTP is BenchmarkCompactIndex over loopback HTTP
-// with parallel clients.
-func BenchmarkCompactIndexHTTP(b *testing.B) {
-	e := newTestEnvOn(b, memory.New(), true, Config{})
-	seedIndex(b, e)
-	srv := e.serve()
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
-	for _, path := range []string{"/info/big", "/versions"} {
-		b.Run(path[1:], func(b *testing.B) {
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					resp, err := client.Get(srv.URL + path)
-					if err != nil {
-						b.Error(err)
-						return
-					}
-					io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-					if resp.StatusCode != http.StatusOK {
-						b.Errorf("status %d", resp.StatusCode)
-						return
-					}
-				}
-			})
-			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
 		})
 	}
 }

@@ -12,7 +12,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"sort"
 	"strings"
@@ -274,30 +273,4 @@ func gz(t testing.TB, b []byte) []byte {
 func sha256Hex(b []byte) string {
 	s := sha256.Sum256(b)
 	return hex.EncodeToString(s[:])
-}
-
-// serve serves the handler over loopback HTTP, as the registry would.
-func (e *testEnv) serve() *httptest.Server {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, hr *http.Request) {
-		ctx := hr.Context()
-		req := &core.RequestContext{Method: hr.Method, Path: hr.URL.EscapedPath(), Header: hr.Header, Query: hr.URL.Query(),
-			Body: hr.Body, ContentLength: hr.ContentLength, Actor: &core.Actor{}, BaseURL: "http://" + hr.Host}
-		resp, err := e.h.Handle(ctx, req)
-		if err != nil {
-			resp = e.h.ErrorResponse(ctx, req, err)
-		}
-		for k, v := range resp.Header {
-			w.Header()[k] = v
-		}
-		if resp.Status == 0 {
-			resp.Status = http.StatusOK
-		}
-		w.WriteHeader(resp.Status)
-		if resp.Body != nil {
-			io.Copy(w, resp.Body)
-			resp.Body.Close()
-		}
-	}))
-	e.t.Cleanup(srv.Close)
-	return srv
 }
