@@ -130,3 +130,23 @@ func TestCrashStates(t *testing.T) {
 		})
 	}
 }
+
+// TestVersionsCatchUp: a yank whose /versions line was never written (a
+// crash right after the document changed) is caught up by the next push
+// of the gem, whose line then says both.
+func TestVersionsCatchUp(t *testing.T) {
+	ctx := t.Context()
+	e := newTestEnv(t)
+	e.mustPush(ctx, fixture{name: "foo", version: "1.0.0"})
+	e.mustPush(ctx, fixture{name: "foo", version: "1.1.0"})
+	if err := e.h.setYanked(ctx, "foo", "1.0.0", true); err != nil {
+		t.Fatal(err)
+	}
+	e.mustPush(ctx, fixture{name: "foo", version: "1.2.0"})
+	body := e.get(ctx, "/versions").body
+	lines := strings.Split(strings.TrimSuffix(body, "\n"), "\n")
+	last := strings.Fields(lines[len(lines)-1])
+	if len(last) != 3 || last[1] != "1.2.0,-1.0.0" {
+		t.Errorf("/versions:\n%s", body)
+	}
+}

@@ -30,6 +30,12 @@ type gemHead struct {
 	// its encoding.BinaryMarshaler form), so that a push learns the file's
 	// new MD5, which /versions names, by hashing only the line it appends.
 	InfoMD5 []byte `json:"infoMd5,omitempty"`
+	// PrevInfoMD5 is the info file's MD5 (hex) before the last change,
+	// and Added the version that change appended ("" when it was a yank
+	// or unyank): /versions, when it agrees with the document before that
+	// change, needs only that version (see diffLine).
+	PrevInfoMD5 string `json:"prevInfoMd5,omitempty"`
+	Added       string `json:"added,omitempty"`
 }
 
 // versionRecord is one pushed version (one platform of it).
@@ -154,14 +160,8 @@ func infoMD5State(ed *core.EntryDoc[gemHead]) ([]byte, error) {
 
 // servedOf is what a document's info file serves, from its entries'
 // first bytes and the hash state in its head: nothing is decoded or
-// rendered.
+// rendered, and the entries are looked at only when ids is called.
 func servedOf(d gemDoc) (*served, error) {
-	f := &served{}
-	for id, data := range d.ed.All() {
-		if _, ok := entryLine(data); ok {
-			f.ids = append(f.ids, id)
-		}
-	}
 	state := d.ed.Head.InfoMD5
 	if state == nil {
 		var err error
@@ -169,12 +169,42 @@ func servedOf(d gemDoc) (*served, error) {
 			return nil, err
 		}
 	}
+	sum, err := md5Hex(state)
+	if err != nil {
+		return nil, err
+	}
+	return &served{md5: sum, prevMD5: d.ed.Head.PrevInfoMD5, added: d.ed.Head.Added, ids: func() []string {
+		var ids []string
+		for id, data := range d.ed.All() {
+			if _, ok := entryLine(data); ok {
+				ids = append(ids, id)
+			}
+		}
+		return ids
+	}}, nil
+}
+
+// md5Hex is the hex MD5 of an MD5 hash state.
+func md5Hex(state []byte) (string, error) {
 	h := md5.New()
 	if err := h.(encoding.BinaryUnmarshaler).UnmarshalBinary(state); err != nil {
-		return nil, fmt.Errorf("info file hash state: %w", err)
+		return "", fmt.Errorf("info file hash state: %w", err)
 	}
-	f.md5 = hex.EncodeToString(h.Sum(nil))
-	return f, nil
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// recordChange notes in the head what a change does to the info file: the
+// MD5 before it, and the version it appends ("" for a yank or unyank).
+func recordChange(h *gemHead, added string) error {
+	prev := ""
+	if h.InfoMD5 != nil {
+		var err error
+		if prev, err = md5Hex(h.InfoMD5); err != nil {
+			return err
+		}
+	}
+	h.PrevInfoMD5, h.Added = prev, added
+	return nil
 }
 
 // renderInfo renders the compact index's info file of a gem: "---", then
@@ -330,6 +360,9 @@ func (h *Handler) addVersion(ctx context.Context, rec versionRecord) (gemDoc, er
 			}
 			return fmt.Errorf("%w (%s)", ErrRepush, rec.FullName())
 		}
+		if err := recordChange(&ed.Head, id); err != nil {
+			return err
+		}
 		state, err := extendMD5(ed.Head.InfoMD5, []byte(infoLine(&rec)+"\n"))
 		if err != nil {
 			return err
@@ -375,6 +408,9 @@ func (h *Handler) setYanked(ctx context.Context, name, id string, yanked bool) e
 			return err
 		}
 		ed.Head.Serial++
+		if err := recordChange(&ed.Head, ""); err != nil {
+			return err
+		}
 		if err := ed.Set(id, data); err != nil {
 			return err
 		}

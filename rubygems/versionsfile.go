@@ -320,23 +320,33 @@ func (v *versionsFile) sync(ctx context.Context, name string, info func() (*serv
 	return fmt.Errorf("append to /versions: %w: gave up after %d conflicting attempts", core.ErrConflict, maxVersionsAttempts)
 }
 
-// served is what a gem's info file serves: its versionIDs, in order, and
-// the file's MD5 (hex).
+// served is what a gem's info file serves: its MD5 (hex), its versionIDs
+// in order (computed only when needed), and what the document's last
+// change did: the MD5 before it, and the version it appended ("" when it
+// was no push).
 type served struct {
-	ids []string
-	md5 string
+	md5     string
+	ids     func() []string
+	prevMD5 string
+	added   string
 }
 
 // diffLine is the line that brings what /versions lists for a gem (listed,
 // nil for none) in line with what its info file serves (nil: nothing), or
-// "" when they agree.
+// "" when they agree. When /versions agrees with the document as it was
+// before its last change, and that change appended a version, the line is
+// that version: the common case of a push costs nothing per version.
 func diffLine(name string, listed *listedGem, f *served) string {
 	if f == nil {
 		return ""
 	}
+	if listed != nil && f.added != "" && listed.md5 == f.prevMD5 && !listed.set[f.added] {
+		return name + " " + f.added + " " + f.md5 + "\n"
+	}
 	var parts []string
-	now := make(map[string]bool, len(f.ids))
-	for _, id := range f.ids {
+	ids := f.ids()
+	now := make(map[string]bool, len(ids))
+	for _, id := range ids {
 		now[id] = true
 		if listed == nil || !listed.set[id] {
 			parts = append(parts, id)
