@@ -20,7 +20,8 @@ const maxMetadataGz = 1 << 20
 // maxDrain bounds how much of a refused push's body is read and thrown
 // away before the refusal is sent: gem (Net::HTTP) sends the whole body
 // before it reads the answer, and would see a reset connection instead of
-// the message if the server closed with the body unread.
+// the message if the server closed with the body unread. A larger rest
+// (announced by Content-Length) is not read.
 const maxDrain = 64 << 20
 
 // push serves POST /api/v1/gems: the raw .gem, as gem push sends it. The
@@ -36,7 +37,7 @@ func (h *Handler) push(ctx context.Context, req *core.RequestContext, _ route.Pa
 	}
 	body := &limitedReader{r: req.Body, left: h.cfg.MaxGemSize}
 	resp, err := h.receive(ctx, req, body)
-	if err != nil {
+	if err != nil && (req.ContentLength < 0 || req.ContentLength-(h.cfg.MaxGemSize-body.left) <= maxDrain) {
 		_, _ = io.CopyN(io.Discard, req.Body, maxDrain)
 	}
 	return resp, err
