@@ -17,8 +17,8 @@ import (
 // GEM_HOME with only our source (credentials in the source URL: reads are
 // not anonymous); gem yank, after which the version no longer installs;
 // bundle install of a Gemfile needing the dependent gem; and, after a new
-// version is pushed, bundle update asking only for the appended part of
-// /versions (206, from the server's request log).
+// version is pushed, a second bundle install asking only for the appended
+// part of /versions (206, from the server's request log).
 func TestGemAndBundler(t *testing.T) {
 	gem := e2etest.RequireTool(t, "gem")
 	bundle := e2etest.RequireTool(t, "bundle")
@@ -94,13 +94,25 @@ func TestGemAndBundler(t *testing.T) {
 			if lock := b.lock(t); !strings.Contains(lock, app+" (1.0.0)") || !strings.Contains(lock, base+" (2.0.0") {
 				t.Fatalf("Gemfile.lock:\n%s", lock)
 			}
-			// A new version: bundle update fetches only the appended part
-			// of /versions.
+			// Credentials from bundle config instead of the source URL.
+			cfg := newBundleAt(t, bundle, filepath.Join(c.work, "app-config"), c.host, app)
+			cfg.run(t, "config", "set", "--global", c.host+"/", "__token__:"+srv.Token)
+			cfg.run(t, "install")
+			if lock := cfg.lock(t); !strings.Contains(lock, app+" (1.0.0)") {
+				t.Fatalf("Gemfile.lock with credentials from bundle config:\n%s", lock)
+			}
+
+			// A new version: a second bundle install (the lock removed, so
+			// that it resolves again) fetches only the appended part of
+			// /versions.
 			mark := len(strings.Split(srv.Logs(), "\n"))
 			c.push(t, c.build(t, testGem{name: base, version: "2.2.0"}))
-			b.run(t, "update")
+			if err := os.Remove(filepath.Join(b.dir, "Gemfile.lock")); err != nil {
+				t.Fatal(err)
+			}
+			b.run(t, "install")
 			if lock := b.lock(t); !strings.Contains(lock, base+" (2.2.0)") {
-				t.Fatalf("after bundle update, Gemfile.lock:\n%s", lock)
+				t.Fatalf("after the second bundle install, Gemfile.lock:\n%s", lock)
 			}
 			var versions []string
 			for _, line := range strings.Split(srv.Logs(), "\n")[max(mark-1, 0):] {
@@ -109,11 +121,11 @@ func TestGemAndBundler(t *testing.T) {
 				}
 			}
 			if len(versions) == 0 {
-				t.Fatalf("bundle update did not ask for /versions:\n%s", srv.Logs())
+				t.Fatalf("the second bundle install did not ask for /versions:\n%s", srv.Logs())
 			}
 			for _, line := range versions {
 				if !strings.Contains(line, "status=206") {
-					t.Errorf("bundle update read /versions without a range: %s", line)
+					t.Errorf("the second bundle install read /versions without a range: %s", line)
 				}
 			}
 		})
@@ -241,9 +253,13 @@ type bundleProject struct {
 }
 
 func newBundle(t *testing.T, bundle string, c *gemClient, dep string) *bundleProject {
-	dir := filepath.Join(c.work, "app")
+	return newBundleAt(t, bundle, filepath.Join(c.work, "app"), c.source, dep)
+}
+
+// newBundleAt is a project in dir whose Gemfile has source and needs dep.
+func newBundleAt(t *testing.T, bundle, dir, source, dep string) *bundleProject {
 	home := filepath.Join(dir, "home")
-	writeTestFile(t, filepath.Join(dir, "Gemfile"), fmt.Sprintf("source %q\ngem %q\n", c.source, dep), 0o644)
+	writeTestFile(t, filepath.Join(dir, "Gemfile"), fmt.Sprintf("source %q\ngem %q\n", source, dep), 0o644)
 	if err := os.MkdirAll(home, 0o755); err != nil {
 		t.Fatal(err)
 	}
