@@ -15,31 +15,43 @@ import (
 // Spec is what the registry keeps of a gemspec: the fields the compact
 // index, the legacy index, the quick gemspecs and API v1 serve.
 type Spec struct {
-	Name     string `json:"name"`
-	Version  string `json:"version"`
-	Platform string `json:"platform"` // "ruby" for a pure-Ruby gem
+	// Name is the gem's name.
+	Name string `json:"name"`
+	// Version is the version in its canonical form ("1.0.0", "2.0.0.pre1").
+	Version string `json:"version"`
+	// Platform is "ruby" for a pure-Ruby gem, else e.g. "java" or
+	// "x86_64-linux".
+	Platform string `json:"platform"`
 	// Dependencies are the runtime dependencies, DevDependencies the
 	// development ones; each requirement is "<op> <version>".
 	Dependencies    []Dependency `json:"dependencies,omitempty"`
 	DevDependencies []Dependency `json:"devDependencies,omitempty"`
 	// RequiredRuby and RequiredRubygems are requirements, "<op> <version>".
-	RequiredRuby     []string          `json:"requiredRuby,omitempty"`
-	RequiredRubygems []string          `json:"requiredRubygems,omitempty"`
-	Summary          string            `json:"summary,omitempty"`
-	Description      string            `json:"description,omitempty"`
-	Authors          []string          `json:"authors,omitempty"`
-	Email            []string          `json:"email,omitempty"`
-	Homepage         string            `json:"homepage,omitempty"`
-	Licenses         []string          `json:"licenses,omitempty"`
-	Metadata         map[string]string `json:"metadata,omitempty"`
-	Date             string            `json:"date,omitempty"` // YYYY-MM-DD
-	RubygemsVersion  string            `json:"rubygemsVersion,omitempty"`
-	SpecVersion      int               `json:"specVersion,omitempty"`
+	RequiredRuby     []string `json:"requiredRuby,omitempty"`
+	RequiredRubygems []string `json:"requiredRubygems,omitempty"`
+	// Summary and Description describe the gem.
+	Summary     string `json:"summary,omitempty"`
+	Description string `json:"description,omitempty"`
+	// Authors, Email, Homepage and Licenses are as the gemspec says.
+	Authors  []string `json:"authors,omitempty"`
+	Email    []string `json:"email,omitempty"`
+	Homepage string   `json:"homepage,omitempty"`
+	Licenses []string `json:"licenses,omitempty"`
+	// Metadata is the gemspec's metadata map (source_code_uri, …).
+	Metadata map[string]string `json:"metadata,omitempty"`
+	// Date is the gemspec's date, YYYY-MM-DD.
+	Date string `json:"date,omitempty"`
+	// RubygemsVersion is the rubygems that built the gem, SpecVersion the
+	// gemspec's specification_version.
+	RubygemsVersion string `json:"rubygemsVersion,omitempty"`
+	SpecVersion     int    `json:"specVersion,omitempty"`
 }
 
 // Dependency is one dependency of a gem.
 type Dependency struct {
-	Name         string   `json:"name"`
+	// Name is the gem depended on.
+	Name string `json:"name"`
+	// Requirements are "<op> <version>", all of which must hold.
 	Requirements []string `json:"requirements"`
 }
 
