@@ -1,0 +1,221 @@
+package rubygems
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/smartregistry/smartregistry/core"
+	"github.com/smartregistry/smartregistry/internal/archive"
+	"github.com/smartregistry/smartregistry/internal/digest"
+	"github.com/smartregistry/smartregistry/internal/route"
+)
+
+// maxMetadataGz bounds the compressed metadata.gz member of a .gem.
+const maxMetadataGz = 1 << 20
+
+// maxDrain bounds how much of a refused push's body is read and thrown
+// away before the refusal is sent: gem (Net::HTTP) sends the whole body
+// before it reads the answer, and would see a reset connection instead of
+// the message if the server closed with the body unread. A larger rest
+// (announced by Content-Length) is not read.
+const maxDrain = 64 << 20
+
+// push serves POST /api/v1/gems: the raw .gem, as gem push sends it. The
+// body streams to a temporary key while it is hashed; the gemspec is read
+// back from storage (metadata.gz in the .gem's tar) and parsed as plain
+// data; then the commit protocol (core.Publish) moves the .gem to a key of
+// its own and lists it in the gem document with one conditional update;
+// last, /versions gains the version.
+func (h *Handler) push(ctx context.Context, req *core.RequestContext, _ route.Params) (*core.Response, error) {
+	h.sweeper.Maybe()
+	if req.Body == nil {
+		req.Body = http.NoBody
+	}
+	body := &limitedReader{r: req.Body, left: h.cfg.MaxGemSize}
+	resp, err := h.receive(ctx, req, body)
+	if err != nil && (req.ContentLength < 0 || req.ContentLength-(h.cfg.MaxGemSize-body.left) <= maxDrain) {
+		_, _ = io.CopyN(io.Discard, req.Body, maxDrain)
+	}
+	return resp, err
+}
+
+func (h *Handler) receive(ctx context.Context, req *core.RequestContext, body io.Reader) (*core.Response, error) {
+	principal, err := h.identify(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	if principal == nil {
+		return nil, fmt.Errorf("%w: pushing needs an API key", core.ErrUnauthorized)
+	}
+	if err := h.deps.Auth.MayWrite(principal, core.ProtocolRubyGems); err != nil {
+		return nil, err
+	}
+	if req.ContentLength > h.cfg.MaxGemSize {
+		return nil, fmt.Errorf("%w: a gem of %d bytes is over the limit of %d", core.ErrTooLarge, req.ContentLength, h.cfg.MaxGemSize)
+	}
+	staged := uploadKey(h.now())
+	tmp := core.WithKind(ctx, core.KindTemporary)
+	defer func() { _ = h.deps.Storage.Delete(context.WithoutCancel(tmp), staged) }() // gone after Publish anyway
+	hashes := digest.NewSet(digest.SHA256)
+	src := &errReader{r: body}
+	size := req.ContentLength
+	if size < 0 {
+		size = -1
+	}
+	if _, err := h.deps.Storage.Put(tmp, staged, hashes.Reader(src), size, core.PutOptions{}); err != nil {
+		if src.err != nil {
+			return nil, readError(src.err)
+		}
+		return nil, fmt.Errorf("store pushed gem: %w", err)
+	}
+	if hashes.Size() == 0 {
+		return nil, fmt.Errorf("%w: the request has no gem in its body", core.ErrInvalidArgument)
+	}
+	spec, err := h.readSpec(ctx, staged)
+	if err != nil {
+		return nil, err
+	}
+	if err := h.deps.Auth.Authorize(ctx, principal, gemScope(spec.Name, core.ActionWrite)); err != nil {
+		return nil, err
+	}
+	rec := versionRecord{Spec: *spec, SHA256: hashes.Hex(digest.SHA256), Size: hashes.Size(),
+		Object: core.StageID(staged), Pushed: h.now().UTC()}
+	if err := h.publish(ctx, staged, rec); err != nil {
+		return nil, err
+	}
+	h.log.DebugContext(ctx, "rubygems push", "gem", spec.FullName(), "size", rec.Size, "user", principal.UserID)
+	return core.BytesResponse(http.StatusOK, "text/plain; charset=utf-8",
+		[]byte(fmt.Sprintf("Successfully registered gem: %s (%s)\n", spec.Name, versionID(spec.Version, spec.Platform)))), nil
+}
+
+// readSpec reads the gemspec back out of a stored .gem: the plain tar's
+// metadata.gz, bounded, decompressed with bounds, parsed as plain data.
+func (h *Handler) readSpec(ctx context.Context, key string) (*Spec, error) {
+	rc, _, err := h.deps.Storage.Get(core.WithKind(ctx, core.KindTemporary), key, nil)
+	if err != nil {
+		return nil, fmt.Errorf("read back pushed gem: %w", err)
+	}
+	defer rc.Close()
+	stored := &errReader{r: rc}
+	_, gz, err := archive.FromTar(stored, func(name string) bool { return name == "metadata.gz" },
+		archive.Limits{MaxMemberSize: maxMetadataGz, MaxEntries: 64})
+	if err != nil && stored.err != nil {
+		return nil, fmt.Errorf("read back pushed gem: %w", stored.err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: not a gem (a tar holding metadata.gz): %w", core.ErrInvalidArgument, err)
+	}
+	yml, err := archive.Gunzip(gz, archive.Limits{MaxMemberSize: h.cfg.MaxSpecSize})
+	if err != nil {
+		return nil, fmt.Errorf("%w: metadata.gz: %w", core.ErrInvalidArgument, err)
+	}
+	return ParseSpec(yml, SpecLimits{})
+}
+
+// publish runs the commit protocol for a pushed .gem and brings /versions
+// up to date. A retry of the same bytes succeeds; other bytes for a
+// version pushed before are ErrRepush.
+func (h *Handler) publish(ctx context.Context, staged string, rec versionRecord) error {
+	id := versionID(rec.Version, rec.Platform)
+	ctx = core.WithObject(ctx, core.ObjectRef{Package: rec.Name, Version: id})
+	if e, err := h.loadGem(ctx, rec.Name); err == nil { // refuse early what the commit would refuse
+		if cur, err := e.doc.record(id); err == nil && cur != nil && cur.SHA256 != rec.SHA256 {
+			return fmt.Errorf("%w (%s)", ErrRepush, rec.FullName())
+		}
+	}
+	final := fileKey(rec.Name, rec.Object)
+	err := core.Publish(ctx, h.deps.Storage, core.Publication{
+		Staged: staged, Final: final, ContentType: "application/octet-stream",
+		Commit: func(ctx context.Context) error {
+			doc, err := h.addVersion(ctx, rec)
+			if err == nil {
+				h.cacheGem(rec.Name, doc) // syncVersions renders the info file from it, unread
+			}
+			return err
+		},
+		Listed: func(ctx context.Context) (bool, error) { return h.listsObject(ctx, rec.Name, id, rec.Object) },
+	})
+	if err != nil {
+		return err
+	}
+	return h.syncVersions(ctx, rec.Name)
+}
+
+// syncVersions appends to /versions what it does not yet say about a gem.
+func (h *Handler) syncVersions(ctx context.Context, name string) error {
+	return h.versions.sync(ctx, name, func() (*served, error) {
+		e, err := h.loadGem(ctx, name)
+		if errors.Is(err, core.ErrNotFound) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		return servedOf(e.doc)
+	})
+}
+
+// RepairVersions brings /versions in line with every gem document: it
+// appends what a push or yank whose process crashed between listing the
+// version and appending its line (or whose /versions write failed) left
+// out. It reads every gem document; run it after a crash, or
+// periodically. Lines already right cost nothing.
+func (h *Handler) RepairVersions(ctx context.Context) error {
+	return h.deps.Storage.Walk(ctx, gemsPrefix, func(o core.ObjectInfo) error {
+		name, ok := strings.CutSuffix(strings.TrimPrefix(o.Key, gemsPrefix), "/gem.json")
+		if !ok || ValidateName(name) != nil {
+			return nil
+		}
+		return h.syncVersions(ctx, name)
+	})
+}
+
+// readError keeps the category of an error reading the request body (too
+// large, cancelled) and calls anything else a malformed request.
+func readError(err error) error {
+	if core.HTTPStatus(err) != http.StatusInternalServerError || errors.Is(err, context.Canceled) ||
+		errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return fmt.Errorf("%w: reading the gem: %v", core.ErrInvalidArgument, err)
+}
+
+// errReader remembers the first error of the reader it wraps, so that a
+// failure can be blamed on the client (the body) or on the storage.
+type errReader struct {
+	r   io.Reader
+	err error
+}
+
+func (e *errReader) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err != nil && err != io.EOF && e.err == nil {
+		e.err = err
+	}
+	return n, err
+}
+
+// limitedReader fails with ErrTooLarge once more than left bytes are read.
+type limitedReader struct {
+	r    io.Reader
+	left int64
+}
+
+func (l *limitedReader) Read(p []byte) (int, error) {
+	if l.left < 0 {
+		return 0, fmt.Errorf("%w: the gem is over the size limit", core.ErrTooLarge)
+	}
+	if int64(len(p)) > l.left+1 {
+		p = p[:l.left+1]
+	}
+	n, err := l.r.Read(p)
+	l.left -= int64(n)
+	if l.left < 0 {
+		return n, fmt.Errorf("%w: the gem is over the size limit", core.ErrTooLarge)
+	}
+	return n, err
+}
