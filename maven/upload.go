@@ -58,9 +58,6 @@ func (h *Handler) receive(ctx context.Context, req *core.RequestContext, path st
 	if err != nil {
 		return nil, err
 	}
-	if !IsSnapshot(c.Version) && fn.Build != "" {
-		return nil, fmt.Errorf("%w: a timestamped file in release version %s", core.ErrInvalidArgument, c.Version)
-	}
 	if err := h.deps.Auth.Authorize(ctx, principal, ArtifactScope(c.Group, c.Artifact, core.ActionWrite)); err != nil {
 		return nil, err
 	}
