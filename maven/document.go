@@ -93,9 +93,11 @@ func fileOf(ed *core.EntryDoc[versionHead], file string) (fileRecord, bool, erro
 var ErrReleaseExists = fmt.Errorf("%w: release files are immutable", core.ErrConflict)
 
 // added is what a file's commit changed: the objects it unlisted (a
-// replaced file, pruned SNAPSHOT builds), to delete once committed.
+// replaced file, pruned SNAPSHOT builds), to delete once the deploy is
+// done, and the entries they had, to put back if it is rolled back.
 type added struct {
 	unlisted []string
+	removed  map[string][]byte
 }
 
 // addFile lists a file in its version document with one conditional
@@ -107,7 +109,7 @@ func (h *Handler) addFile(ctx context.Context, c Coordinates, fn FileName, rec f
 	var out added
 	_, _, err := core.UpdateEntryDoc(ctx, h.deps.Storage, versionKey(c.Group, c.Artifact, c.Version),
 		func(ed *core.EntryDoc[versionHead], _ bool) error {
-			out = added{}
+			out = added{removed: map[string][]byte{}}
 			old, ok, err := fileOf(ed, c.File)
 			if err != nil {
 				return err
@@ -120,6 +122,8 @@ func (h *Handler) addFile(ctx context.Context, c Coordinates, fn FileName, rec f
 			}
 			if ok {
 				out.unlisted = append(out.unlisted, old.Object)
+				data, _ := ed.Get(c.File)
+				out.removed[c.File] = data
 			}
 			b, err := json.Marshal(rec)
 			if err != nil {
@@ -134,7 +138,14 @@ func (h *Handler) addFile(ctx context.Context, c Coordinates, fn FileName, rec f
 				if err != nil {
 					return err
 				}
-				out.unlisted = append(out.unlisted, pruned...)
+				for name, data := range pruned {
+					out.removed[name] = data
+					var f fileRecord
+					if err := json.Unmarshal(data, &f); err != nil {
+						return fmt.Errorf("file %s: %w", name, err)
+					}
+					out.unlisted = append(out.unlisted, f.Object)
+				}
 			}
 			return nil
 		})
@@ -142,8 +153,8 @@ func (h *Handler) addFile(ctx context.Context, c Coordinates, fn FileName, rec f
 }
 
 // pruneBuilds removes from a SNAPSHOT's version document the files of all
-// but the newest keep timestamped builds, and returns their objects.
-func pruneBuilds(ed *core.EntryDoc[versionHead], c Coordinates, keep int) ([]string, error) {
+// but the newest keep timestamped builds, and returns their entries.
+func pruneBuilds(ed *core.EntryDoc[versionHead], c Coordinates, keep int) (map[string][]byte, error) {
 	builds := map[string]bool{}
 	for name := range ed.All() {
 		if fn, err := ParseFileName(c.Artifact, c.Version, name); err == nil && fn.Build != "" {
@@ -162,22 +173,41 @@ func pruneBuilds(ed *core.EntryDoc[versionHead], c Coordinates, keep int) ([]str
 	for _, b := range order[:len(order)-keep] {
 		old[b] = true
 	}
-	var gone, objects []string
+	gone := map[string][]byte{}
 	for name, data := range ed.All() {
-		fn, err := ParseFileName(c.Artifact, c.Version, name)
-		if err != nil || !old[fn.Build] {
-			continue
+		if fn, err := ParseFileName(c.Artifact, c.Version, name); err == nil && old[fn.Build] {
+			gone[name] = data
 		}
-		var f fileRecord
-		if err := json.Unmarshal(data, &f); err != nil {
-			return nil, fmt.Errorf("file %s: %w", name, err)
-		}
-		gone, objects = append(gone, name), append(objects, f.Object)
 	}
-	for _, name := range gone {
+	for name := range gone {
 		ed.Delete(name)
 	}
-	return objects, nil
+	return gone, nil
+}
+
+// rollbackFile undoes addFile when the deploy cannot finish (the artifact
+// document refused the version): if the version document still lists
+// object under the file's name, the entries the commit removed are put
+// back, and the file is unlisted unless it replaced one.
+func (h *Handler) rollbackFile(ctx context.Context, c Coordinates, object string, a added) error {
+	_, _, err := core.UpdateEntryDoc(ctx, h.deps.Storage, versionKey(c.Group, c.Artifact, c.Version),
+		func(ed *core.EntryDoc[versionHead], exists bool) error {
+			f, ok, err := fileOf(ed, c.File)
+			if err != nil {
+				return err
+			}
+			if !exists || !ok || f.Object != object {
+				return core.ErrNoChange
+			}
+			ed.Delete(c.File)
+			for name, data := range a.removed {
+				if err := ed.Set(name, data); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	return err
 }
 
 // compareBuilds orders timestamped SNAPSHOT builds oldest first: by build

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"sync"
 	"testing"
 
 	"github.com/smartregistry/smartregistry/core"
@@ -43,7 +44,7 @@ func newTestEnvOn(t testing.TB, backend core.Backend, cfg Config, hooks core.Sto
 	t.Helper()
 	storage := core.NewStorage(backend, hooks)
 	provider, err := core.NewDefaultAuthProvider(core.DefaultAuthOptions{
-		Users: []core.UserConfig{{Username: "alice", Password: "alice-password"}},
+		Users: []core.UserConfig{{Username: "alice", PasswordHash: aliceHash(t)}},
 		Tokens: []core.StaticToken{
 			{Token: adminToken, UserID: "admin"},
 			{Token: readerToken, UserID: "reader", Scopes: []string{"maven:artifact:com.example:*:read"}},
@@ -68,6 +69,22 @@ func newTestEnvOn(t testing.TB, backend core.Backend, cfg Config, hooks core.Sto
 		}
 	})
 	return &testEnv{t: t, backend: backend, storage: storage, h: h}
+}
+
+var (
+	aliceOnce   sync.Once
+	aliceHashed string
+	aliceErr    error
+)
+
+// aliceHash hashes alice's password once per test process: hashing is
+// slow on purpose.
+func aliceHash(t testing.TB) string {
+	aliceOnce.Do(func() { aliceHashed, aliceErr = core.HashPassword("alice-password") })
+	if aliceErr != nil {
+		t.Fatal(aliceErr)
+	}
+	return aliceHashed
 }
 
 // request is one call; token is sent as Basic <user>:<token> (as Maven

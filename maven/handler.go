@@ -119,10 +119,13 @@ func (h *Handler) Handle(ctx context.Context, req *core.RequestContext) (*core.R
 // Close stops the background sweep of abandoned uploads.
 func (h *Handler) Close(ctx context.Context) error { return h.sweeper.Close(ctx) }
 
-// CleanUploads removes the temporary upload objects older than
-// UploadMaxAge that crashed processes left behind, and returns how many.
-func (h *Handler) CleanUploads(ctx context.Context) (int, error) {
-	return h.sweeper.Sweep(ctx, h.now().Add(-h.cfg.UploadMaxAge))
+// CleanUploads removes the temporary upload objects created and written
+// before before (left behind by a process that crashed mid-deploy) and
+// returns how many it removed. Deploys start such a sweep on their own,
+// for objects older than UploadMaxAge, at most once per
+// UploadCleanupInterval. It lists maven/uploads/ once.
+func (h *Handler) CleanUploads(ctx context.Context, before time.Time) (int, error) {
+	return h.sweeper.Sweep(ctx, before)
 }
 
 // ArtifactScope is the scope that guards an artifact:

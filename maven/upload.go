@@ -114,6 +114,16 @@ func (h *Handler) deploy(ctx context.Context, c Coordinates, fn FileName, body i
 		return err
 	}
 	if err := h.addVersion(core.WithKind(ctx, core.KindMetadata), c.Group, c.Artifact, c.Version); err != nil {
+		// Refused (a hook) or failed: unlist the file again, so that a
+		// refused deploy leaves nothing. Should this fail too, the file
+		// stays listed and the version joins the artifact document on a
+		// retry, or when mvn uploads its maven-metadata.xml.
+		if !errors.Is(err, context.Canceled) && out.removed != nil {
+			cleanup := core.WithKind(context.WithoutCancel(ctx), core.KindMetadata)
+			if rerr := h.rollbackFile(cleanup, c, id, out); rerr == nil {
+				h.deleteQuietly(core.WithKind(cleanup, core.KindArtifact), fileKey(c.Group, c.Artifact, c.Version, id))
+			}
+		}
 		return err
 	}
 	gone := core.WithKind(context.WithoutCancel(ctx), core.KindArtifact)
