@@ -98,6 +98,9 @@ var ErrReleaseExists = fmt.Errorf("%w: release files are immutable", core.ErrCon
 type added struct {
 	unlisted []string
 	removed  map[string][]byte
+	// first: the version document listed no file before; retry: it
+	// listed this file with the same bytes already.
+	first, retry bool
 }
 
 // addFile lists a file in its version document with one conditional
@@ -115,8 +118,10 @@ func (h *Handler) addFile(ctx context.Context, c Coordinates, fn FileName, rec f
 				return err
 			}
 			if ok && old.sameBytes(rec) {
+				out.retry = true
 				return core.ErrAlreadyListed
 			}
+			out.first = ed.Len() == 0
 			if ok && !IsSnapshot(c.Version) && !h.cfg.AllowRedeploy {
 				return fmt.Errorf("%w: %s is deployed already with other content", ErrReleaseExists, c.Path())
 			}

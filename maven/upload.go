@@ -113,6 +113,13 @@ func (h *Handler) deploy(ctx context.Context, c Coordinates, fn FileName, body i
 	if err != nil {
 		return err
 	}
+	// The artifact document lists a version from its first file on; a
+	// retry (perhaps after a crash between the two updates) makes sure.
+	// Should a crash have cut a deploy short there, the maven-metadata.xml
+	// mvn uploads at the end also lists the version (mergeVersions).
+	if !out.first && !out.retry {
+		return h.deleteUnlisted(ctx, c, out)
+	}
 	if err := h.addVersion(core.WithKind(ctx, core.KindMetadata), c.Group, c.Artifact, c.Version); err != nil {
 		// Refused (a hook) or failed: unlist the file again, so that a
 		// refused deploy leaves nothing. Should this fail too, the file
@@ -126,6 +133,11 @@ func (h *Handler) deploy(ctx context.Context, c Coordinates, fn FileName, body i
 		}
 		return err
 	}
+	return h.deleteUnlisted(ctx, c, out)
+}
+
+// deleteUnlisted deletes the objects a deploy's commit unlisted.
+func (h *Handler) deleteUnlisted(ctx context.Context, c Coordinates, out added) error {
 	gone := core.WithKind(context.WithoutCancel(ctx), core.KindArtifact)
 	for _, obj := range out.unlisted {
 		h.deleteQuietly(gone, fileKey(c.Group, c.Artifact, c.Version, obj))
