@@ -47,7 +47,7 @@ var settingsTmpl = template.Must(template.New("settings").Parse(`<settings>
 </settings>
 `))
 
-func newMvn(t *testing.T, mvn, dir, user, password string) *mvnClient {
+func newMvn(t testing.TB, mvn, dir, user, password string) *mvnClient {
 	t.Helper()
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
@@ -127,7 +127,7 @@ var pomTmpl = template.Must(template.New("pom").Parse(`<project xmlns="http://ma
 type dep struct{ G, A, V, C string }
 
 // write writes the project into dir and returns dir.
-func (p project) write(t *testing.T, dir string) string {
+func (p project) write(t testing.TB, dir string) string {
 	t.Helper()
 	var deps []dep
 	for _, d := range p.deps {
