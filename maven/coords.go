@@ -77,11 +77,28 @@ func ParseCoordinates(p string) (Coordinates, error) {
 		return Coordinates{}, fmt.Errorf("%w: %.200q is not <group>/<artifact>/<version>/<file>", core.ErrInvalidArgument, p)
 	}
 	n := len(segs)
-	c := Coordinates{Group: strings.Join(segs[:n-3], "."), Artifact: segs[n-3], Version: segs[n-2], File: segs[n-1]}
+	group, err := joinGroup(segs[:n-3])
+	if err != nil {
+		return Coordinates{}, err
+	}
+	c := Coordinates{Group: group, Artifact: segs[n-3], Version: segs[n-2], File: segs[n-1]}
 	if err := c.validate(); err != nil {
 		return Coordinates{}, err
 	}
 	return c, nil
+}
+
+// joinGroup makes the groupId of the group directories of a path. A
+// directory with a dot in it is refused: the layout spells every dot of a
+// groupId as "/", and "com.example/app" must not alias "com/example/app".
+func joinGroup(segs []string) (string, error) {
+	for _, s := range segs {
+		if strings.Contains(s, ".") {
+			return "", fmt.Errorf("%w: group directory %.200q holds a dot: a groupId's dots are \"/\" in the layout", core.ErrInvalidArgument, s)
+		}
+	}
+	g := strings.Join(segs, ".")
+	return g, ValidateGroup(g)
 }
 
 func (c Coordinates) validate() error {
@@ -197,7 +214,7 @@ func ParseFileName(artifact, version, file string) (FileName, error) {
 		}
 	}
 	ext, ok := strings.CutPrefix(rest, ".")
-	if !ok || ext == "" || strings.HasSuffix(ext, ".") {
+	if !ok || ext == "" || strings.HasSuffix(ext, ".") || strings.HasPrefix(ext, ".") {
 		return FileName{}, bad("no extension")
 	}
 	if err := ValidateID("extension", ext); err != nil {

@@ -262,6 +262,8 @@ func TestMetadataUploads(t *testing.T) {
 		{"file of another version", "/com/example/app/1.0/app-2.0.jar", "x", 400},
 		{"bad group", "/com/ex%20ample/app/1.0/app-1.0.jar", "x", 400},
 		{"too short", "/app/1.0/app-1.0.jar", "x", 400},
+		{"dotted group directory", "/com.example/app/1.0/app-1.0.jar", "x", 400},
+		{"dotted group metadata", "/com.example/app/maven-metadata.xml", artifactMetadata("com.example", "app", "1.0"), 400},
 		{"release redeploy", "/com/example/app/1.0/app-1.0.jar", "changed", 409},
 		{"mismatching checksum", "/com/example/app/1.0/app-1.0.jar.sha1", sha1Hex("changed"), 400},
 	}

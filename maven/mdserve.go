@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/smartregistry/smartregistry/core"
+	"github.com/smartregistry/smartregistry/internal/reqbody"
 )
 
 // rendered is a maven-metadata.xml as served, with its checksums.
@@ -226,20 +227,22 @@ func (h *Handler) metadataAt(ctx context.Context, req *core.RequestContext, dir 
 	}
 	var cands []candidate
 	if n >= 3 && IsSnapshot(dir[n-1]) {
-		c := Coordinates{Group: strings.Join(dir[:n-2], "."), Artifact: dir[n-2], Version: dir[n-1]}
-		if c.validate() == nil {
+		g, err := joinGroup(dir[:n-2])
+		c := Coordinates{Group: g, Artifact: dir[n-2], Version: dir[n-1]}
+		if err == nil && c.validate() == nil {
 			cands = append(cands, candidate{c.Group, c.Artifact, func() (*rendered, error) {
 				return h.renderVersion(ctx, c.Group, c.Artifact, c.Version)
 			}})
 		}
 	}
 	if n >= 2 {
-		g, a := strings.Join(dir[:n-1], "."), dir[n-1]
-		if ValidateGroup(g) == nil && ValidateID("artifactId", a) == nil {
+		g, err := joinGroup(dir[:n-1])
+		a := dir[n-1]
+		if err == nil && ValidateID("artifactId", a) == nil {
 			cands = append(cands, candidate{g, a, func() (*rendered, error) { return h.renderArtifact(ctx, g, a) }})
 		}
 	}
-	if g := strings.Join(dir, "."); ValidateGroup(g) == nil {
+	if g, err := joinGroup(dir); err == nil {
 		cands = append(cands, candidate{g, "*", func() (*rendered, error) { return h.renderGroup(ctx, g) }})
 	}
 	for _, c := range cands {
@@ -266,7 +269,7 @@ func (h *Handler) metadataAt(ctx context.Context, req *core.RequestContext, dir 
 func (h *Handler) putMetadata(ctx context.Context, principal *core.Principal, dir []string, body io.Reader) (*core.Response, error) {
 	m, err := ParseMetadata(body, h.cfg.MaxMetadataSize)
 	if err != nil {
-		return nil, readError(err)
+		return nil, reqbody.ReadError(err)
 	}
 	n := len(dir)
 	mismatch := func(what string) error {
@@ -277,7 +280,7 @@ func (h *Handler) putMetadata(ctx context.Context, principal *core.Principal, di
 	switch m.Level() {
 	case LevelVersion:
 		c := Coordinates{Group: m.GroupID, Artifact: m.ArtifactID, Version: m.Version}
-		if n < 3 || strings.Join(dir[:n-2], ".") != c.Group || dir[n-2] != c.Artifact || dir[n-1] != c.Version {
+		if n < 3 || !sameGroup(dir[:n-2], c.Group) || dir[n-2] != c.Artifact || dir[n-1] != c.Version {
 			return nil, mismatch(c.Group + ":" + c.Artifact + ":" + c.Version)
 		}
 		if err := c.validate(); err != nil {
@@ -289,7 +292,7 @@ func (h *Handler) putMetadata(ctx context.Context, principal *core.Principal, di
 		return created(), nil
 	case LevelArtifact:
 		g, a := m.GroupID, m.ArtifactID
-		if n < 2 || strings.Join(dir[:n-1], ".") != g || dir[n-1] != a {
+		if n < 2 || !sameGroup(dir[:n-1], g) || dir[n-1] != a {
 			return nil, mismatch(g + ":" + a)
 		}
 		if err := ValidateGroup(g); err != nil {
@@ -306,18 +309,24 @@ func (h *Handler) putMetadata(ctx context.Context, principal *core.Principal, di
 		}
 		return created(), nil
 	default:
-		g := strings.Join(dir, ".")
+		g, err := joinGroup(dir)
+		if err != nil {
+			return nil, err
+		}
 		if m.GroupID != "" && m.GroupID != g {
 			return nil, mismatch(m.GroupID)
-		}
-		if err := ValidateGroup(g); err != nil {
-			return nil, err
 		}
 		if err := h.mergePlugins(ctx, principal, g, m.Plugins.Plugin); err != nil {
 			return nil, err
 		}
 		return created(), nil
 	}
+}
+
+// sameGroup reports whether the group directories of a path spell group.
+func sameGroup(segs []string, group string) bool {
+	g, err := joinGroup(segs)
+	return err == nil && g == group
 }
 
 // mergeVersions lists the versions an uploaded artifact-level metadata

@@ -10,6 +10,7 @@ import (
 
 	"github.com/smartregistry/smartregistry/core"
 	"github.com/smartregistry/smartregistry/internal/digest"
+	"github.com/smartregistry/smartregistry/internal/reqbody"
 	"github.com/smartregistry/smartregistry/internal/route"
 )
 
@@ -22,10 +23,10 @@ const maxChecksumBody = 1 << 10
 // the body is read; a refused request's body is drained (up to maxDrain),
 // so that the client sees the answer rather than a reset connection.
 func (h *Handler) put(ctx context.Context, req *core.RequestContext, p route.Params) (*core.Response, error) {
-	body := &limitedReader{r: req.Body, left: h.cfg.MaxUploadSize}
+	body := &reqbody.Limited{R: req.Body, Left: h.cfg.MaxUploadSize}
 	resp, err := h.receive(ctx, req, p["path"], body)
 	if err != nil {
-		return nil, drainRefused(req, h.cfg.MaxUploadSize-body.left, err)
+		return nil, reqbody.DrainRefused(req, h.cfg.MaxUploadSize-body.Left, err)
 	}
 	return resp, nil
 }
@@ -90,11 +91,11 @@ func (h *Handler) deploy(ctx context.Context, c Coordinates, fn FileName, body i
 	h.sweeper.Maybe()
 	tmp := uploadKey(h.now())
 	sums := digest.NewSet(digest.MD5, digest.SHA1, digest.SHA256, digest.SHA512)
-	br := &errReader{r: body}
+	br := &reqbody.ErrReader{R: body}
 	if _, err := h.deps.Storage.Put(core.WithKind(ctx, core.KindTemporary), tmp, sums.Reader(br), -1, core.PutOptions{}); err != nil {
 		h.deleteQuietly(core.WithKind(context.WithoutCancel(ctx), core.KindTemporary), tmp)
-		if br.err != nil {
-			return readError(br.err)
+		if br.Err != nil {
+			return reqbody.ReadError(br.Err)
 		}
 		return fmt.Errorf("store upload %s: %w", c.Path(), err)
 	}
@@ -195,7 +196,7 @@ func (h *Handler) putMetadataChecksum(body io.Reader, alg string) (*core.Respons
 func readChecksum(body io.Reader, alg string) (string, error) {
 	b, err := io.ReadAll(io.LimitReader(body, maxChecksumBody+1))
 	if err != nil {
-		return "", readError(err)
+		return "", reqbody.ReadError(err)
 	}
 	if len(b) > maxChecksumBody {
 		return "", fmt.Errorf("%w: a checksum file is at most %d bytes", core.ErrTooLarge, maxChecksumBody)
