@@ -102,6 +102,9 @@ type CloseConnection struct{ error }
 // Unwrap returns the marked error.
 func (c *CloseConnection) Unwrap() error { return c.error }
 
+// Close marks err with CloseConnection.
+func Close(err error) error { return &CloseConnection{err} }
+
 // MustClose reports whether err is marked with CloseConnection.
 func MustClose(err error) bool {
 	cc := (*CloseConnection)(nil)
