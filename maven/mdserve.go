@@ -329,10 +329,18 @@ func sameGroup(segs []string, group string) bool {
 	return err == nil && g == group
 }
 
+// maxMergeLookups bounds how many versions of an uploaded metadata the
+// artifact document does not list are looked up (one storage read each):
+// a client lists the versions it read from us and the one it deployed, so
+// more than a few unknown ones is not a deploy but a cost to refuse.
+const maxMergeLookups = 16
+
 // mergeVersions lists the versions an uploaded artifact-level metadata
 // names that have deployed files and are not listed yet (a deploy whose
-// second update a crash cut short).
+// second update a crash cut short). Versions past the first
+// maxMergeLookups unknown ones are ignored.
 func (h *Handler) mergeVersions(ctx context.Context, group, artifact string, versions []string) error {
+	lookups := 0
 	ed, _, err := core.GetEntryDoc[artifactHead](ctx, h.deps.Storage, artifactKey(group, artifact))
 	if err != nil && !errors.Is(err, core.ErrNotFound) {
 		return err
@@ -345,6 +353,9 @@ func (h *Handler) mergeVersions(ctx context.Context, group, artifact string, ver
 			if _, ok := ed.Get(v); ok {
 				continue
 			}
+		}
+		if lookups++; lookups > maxMergeLookups {
+			continue
 		}
 		ok, err := h.hasFiles(ctx, group, artifact, v)
 		if err != nil {
