@@ -8,6 +8,7 @@
 //	PUT, GET, HEAD  …/<file>.md5 | .sha1 | .sha256 | .sha512
 //	PUT, GET, HEAD  <group path>[/<artifact>[/<version>-SNAPSHOT]]/maven-metadata.xml (and its checksums)
 //	GET             <directory>/        a simple HTML listing
+//	DELETE          <file>, or <group path>/<artifact>/<version>/ for a whole version
 //
 // Files stream into storage while their MD5, SHA-1, SHA-256 and SHA-512
 // are computed; they are published through core.Publish and become
@@ -27,6 +28,10 @@
 // (app-1.0-SNAPSHOT.jar) serves the newest build. Artifact-level
 // versions are listed in the order they were first deployed; latest is
 // the version deployed last, release the release deployed last.
+//
+// A delete (which needs the delete action) unlists the file or version
+// from the documents, then removes the bytes; a deleted release file may
+// be deployed again.
 //
 // Auth: HTTP Basic (user and password, or user and token) and Bearer.
 // A request that needs credentials and has none is 401 with

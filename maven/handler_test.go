@@ -69,8 +69,10 @@ func TestReleaseFiles(t *testing.T) {
 		{name: "mismatching checksum", req: request{method: "PUT", path: base + "app-1.0.jar.sha1", body: sha1Hex("other"), token: adminToken}, status: 400,
 			contains: []string{"checksum does not match"}},
 		{name: "checksum of nothing", req: request{method: "PUT", path: base + "app-1.0-x.jar.sha1", body: sha1Hex("x"), token: adminToken}, status: 404},
-		{name: "delete", req: request{method: "DELETE", path: base + "app-1.0.jar", token: adminToken}, status: 405,
-			header: map[string]string{"Allow": "GET, HEAD, PUT"}},
+		{name: "post", req: request{method: "POST", path: base + "app-1.0.jar", token: adminToken}, status: 405,
+			header: map[string]string{"Allow": "DELETE, GET, HEAD, PUT"}},
+		{name: "writer may not delete", req: request{method: "DELETE", path: base + "app-1.0.jar", token: writerToken}, status: 403},
+		{name: "delete a checksum", req: request{method: "DELETE", path: base + "app-1.0.jar.sha1", token: adminToken}, status: 405},
 		{name: "root listing", req: request{method: "GET", path: "/", token: adminToken}, status: 200,
 			contains: []string{`<a href="com/">com/</a>`}},
 		{name: "group listing", req: request{method: "GET", path: "/com/example/", token: adminToken}, status: 200,
@@ -292,4 +294,45 @@ func squash(s string) string {
 		b.WriteString(strings.TrimSpace(line))
 	}
 	return b.String()
+}
+
+// TestDelete removes a file, then a whole version: metadata, downloads
+// and storage follow, and latest and release fall back.
+func TestDelete(t *testing.T) {
+	ctx := t.Context()
+	e := newTestEnv(t, Config{})
+	e.deploy(ctx, "/com/example/app/1.0/app-1.0.jar", "1")
+	e.deploy(ctx, "/com/example/app/2.0/app-2.0.jar", "2")
+	e.deploy(ctx, "/com/example/app/2.0/app-2.0.pom", "2p")
+	del := func(path string) int {
+		return e.do(ctx, request{method: "DELETE", path: path, token: adminToken}).status
+	}
+	if st := del("/com/example/app/2.0/app-2.0.pom"); st != 204 {
+		t.Fatalf("delete a file: %d", st)
+	}
+	if r := e.get(ctx, "/com/example/app/2.0/app-2.0.pom"); r.status != 404 {
+		t.Errorf("deleted file served: %d", r.status)
+	}
+	if r := e.get(ctx, "/com/example/app/maven-metadata.xml"); !strings.Contains(r.body, "<release>2.0</release>") {
+		t.Errorf("a version with a file left is still listed:\n%s", r.body)
+	}
+	if st := del("/com/example/app/2.0/"); st != 204 {
+		t.Fatalf("delete a version: %d", st)
+	}
+	if st := del("/com/example/app/2.0/"); st != 404 {
+		t.Errorf("delete of a deleted version: %d", st)
+	}
+	r := e.get(ctx, "/com/example/app/maven-metadata.xml")
+	if strings.Contains(r.body, "2.0") || !strings.Contains(r.body, "<latest>1.0</latest>") || !strings.Contains(r.body, "<release>1.0</release>") {
+		t.Errorf("after deleting 2.0:\n%s", r.body)
+	}
+	files := 0
+	for _, k := range e.keys(ctx) {
+		if strings.HasPrefix(k, filesPrefix) {
+			files++
+		}
+	}
+	if files != 1 {
+		t.Errorf("%d stored files, want 1", files)
+	}
 }
