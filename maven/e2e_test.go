@@ -44,17 +44,25 @@ var settingsTmpl = template.Must(template.New("settings").Parse(`<settings>
   <servers>
     <server><id>ours</id><username>{{.User}}</username><password>{{.Password}}</password></server>
   </servers>
+  <pluginGroups><pluginGroup>{{.PluginGroup}}</pluginGroup></pluginGroups>
+  <profiles><profile><id>ours</id>
+    <pluginRepositories><pluginRepository><id>ours</id><url>{{.Repo}}</url></pluginRepository></pluginRepositories>
+  </profile></profiles>
+  <activeProfiles><activeProfile>ours</activeProfile></activeProfiles>
 </settings>
 `))
 
-func newMvn(t testing.TB, mvn, dir, user, password string) *mvnClient {
+// newMvn writes a settings.xml whose server "ours" has the credentials,
+// with a plugin repository at repo whose plugins of pluginGroup are found
+// by prefix.
+func newMvn(t testing.TB, mvn, dir, user, password, repo, pluginGroup string) *mvnClient {
 	t.Helper()
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	var b bytes.Buffer
 	if err := settingsTmpl.Execute(&b, map[string]string{"Local": filepath.Join(dir, "m2"), "Debian": debianRepo,
-		"User": user, "Password": password}); err != nil {
+		"User": user, "Password": password, "Repo": repo, "PluginGroup": pluginGroup}); err != nil {
 		t.Fatal(err)
 	}
 	settings := filepath.Join(dir, "settings.xml")
@@ -86,6 +94,8 @@ type project struct {
 	classes []string
 	// deps are dependencies as group:artifact:version[:classifier].
 	deps []string
+	// mojo makes a Maven plugin whose goal "hello" logs this line.
+	mojo string
 	repo string
 }
 
@@ -94,13 +104,16 @@ var pomTmpl = template.Must(template.New("pom").Parse(`<project xmlns="http://ma
   <groupId>{{.Group}}</groupId>
   <artifactId>{{.Artifact}}</artifactId>
   <version>{{.Version}}</version>
-  <packaging>jar</packaging>
+  <packaging>{{if .Mojo}}maven-plugin{{else}}jar{{end}}</packaging>
   <properties>
     <maven.compiler.source>11</maven.compiler.source>
     <maven.compiler.target>11</maven.compiler.target>
     <project.build.sourceEncoding>UTF-8</project.build.sourceEncoding>
   </properties>
-  <dependencies>{{range .Deps}}
+  <dependencies>{{if .Mojo}}
+    <dependency><groupId>org.apache.maven</groupId><artifactId>maven-plugin-api</artifactId><version>3.8.7</version><scope>provided</scope></dependency>
+    <dependency><groupId>org.apache.maven.plugin-tools</groupId><artifactId>maven-plugin-annotations</artifactId><version>3.7.1</version><scope>provided</scope></dependency>
+    <dependency><groupId>org.codehaus.plexus</groupId><artifactId>plexus-utils</artifactId><version>3.4.2</version></dependency>{{end}}{{range .Deps}}
     <dependency><groupId>{{.G}}</groupId><artifactId>{{.A}}</artifactId><version>{{.V}}</version>{{if .C}}<classifier>{{.C}}</classifier>{{end}}</dependency>{{end}}
   </dependencies>
   <repositories>
@@ -140,7 +153,7 @@ func (p project) write(t testing.TB, dir string) string {
 	}
 	var b bytes.Buffer
 	if err := pomTmpl.Execute(&b, map[string]any{"Group": p.group, "Artifact": p.artifact, "Version": p.version,
-		"Deps": deps, "Repo": p.repo, "Plugins": pinnedPlugins, "Sources": p.sources}); err != nil {
+		"Deps": deps, "Repo": p.repo, "Plugins": pinnedPlugins, "Sources": p.sources, "Mojo": p.mojo}); err != nil {
 		t.Fatal(err)
 	}
 	// There is no maven-clean-plugin in Debian's repository: start afresh.
@@ -148,6 +161,12 @@ func (p project) write(t testing.TB, dir string) string {
 	_ = os.RemoveAll(filepath.Join(dir, "target"))
 	writeFile(t, filepath.Join(dir, "pom.xml"), b.Bytes())
 	pkg := strings.ReplaceAll(p.group, "-", "_")
+	if p.mojo != "" {
+		src := fmt.Sprintf("package %s;\n\nimport org.apache.maven.plugin.AbstractMojo;\nimport org.apache.maven.plugins.annotations.Mojo;\n\n"+
+			"@Mojo(name = \"hello\", requiresProject = false)\npublic class HelloMojo extends AbstractMojo {\n"+
+			"    public void execute() { getLog().info(%q); }\n}\n", pkg, p.mojo)
+		writeFile(t, filepath.Join(dir, "src/main/java", strings.ReplaceAll(pkg, ".", "/"), "HelloMojo.java"), []byte(src))
+	}
 	for _, c := range p.classes {
 		name, body, _ := strings.Cut(c, "=")
 		src := fmt.Sprintf("package %s;\n\npublic class %s {\n    public static String hello() { %s }\n}\n", pkg, name, body)
@@ -161,7 +180,8 @@ func (p project) write(t testing.TB, dir string) string {
 // deployed with a token; a second project resolves the release (and its
 // sources) and the latest SNAPSHOT build from a clean local repository
 // through our server only, with a password (after the 401 that makes Maven
-// send it). On filesystem and on S3.
+// send it); and a Maven plugin is deployed and then run by its prefix. On
+// filesystem and on S3.
 func TestMavenDeployAndResolve(t *testing.T) {
 	mvn := e2etest.RequireTool(t, "mvn")
 	if _, err := os.Stat(filepath.Join(debianRepo, "org/apache/maven/plugins/maven-deploy-plugin")); err != nil {
@@ -182,7 +202,7 @@ func deployAndResolve(t *testing.T, mvn string, srv *e2etest.Server) {
 	work := t.TempDir()
 	repo := srv.URL + "/maven"
 	group := "com.example." + strings.ReplaceAll(e2etest.Unique("e2e"), "-", "")
-	deployer := newMvn(t, mvn, filepath.Join(work, "deployer"), srv.AdminUser, srv.Token)
+	deployer := newMvn(t, mvn, filepath.Join(work, "deployer"), srv.AdminUser, srv.Token, repo, group)
 
 	lib := project{group: group, artifact: "lib", version: "1.0", sources: true, repo: repo,
 		classes: []string{`Lib=return "lib 1.0";`}}
@@ -220,7 +240,7 @@ func deployAndResolve(t *testing.T, mvn string, srv *e2etest.Server) {
 	}
 
 	// A consumer with a clean local repository and a password.
-	consumer := newMvn(t, mvn, filepath.Join(work, "consumer"), srv.AdminUser, srv.AdminPassword)
+	consumer := newMvn(t, mvn, filepath.Join(work, "consumer"), srv.AdminUser, srv.AdminPassword, repo, group)
 	app := project{group: group, artifact: "app", version: "1.0", repo: repo,
 		deps:    []string{group + ":lib:1.0", group + ":lib:1.0:sources", group + ":snap:2.0-SNAPSHOT"},
 		classes: []string{`App=return Lib.hello() + Snap2.hello();`}}
@@ -232,6 +252,7 @@ func deployAndResolve(t *testing.T, mvn string, srv *e2etest.Server) {
 	if strings.Contains(out, "Could not validate integrity of download from http") || strings.Contains(out, "Checksum validation failed, expected") {
 		t.Errorf("mvn did not validate a checksum of ours:\n%s", out)
 	}
+	deployAndRunPlugin(t, deployer, consumer, work, repo, group)
 	local := filepath.Join(consumer.dir, "m2", groupPath(group))
 	for file, want := range map[string][]byte{
 		"lib/1.0/lib-1.0.jar":                     libJar,
@@ -241,6 +262,23 @@ func deployAndResolve(t *testing.T, mvn string, srv *e2etest.Server) {
 		if got := readFile(t, filepath.Join(local, file)); !bytes.Equal(got, want) {
 			t.Errorf("resolved %s differs from the deployed one (%d bytes, want %d)", file, len(got), len(want))
 		}
+	}
+}
+
+// deployAndRunPlugin deploys a Maven plugin, then runs its goal by
+// prefix from a clean local repository: Maven finds the prefix in the
+// group-level maven-metadata.xml the server derived from the plugin's POM
+// (mvn 3.8.7 does not upload group metadata itself).
+func deployAndRunPlugin(t *testing.T, deployer, consumer *mvnClient, work, repo, group string) {
+	plugin := project{group: group, artifact: "hello-maven-plugin", version: "1.0", repo: repo, mojo: "HELLO FROM OUR PLUGIN"}
+	deployer.run(t, plugin.write(t, filepath.Join(work, "plugin")), "deploy")
+	runner := filepath.Join(work, "runner")
+	if err := os.MkdirAll(runner, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	out := consumer.run(t, runner, "hello:hello")
+	if !strings.Contains(out, "HELLO FROM OUR PLUGIN") {
+		t.Fatalf("mvn hello:hello did not run our plugin:\n%s", out)
 	}
 }
 

@@ -336,3 +336,24 @@ func TestDelete(t *testing.T) {
 		t.Errorf("%d stored files, want 1", files)
 	}
 }
+
+// TestPluginGroupMetadata deploys a plugin's POM: the group-level
+// metadata lists its prefix; a plain artifact's POM adds nothing.
+func TestPluginGroupMetadata(t *testing.T) {
+	ctx := t.Context()
+	e := newTestEnv(t, Config{})
+	e.deploy(ctx, "/org/demo/hello-maven-plugin/1.0/hello-maven-plugin-1.0.pom",
+		`<project><artifactId>hello-maven-plugin</artifactId><packaging>maven-plugin</packaging></project>`)
+	e.deploy(ctx, "/org/demo/other-plugin/1.0/other-plugin-1.0.pom", `<project><artifactId>other-plugin</artifactId></project>`)
+	r := e.get(ctx, "/org/demo/maven-metadata.xml")
+	if got := squash(r.body); !strings.Contains(got, "<plugin><name>hello-maven-plugin</name><prefix>hello</prefix><artifactId>hello-maven-plugin</artifactId></plugin>") ||
+		strings.Contains(got, "other") {
+		t.Errorf("group metadata:\n%s", r.body)
+	}
+	if r := e.do(ctx, request{method: "GET", path: "/org/demo/maven-metadata.xml", token: readerToken}); r.status != 403 {
+		t.Errorf("group metadata for a reader of another group: %d", r.status)
+	}
+	if r := e.do(ctx, request{method: "GET", path: "/org/demo/maven-metadata.xml"}); r.status != 401 {
+		t.Errorf("group metadata without credentials: %d", r.status)
+	}
+}

@@ -217,7 +217,8 @@ func (h *Handler) renderGroup(ctx context.Context, group string) (*rendered, err
 // SNAPSHOT version level when the directory is a SNAPSHOT version with
 // files, else the artifact level when it is an artifact with versions,
 // else the group level when it is a group with plugins. The caller must
-// be allowed to read what it is asked for.
+// be allowed to read what it is asked for; a caller whose credentials are
+// wrong is refused even where there is nothing.
 func (h *Handler) metadataAt(ctx context.Context, req *core.RequestContext, dir []string) (*rendered, error) {
 	n := len(dir)
 	ctx = core.WithKind(ctx, core.KindMetadata)
@@ -245,15 +246,23 @@ func (h *Handler) metadataAt(ctx context.Context, req *core.RequestContext, dir 
 	if g, err := joinGroup(dir); err == nil {
 		cands = append(cands, candidate{g, "*", func() (*rendered, error) { return h.renderGroup(ctx, g) }})
 	}
+	// The first candidate that exists answers; the caller must be allowed
+	// to read it (group metadata: every artifact of the group).
 	for _, c := range cands {
-		if _, err := h.authorize(ctx, req, c.group, c.artifact, core.ActionRead); err != nil {
-			return nil, err
-		}
 		r, err := c.render()
 		if errors.Is(err, core.ErrNotFound) {
 			continue
 		}
-		return r, err
+		if err != nil {
+			return nil, err
+		}
+		if _, err := h.authorize(ctx, req, c.group, c.artifact, core.ActionRead); err != nil {
+			return nil, err
+		}
+		return r, nil
+	}
+	if _, err := h.identify(ctx, req); err != nil {
+		return nil, err
 	}
 	return nil, fmt.Errorf("%w: %s/%s", core.ErrNotFound, strings.Join(dir, "/"), MetadataFile)
 }
@@ -388,6 +397,12 @@ func (h *Handler) mergePlugins(ctx context.Context, principal *core.Principal, g
 		}
 		add = append(add, p)
 	}
+	return h.addPlugins(ctx, group, add)
+}
+
+// addPlugins lists plugins in the group document, replacing the entries
+// of the same artifacts.
+func (h *Handler) addPlugins(ctx context.Context, group string, add []Plugin) error {
 	if len(add) == 0 {
 		return nil
 	}
@@ -410,5 +425,8 @@ func (h *Handler) mergePlugins(ctx context.Context, principal *core.Principal, g
 		}
 		return nil
 	})
-	return err
+	if err != nil {
+		return fmt.Errorf("list plugins of group %s: %w", group, err)
+	}
+	return nil
 }

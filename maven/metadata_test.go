@@ -157,3 +157,31 @@ func TestSplitChecksum(t *testing.T) {
 		}
 	}
 }
+
+func TestParsePluginPOM(t *testing.T) {
+	pom := func(artifact, packaging, extra string) []byte {
+		return []byte(`<project xmlns="http://maven.apache.org/POM/4.0.0"><artifactId>` + artifact + `</artifactId><packaging>` +
+			packaging + `</packaging>` + extra + `</project>`)
+	}
+	tests := []struct {
+		name string
+		pom  []byte
+		want Plugin
+		ok   bool
+	}{
+		{"suffix", pom("hello-maven-plugin", "maven-plugin", ""), Plugin{"hello-maven-plugin", "hello", "hello-maven-plugin"}, true},
+		{"maven prefix", pom("maven-jar-plugin", "maven-plugin", "<name>Jar</name>"), Plugin{"Jar", "jar", "maven-jar-plugin"}, true},
+		{"configured", pom("x-plugin", "maven-plugin", `<build><plugins><plugin><artifactId>maven-plugin-plugin</artifactId>`+
+			`<configuration><goalPrefix>yo</goalPrefix></configuration></plugin></plugins></build>`), Plugin{"x-plugin", "yo", "x-plugin"}, true},
+		{"jar", pom("hello-maven-plugin", "jar", ""), Plugin{}, false},
+		{"bad prefix", pom("x-plugin", "maven-plugin", `<build><plugins><plugin><artifactId>maven-plugin-plugin</artifactId>`+
+			`<configuration><goalPrefix>a b</goalPrefix></configuration></plugin></plugins></build>`), Plugin{}, false},
+		{"not xml", []byte("nope"), Plugin{}, false},
+	}
+	for _, tc := range tests {
+		got, ok := ParsePluginPOM(tc.pom)
+		if ok != tc.ok || got != tc.want {
+			t.Errorf("%s: %+v, %v; want %+v, %v", tc.name, got, ok, tc.want, tc.ok)
+		}
+	}
+}

@@ -49,7 +49,7 @@ func BenchmarkMvnResolve20(b *testing.B) {
 		deps = append(deps, group+":"+a+":1.0")
 	}
 	repo := srv.URL + "/maven"
-	client := newMvn(b, mvn, filepath.Join(work, "client"), srv.AdminUser, srv.AdminPassword)
+	client := newMvn(b, mvn, filepath.Join(work, "client"), srv.AdminUser, srv.AdminPassword, repo, group)
 	bare := project{group: group, artifact: "bare", version: "1.0", repo: repo, classes: []string{`App=return "x";`}}
 	full := project{group: group, artifact: "full", version: "1.0", repo: repo, deps: deps, classes: []string{`App=return "x";`}}
 	bareDir, fullDir := bare.write(b, filepath.Join(work, "bare")), full.write(b, filepath.Join(work, "full"))

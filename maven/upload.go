@@ -92,7 +92,15 @@ func (h *Handler) deploy(ctx context.Context, c Coordinates, fn FileName, body i
 	tmp := uploadKey(h.now())
 	sums := digest.NewSet(digest.MD5, digest.SHA1, digest.SHA256, digest.SHA512)
 	br := &reqbody.ErrReader{R: body}
-	if _, err := h.deps.Storage.Put(core.WithKind(ctx, core.KindTemporary), tmp, sums.Reader(br), -1, core.PutOptions{}); err != nil {
+	in := sums.Reader(br)
+	// The POM of what may be a plugin is kept (bounded) on its way
+	// through, for the group-level metadata.
+	var pomCopy *cappedBuffer
+	if fn.Extension == "pom" && fn.Classifier == "" && strings.HasSuffix(c.Artifact, "-plugin") {
+		pomCopy = &cappedBuffer{max: int(h.cfg.MaxMetadataSize)}
+		in = io.TeeReader(in, pomCopy)
+	}
+	if _, err := h.deps.Storage.Put(core.WithKind(ctx, core.KindTemporary), tmp, in, -1, core.PutOptions{}); err != nil {
 		h.deleteQuietly(core.WithKind(context.WithoutCancel(ctx), core.KindTemporary), tmp)
 		if br.Err != nil {
 			return reqbody.ReadError(br.Err)
@@ -113,6 +121,13 @@ func (h *Handler) deploy(ctx context.Context, c Coordinates, fn FileName, body i
 	})
 	if err != nil {
 		return err
+	}
+	if pomCopy != nil && !pomCopy.over {
+		if p, ok := ParsePluginPOM(pomCopy.buf.Bytes()); ok && p.ArtifactID == c.Artifact {
+			if err := h.addPlugins(core.WithKind(ctx, core.KindMetadata), c.Group, []Plugin{p}); err != nil {
+				return err
+			}
+		}
 	}
 	// The artifact document lists a version from its first file on; a
 	// retry (perhaps after a crash between the two updates) makes sure.
