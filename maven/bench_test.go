@@ -31,9 +31,10 @@ func seedVersions(b testing.TB, e *testEnv, group, artifact string, n int) {
 // maven-metadata.xml listing 500 versions, with the render cache (the
 // default: a stat, then the cached bytes) and without it (every request
 // reads and renders the artifact document). Reported as requests/s on one
-// goroutine, through Handle, on the memory and the filesystem backend.
+// goroutine, through Handle, on the memory and the filesystem backend and
+// on the test MinIO (skipped without one).
 func BenchmarkArtifactMetadata(b *testing.B) {
-	for _, backend := range []string{"memory", "filesystem"} {
+	for _, backend := range []string{"memory", "filesystem", "s3"} {
 		for _, cached := range []bool{true, false} {
 			name := backend
 			if !cached {
@@ -41,12 +42,15 @@ func BenchmarkArtifactMetadata(b *testing.B) {
 			}
 			b.Run(name, func(b *testing.B) {
 				var be core.Backend = memory.New()
-				if backend == "filesystem" {
+				switch backend {
+				case "filesystem":
 					fs, err := filesystem.New(b.TempDir())
 					if err != nil {
 						b.Fatal(err)
 					}
 					be = fs
+				case "s3":
+					be = e2etest.S3Backend(b, e2etest.S3Options(b, "smartregistry-maven-test", "bench"))
 				}
 				cfg := Config{}
 				if !cached {
@@ -173,5 +177,24 @@ func TestDeployRoundTrips(t *testing.T) {
 	t.Logf("deploy of a jar of a new version: %d storage calls %v", total, calls)
 	if total > 7 {
 		t.Errorf("a deploy makes %d storage calls %v, want at most 7", total, calls)
+	}
+}
+
+// BenchmarkDeployS3 deploys 50 versions of one artifact (jar and pom),
+// one client, on the test MinIO, and reports the median time of a
+// version's deploy. Run it with -benchtime=1x.
+func BenchmarkDeployS3(b *testing.B) {
+	const n = 50
+	for b.Loop() {
+		b.StopTimer()
+		e := newTestEnvOn(b, e2etest.S3Backend(b, e2etest.S3Options(b, "smartregistry-maven-test", "deploy")), Config{}, core.StorageHooks{})
+		b.StartTimer()
+		times := make([]time.Duration, n)
+		for i := range n {
+			start := time.Now()
+			mvnDeploy(b, e, fmt.Sprintf("1.%d", i), nil, true)
+			times[i] = time.Since(start)
+		}
+		b.ReportMetric(e2etest.MedianMS(times), "deploy-ms")
 	}
 }
