@@ -77,6 +77,24 @@ func BenchmarkMvnResolve20(b *testing.B) {
 	b.ReportMetric(w, "compile-20deps-s")
 	b.ReportMetric(wo, "compile-nodeps-s")
 	b.ReportMetric(w-wo, "resolve-20-s")
+	// What the server spent on the last resolve's requests, from its
+	// request log.
+	var served []time.Duration
+	for _, line := range strings.Split(srv.Logs(), "\n") {
+		_, rest, ok := strings.Cut(line, "method=GET path=/maven/"+groupPath(group)+"/dep")
+		if !ok {
+			continue
+		}
+		if _, d, ok := strings.Cut(rest, " duration="); ok {
+			if dur, err := time.ParseDuration(strings.Fields(d)[0]); err == nil {
+				served = append(served, dur)
+			}
+		}
+	}
+	if len(served) > 0 {
+		b.ReportMetric(float64(len(served)), "requests")
+		b.ReportMetric(e2etest.MedianMS(served), "server-median-ms")
+	}
 }
 
 // runMvn compiles a project with the given local repository.
