@@ -16,59 +16,83 @@ import (
 // SNAPSHOT version level (Version, Versioning.Snapshot and
 // SnapshotVersions).
 type Metadata struct {
-	XMLName      xml.Name    `xml:"metadata"`
-	ModelVersion string      `xml:"modelVersion,attr,omitempty"`
-	GroupID      string      `xml:"groupId,omitempty"`
-	ArtifactID   string      `xml:"artifactId,omitempty"`
-	Version      string      `xml:"version,omitempty"`
-	Versioning   *Versioning `xml:"versioning,omitempty"`
-	Plugins      *Plugins    `xml:"plugins,omitempty"`
+	XMLName xml.Name `xml:"metadata"`
+	// ModelVersion is "1.1.0" on SNAPSHOT version-level metadata.
+	ModelVersion string `xml:"modelVersion,attr,omitempty"`
+	// GroupID and ArtifactID name the artifact (empty at group level).
+	GroupID    string `xml:"groupId,omitempty"`
+	ArtifactID string `xml:"artifactId,omitempty"`
+	// Version is set at version level only.
+	Version string `xml:"version,omitempty"`
+	// Versioning is the artifact's or version's versioning.
+	Versioning *Versioning `xml:"versioning,omitempty"`
+	// Plugins is set at group level only.
+	Plugins *Plugins `xml:"plugins,omitempty"`
 }
 
 // Versioning is the <versioning> element.
 type Versioning struct {
-	Latest           string            `xml:"latest,omitempty"`
-	Release          string            `xml:"release,omitempty"`
-	Snapshot         *Snapshot         `xml:"snapshot,omitempty"`
-	Versions         *Versions         `xml:"versions,omitempty"`
-	LastUpdated      string            `xml:"lastUpdated,omitempty"`
+	// Latest is the version deployed last, Release the release deployed
+	// last (artifact level).
+	Latest  string `xml:"latest,omitempty"`
+	Release string `xml:"release,omitempty"`
+	// Snapshot is the newest build (SNAPSHOT version level).
+	Snapshot *Snapshot `xml:"snapshot,omitempty"`
+	// Versions lists the versions (artifact level).
+	Versions *Versions `xml:"versions,omitempty"`
+	// LastUpdated is yyyyMMddHHmmss, UTC.
+	LastUpdated string `xml:"lastUpdated,omitempty"`
+	// SnapshotVersions lists the newest file of each classifier and
+	// extension (SNAPSHOT version level).
 	SnapshotVersions *SnapshotVersions `xml:"snapshotVersions,omitempty"`
 }
 
 // Versions is the <versions> list.
 type Versions struct {
+	// Version holds the versions in the order they were listed.
 	Version []string `xml:"version"`
 }
 
 // Snapshot is the latest SNAPSHOT build.
 type Snapshot struct {
-	Timestamp   string `xml:"timestamp,omitempty"`
-	BuildNumber int    `xml:"buildNumber,omitempty"`
-	LocalCopy   bool   `xml:"localCopy,omitempty"`
+	// Timestamp is the build's yyyyMMdd.HHmmss, UTC.
+	Timestamp string `xml:"timestamp,omitempty"`
+	// BuildNumber counts the builds of the version from 1.
+	BuildNumber int `xml:"buildNumber,omitempty"`
+	// LocalCopy is set when only non-unique (untimestamped) files exist.
+	LocalCopy bool `xml:"localCopy,omitempty"`
 }
 
 // SnapshotVersions lists the latest build of each classifier and extension.
 type SnapshotVersions struct {
+	// SnapshotVersion has one entry per classifier and extension.
 	SnapshotVersion []SnapshotVersion `xml:"snapshotVersion"`
 }
 
 // SnapshotVersion is one file of the latest SNAPSHOT build.
 type SnapshotVersion struct {
+	// Classifier and Extension say which file ("sources", "jar").
 	Classifier string `xml:"classifier,omitempty"`
 	Extension  string `xml:"extension"`
-	Value      string `xml:"value"`
-	Updated    string `xml:"updated"`
+	// Value is the timestamped version of the file ("1.0-20260102.150405-3").
+	Value string `xml:"value"`
+	// Updated is when the file was deployed, yyyyMMddHHmmss, UTC.
+	Updated string `xml:"updated"`
 }
 
 // Plugins lists the plugins of a group, by prefix.
 type Plugins struct {
+	// Plugin has one entry per plugin artifact.
 	Plugin []Plugin `xml:"plugin"`
 }
 
 // Plugin is one plugin of a group.
 type Plugin struct {
-	Name       string `xml:"name,omitempty"`
-	Prefix     string `xml:"prefix"`
+	// Name is the plugin's display name.
+	Name string `xml:"name,omitempty"`
+	// Prefix is what goals are called by ("jar" in "jar:jar").
+	Prefix string `xml:"prefix"`
+	// ArtifactID is the plugin's artifact in the group.
 	ArtifactID string `xml:"artifactId"`
 }
 
@@ -120,8 +144,11 @@ type Level int
 
 // The metadata levels.
 const (
+	// LevelGroup lists a group's plugins: <group path>/maven-metadata.xml.
 	LevelGroup Level = iota
+	// LevelArtifact lists an artifact's versions.
 	LevelArtifact
+	// LevelVersion describes a SNAPSHOT version's builds.
 	LevelVersion
 )
 
