@@ -28,10 +28,10 @@ func (h *Handler) get(ctx context.Context, req *core.RequestContext, p route.Par
 			return nil, err
 		}
 		if isSum {
-			return checksumResponse(r.sums[alg]), nil
+			return checksumResponse(r.checksum(alg)), nil
 		}
 		resp := core.BytesResponse(http.StatusOK, "text/xml", r.body)
-		setValidators(resp, r.sums["sha1"], r.modified)
+		setValidators(resp, r.sha1, r.modified)
 		return resp, nil
 	}
 	c, err := ParseCoordinates(strings.Join(append(segs[:len(segs)-1:len(segs)-1], base), "/"))

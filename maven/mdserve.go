@@ -1,6 +1,7 @@
 package maven
 
 import (
+	"bytes"
 	"context"
 	"crypto/md5"
 	"crypto/sha1"
@@ -8,6 +9,7 @@ import (
 	"crypto/sha512"
 	"encoding/hex"
 	"encoding/json"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
@@ -20,23 +22,41 @@ import (
 	"github.com/smartregistry/smartregistry/internal/reqbody"
 )
 
-// rendered is a maven-metadata.xml as served, with its checksums.
+// rendered is a maven-metadata.xml as served. Its SHA-1 (the ETag) is
+// computed with it, the other checksums when first asked for.
 type rendered struct {
 	body     []byte
-	sums     map[string]string
+	sha1     string
 	modified time.Time
+
+	once sync.Once
+	sums map[string]string
 }
 
-func newRendered(m *Metadata, modified time.Time) (*rendered, error) {
+func newRendered(b []byte, modified time.Time) *rendered {
+	s1 := sha1.Sum(b)
+	return &rendered{body: b, sha1: hex.EncodeToString(s1[:]), modified: modified}
+}
+
+func renderedFrom(m *Metadata, modified time.Time) (*rendered, error) {
 	b, err := m.render()
 	if err != nil {
 		return nil, err
 	}
-	m5, s1, s256, s512 := md5.Sum(b), sha1.Sum(b), sha256.Sum256(b), sha512.Sum512(b)
-	return &rendered{body: b, modified: modified, sums: map[string]string{
-		"md5": hex.EncodeToString(m5[:]), "sha1": hex.EncodeToString(s1[:]),
-		"sha256": hex.EncodeToString(s256[:]), "sha512": hex.EncodeToString(s512[:]),
-	}}, nil
+	return newRendered(b, modified), nil
+}
+
+// checksum returns the hex digest of alg.
+func (r *rendered) checksum(alg string) string {
+	if alg == "sha1" {
+		return r.sha1
+	}
+	r.once.Do(func() {
+		m5, s256, s512 := md5.Sum(r.body), sha256.Sum256(r.body), sha512.Sum512(r.body)
+		r.sums = map[string]string{"md5": hex.EncodeToString(m5[:]), "sha256": hex.EncodeToString(s256[:]),
+			"sha512": hex.EncodeToString(s512[:])}
+	})
+	return r.sums[alg]
 }
 
 // renderCache keeps rendered metadata, each valid for one ETag of the
@@ -110,17 +130,48 @@ func (h *Handler) renderArtifact(ctx context.Context, group, artifact string) (*
 		if ed.Len() == 0 {
 			return nil, "", fmt.Errorf("%w: %s:%s has no versions", core.ErrNotFound, group, artifact)
 		}
-		vs := make([]string, 0, ed.Len())
-		for v := range ed.All() {
-			vs = append(vs, v)
-		}
-		m := &Metadata{GroupID: group, ArtifactID: artifact, Versioning: &Versioning{
-			Latest: ed.Head.Latest, Release: ed.Head.Release, Versions: &Versions{Version: vs},
-			LastUpdated: ed.Head.LastUpdated.UTC().Format(lastUpdatedLayout),
-		}}
-		r, err := newRendered(m, ed.Head.LastUpdated)
-		return r, info.ETag, err
+		return newRendered(renderArtifactXML(ed), ed.Head.LastUpdated), info.ETag, nil
 	})
+}
+
+// renderArtifactXML writes artifact-level metadata as Metadata.render
+// would, without reflection: it is rendered again after every new
+// version, and its size grows with the versions.
+func renderArtifactXML(ed *core.EntryDoc[artifactHead]) []byte {
+	var b bytes.Buffer
+	b.Grow(256 + ed.Len()*32)
+	elem := func(indent, name, value string) {
+		if value == "" {
+			return
+		}
+		b.WriteString(indent)
+		b.WriteByte('<')
+		b.WriteString(name)
+		b.WriteByte('>')
+		if strings.ContainsAny(value, "<>&'\"\t\n\r") {
+			_ = xml.EscapeText(&b, []byte(value))
+		} else {
+			b.WriteString(value)
+		}
+		b.WriteString("</")
+		b.WriteString(name)
+		b.WriteString(">\n")
+	}
+	b.WriteString(xml.Header)
+	b.WriteString("<metadata>\n")
+	elem("  ", "groupId", ed.Head.Group)
+	elem("  ", "artifactId", ed.Head.Artifact)
+	b.WriteString("  <versioning>\n")
+	elem("    ", "latest", ed.Head.Latest)
+	elem("    ", "release", ed.Head.Release)
+	b.WriteString("    <versions>\n")
+	for v := range ed.All() {
+		elem("      ", "version", v)
+	}
+	b.WriteString("    </versions>\n")
+	elem("    ", "lastUpdated", ed.Head.LastUpdated.UTC().Format(lastUpdatedLayout))
+	b.WriteString("  </versioning>\n</metadata>\n")
+	return b.Bytes()
 }
 
 // renderVersion renders SNAPSHOT version-level metadata from the version
@@ -141,7 +192,7 @@ func (h *Handler) renderVersion(ctx context.Context, group, artifact, version st
 			return nil, "", err
 		}
 		m := &Metadata{ModelVersion: "1.1.0", GroupID: group, ArtifactID: artifact, Version: version, Versioning: v}
-		r, err := newRendered(m, ed.Head.LastUpdated)
+		r, err := renderedFrom(m, ed.Head.LastUpdated)
 		return r, info.ETag, err
 	})
 }
@@ -208,7 +259,7 @@ func (h *Handler) renderGroup(ctx context.Context, group string) (*rendered, err
 		if len(doc.Plugins) == 0 {
 			return nil, "", fmt.Errorf("%w: group %s has no plugins", core.ErrNotFound, group)
 		}
-		r, err := newRendered(&Metadata{Plugins: &Plugins{Plugin: doc.Plugins}}, time.Time{})
+		r, err := renderedFrom(&Metadata{Plugins: &Plugins{Plugin: doc.Plugins}}, time.Time{})
 		return r, etag, err
 	})
 }

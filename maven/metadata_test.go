@@ -185,3 +185,27 @@ func TestParsePluginPOM(t *testing.T) {
 		}
 	}
 }
+
+// TestRenderArtifactXML: the artifact-level metadata written by hand is
+// byte for byte what encoding/xml writes for the same Metadata.
+func TestRenderArtifactXML(t *testing.T) {
+	e := newTestEnv(t, Config{})
+	for _, v := range []string{"1.0", "1.1-SNAPSHOT", "2.0"} {
+		if err := e.h.addVersion(t.Context(), "com.example", "app", v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ed, _, err := core.GetEntryDoc[artifactHead](t.Context(), e.storage, artifactKey("com.example", "app"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &Metadata{GroupID: "com.example", ArtifactID: "app", Versioning: &Versioning{Latest: "2.0", Release: "2.0",
+		Versions: &Versions{Version: []string{"1.0", "1.1-SNAPSHOT", "2.0"}}, LastUpdated: ed.Head.LastUpdated.UTC().Format(lastUpdatedLayout)}}
+	want, err := m.render()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := renderArtifactXML(ed); string(got) != string(want) {
+		t.Errorf("by hand:\n%s\nencoding/xml:\n%s", got, want)
+	}
+}
