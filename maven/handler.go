@@ -4,39 +4,151 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"time"
 
 	"github.com/smartregistry/smartregistry/core"
+	"github.com/smartregistry/smartregistry/internal/route"
 )
 
-// Config configures the Maven handler.
+// Config configures the Maven handler. The zero value of every field other
+// than the embedded ProtocolConfig means its default.
 type Config struct {
 	core.ProtocolConfig
+	// AllowRedeploy lets a release file be deployed again with other
+	// bytes, replacing the old ones. By default releases are immutable:
+	// such a deploy is 409 Conflict (the same bytes again succeed).
+	AllowRedeploy bool
+	// SnapshotBuilds is how many timestamped builds of a SNAPSHOT version
+	// are kept; older builds are deleted when a newer one is deployed.
+	// Default 10.
+	SnapshotBuilds int
+	// MaxUploadSize bounds one deployed file; default 2 GiB.
+	MaxUploadSize int64
+	// MaxMetadataSize bounds an uploaded maven-metadata.xml; default 1 MiB.
+	MaxMetadataSize int64
+	// MetadataCacheEntries is how many rendered maven-metadata.xml
+	// documents are kept in memory, each pinned to the ETag of the
+	// document it was rendered from; default 256, negative disables it.
+	MetadataCacheEntries int
+	// UploadMaxAge is the age past which a temporary upload object is
+	// taken for one a crashed process left behind and removed; default 1h.
+	UploadMaxAge time.Duration
+	// UploadCleanupInterval is how often, at most, a deploy starts a
+	// background sweep of abandoned temporary uploads; default 10m,
+	// negative disables it.
+	UploadCleanupInterval time.Duration
 }
 
-// Handler serves the Maven protocol.
+const (
+	defaultSnapshotBuilds  = 10
+	defaultMaxUploadSize   = 2 << 30
+	defaultMaxMetadataSize = 1 << 20
+	defaultMetadataCache   = 256
+	defaultUploadMaxAge    = time.Hour
+	defaultCleanupInterval = 10 * time.Minute
+)
+
+// Handler serves a Maven repository: deploy (PUT) and download (GET,
+// HEAD) of files in the standard layout, their checksums,
+// maven-metadata.xml at group, artifact and SNAPSHOT version level, and
+// directory listings. It is safe for concurrent use, also by several
+// handlers (replicas) sharing one storage.
 type Handler struct {
-	deps core.Deps
-	cfg  Config
+	deps    core.Deps
+	cfg     Config
+	log     *slog.Logger
+	routes  route.Table[routeFunc]
+	cache   *renderCache
+	sweeper *core.Sweeper
+	// now is the clock: upload times, SNAPSHOT ages; tests replace it.
+	now func() time.Time
 }
+
+// routeFunc serves one route with the wildcard values of its pattern.
+type routeFunc func(ctx context.Context, req *core.RequestContext, p route.Params) (*core.Response, error)
 
 // New builds the handler. deps.Storage and deps.Auth are required.
 func New(deps core.Deps, cfg Config) (*Handler, error) {
 	if deps.Storage == nil || deps.Auth == nil {
 		return nil, errors.New("maven: Storage and Auth are required")
 	}
-	return &Handler{deps: deps, cfg: cfg}, nil
+	if cfg.SnapshotBuilds <= 0 {
+		cfg.SnapshotBuilds = defaultSnapshotBuilds
+	}
+	if cfg.MaxUploadSize <= 0 {
+		cfg.MaxUploadSize = defaultMaxUploadSize
+	}
+	if cfg.MaxMetadataSize <= 0 {
+		cfg.MaxMetadataSize = defaultMaxMetadataSize
+	}
+	if cfg.MetadataCacheEntries == 0 {
+		cfg.MetadataCacheEntries = defaultMetadataCache
+	}
+	if cfg.UploadMaxAge <= 0 {
+		cfg.UploadMaxAge = defaultUploadMaxAge
+	}
+	if cfg.UploadCleanupInterval == 0 {
+		cfg.UploadCleanupInterval = defaultCleanupInterval
+	}
+	h := &Handler{deps: deps, cfg: cfg, log: deps.Logger, cache: newRenderCache(cfg.MetadataCacheEntries), now: time.Now}
+	if h.log == nil {
+		h.log = slog.Default()
+	}
+	h.sweeper = core.NewSweeper(deps.Storage, uploadsPrefix, cfg.UploadMaxAge, cfg.UploadCleanupInterval, h.log,
+		func() time.Time { return h.now() })
+	h.addRoutes()
+	return h, nil
 }
 
 // Protocol returns core.ProtocolMaven.
 func (h *Handler) Protocol() core.Protocol { return core.ProtocolMaven }
 
 // Handle serves one request; req.Path is relative to the base path.
-func (h *Handler) Handle(_ context.Context, req *core.RequestContext) (*core.Response, error) {
-	return nil, fmt.Errorf("%w: %s", core.ErrNotFound, req.Path)
+func (h *Handler) Handle(ctx context.Context, req *core.RequestContext) (*core.Response, error) {
+	fn, params, err := h.routes.Match(req.Method, req.Path)
+	if err != nil {
+		if mna := (*route.MethodNotAllowedError)(nil); errors.As(err, &mna) {
+			return nil, fmt.Errorf("%w: %w", core.ErrMethodNotAllowed, mna)
+		}
+		return nil, fmt.Errorf("%w: %s", core.ErrNotFound, req.Path)
+	}
+	return fn(ctx, req, params)
 }
 
-// ErrorResponse renders err as a JSON error body with the status its
-// category maps to.
-func (h *Handler) ErrorResponse(_ context.Context, _ *core.RequestContext, err error) *core.Response {
-	return core.JSONResponse(core.HTTPStatus(err), map[string]string{"error": core.ClientMessage(err)})
+// Close stops the background sweep of abandoned uploads.
+func (h *Handler) Close(ctx context.Context) error { return h.sweeper.Close(ctx) }
+
+// CleanUploads removes the temporary upload objects created and written
+// before before (left behind by a process that crashed mid-deploy) and
+// returns how many it removed. Deploys start such a sweep on their own,
+// for objects older than UploadMaxAge, at most once per
+// UploadCleanupInterval. It lists maven/uploads/ once.
+func (h *Handler) CleanUploads(ctx context.Context, before time.Time) (int, error) {
+	return h.sweeper.Sweep(ctx, before)
+}
+
+// ArtifactScope is the scope that guards an artifact:
+// maven:artifact:<groupId>:<artifactId>:<action>, e.g.
+// "maven:artifact:com.example:app:write". A grant may use globs in the
+// name: "maven:artifact:com.example:*:read" covers every artifact of the
+// group, "maven:artifact:com.example*:*:write" its subgroups too.
+func ArtifactScope(group, artifact string, a core.Action) core.Scope {
+	return core.NewScope(core.ProtocolMaven, "artifact", group+":"+artifact, a)
+}
+
+// identify returns the caller, nil for an anonymous one; wrong
+// credentials are ErrUnauthorized.
+func (h *Handler) identify(ctx context.Context, req *core.RequestContext) (*core.Principal, error) {
+	return h.deps.Auth.IdentifyRequest(ctx, core.ProtocolMaven, req, "")
+}
+
+// authorize identifies the caller and checks that it may act on the
+// artifact.
+func (h *Handler) authorize(ctx context.Context, req *core.RequestContext, group, artifact string, a core.Action) (*core.Principal, error) {
+	p, err := h.identify(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	return p, h.deps.Auth.Authorize(ctx, p, ArtifactScope(group, artifact, a))
 }

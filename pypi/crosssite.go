@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/smartregistry/smartregistry/core"
+	"github.com/smartregistry/smartregistry/internal/reqbody"
 	"github.com/smartregistry/smartregistry/internal/route"
 )
 
@@ -15,7 +16,7 @@ import (
 // twine, pip and scripts send no Sec-Fetch-Site and are not affected.
 func refuseCrossSite(req *core.RequestContext) error {
 	if req.Header.Get("Sec-Fetch-Site") == "cross-site" {
-		return &closeConnection{fmt.Errorf("%w: cross-site requests may not change the registry", core.ErrForbidden)}
+		return reqbody.Close(fmt.Errorf("%w: cross-site requests may not change the registry", core.ErrForbidden))
 	}
 	return nil
 }

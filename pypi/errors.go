@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/smartregistry/smartregistry/core"
+	"github.com/smartregistry/smartregistry/internal/reqbody"
 	"github.com/smartregistry/smartregistry/internal/route"
 )
 
@@ -41,7 +42,7 @@ func (h *Handler) ErrorResponse(_ context.Context, _ *core.RequestContext, err e
 			resp.Header.Set("Allow", strings.Join(mna.Allow, ", "))
 		}
 	}
-	if cc := (*closeConnection)(nil); errors.As(err, &cc) {
+	if reqbody.MustClose(err) {
 		resp.Header.Set("Connection", "close")
 	}
 	return resp

@@ -13,6 +13,7 @@ import (
 
 	"github.com/smartregistry/smartregistry/core"
 	"github.com/smartregistry/smartregistry/internal/counting"
+	"github.com/smartregistry/smartregistry/internal/reqbody"
 )
 
 // bigUpload is an upload form whose file part is size zero bytes, streamed
@@ -50,7 +51,7 @@ func TestRefusalBeforeTheFile(t *testing.T) {
 	good := dist{name: "foo", version: "1.0"}
 	e.mustUpload(t.Context(), good)
 	srv := e.serve()
-	const size = 48 << 20 // more than loopback TCP buffers hold (tcp_rmem max 32 MiB + tcp_wmem max 4 MiB), less than maxDrain
+	const size = 48 << 20 // more than loopback TCP buffers hold (tcp_rmem max 32 MiB + tcp_wmem max 4 MiB), less than reqbody.MaxDrain
 	form := map[string]string{":action": "file_upload", "protocol_version": "1", "name": "foo", "version": "9.0"}
 	tests := []struct {
 		name     string
@@ -115,7 +116,7 @@ func TestRefusalBeforeTheFile(t *testing.T) {
 	}
 }
 
-// TestRefusalOfHugeBody: a refused body whose rest is larger than maxDrain
+// TestRefusalOfHugeBody: a refused body whose rest is larger than reqbody.MaxDrain
 // is not read; the answer says Connection: close.
 func TestRefusalOfHugeBody(t *testing.T) {
 	ctx := t.Context()
@@ -130,7 +131,7 @@ func TestRefusalOfHugeBody(t *testing.T) {
 		minRead, maxRead int64
 	}{
 		{"declared huge", 4 << 30, 4 << 30, true, 0, 0},
-		{"chunked huge", -1, maxDrain + (1 << 20), true, maxDrain - (64 << 10), maxDrain + (64 << 10)},
+		{"chunked huge", -1, reqbody.MaxDrain + (1 << 20), true, reqbody.MaxDrain - (64 << 10), reqbody.MaxDrain + (64 << 10)},
 		{"chunked small", -1, 1 << 20, false, 1 << 20, 1 << 20},
 	}
 	for _, tt := range tests {

@@ -17,6 +17,7 @@ import (
 	"github.com/smartregistry/smartregistry/core"
 	"github.com/smartregistry/smartregistry/internal/archive"
 	"github.com/smartregistry/smartregistry/internal/digest"
+	"github.com/smartregistry/smartregistry/internal/reqbody"
 	"github.com/smartregistry/smartregistry/internal/route"
 )
 
@@ -43,13 +44,13 @@ func (f *uploadForm) get(k string) string {
 // file is written to its final key only if absent, and the project document
 // gains the file through core.UpdateJSON. On any failure nothing is left
 // behind, and what is left of the body is drained before the refusal is
-// sent (see maxDrain).
+// sent (see reqbody.MaxDrain).
 func (h *Handler) upload(ctx context.Context, req *core.RequestContext, _ route.Params) (*core.Response, error) {
 	h.maybeCleanUploads()
-	body := &limitedReader{r: req.Body, left: h.cfg.MaxUploadSize}
+	body := &reqbody.Limited{R: req.Body, Left: h.cfg.MaxUploadSize}
 	resp, err := h.receive(ctx, req, body)
 	if err != nil {
-		return nil, drainRefused(req, h.cfg.MaxUploadSize-body.left, err)
+		return nil, reqbody.DrainRefused(req, h.cfg.MaxUploadSize-body.Left, err)
 	}
 	return resp, nil
 }
@@ -93,40 +94,6 @@ func (h *Handler) receive(ctx context.Context, req *core.RequestContext, body io
 	return core.BytesResponse(http.StatusOK, "text/plain; charset=utf-8", []byte("OK\n")), nil
 }
 
-// maxDrain bounds how much of a refused upload's body is read and thrown
-// away before the refusal is sent. twine (requests) and most clients send
-// the whole body before they read the answer; were the connection closed
-// with the body unread, the kernel would reset it, and the client would see
-// a broken pipe or "connection reset" instead of "403" or "File already
-// exists" (urllib3 still reads the answer after a broken pipe, not after a
-// reset). Larger rests are not worth reading: the answer says
-// Connection: close and the client may see the reset.
-const maxDrain = 64 << 20
-
-// drainRefused reads and discards the rest of a refused upload's body, of
-// which read bytes were consumed, when that rest is at most maxDrain. When
-// it is larger, or unknown and found larger, or the body broke, err is
-// marked so that ErrorResponse answers Connection: close.
-func drainRefused(req *core.RequestContext, read int64, err error) error {
-	if req.Body == nil {
-		return err
-	}
-	if req.ContentLength >= 0 && req.ContentLength-read > maxDrain {
-		return &closeConnection{err}
-	}
-	n, derr := io.CopyN(io.Discard, req.Body, maxDrain+1)
-	if n > maxDrain || (derr != nil && !errors.Is(derr, io.EOF)) {
-		return &closeConnection{err}
-	}
-	return err
-}
-
-// closeConnection marks an error whose response must close the
-// connection, because the request body was not read to its end.
-type closeConnection struct{ error }
-
-func (c *closeConnection) Unwrap() error { return c.error }
-
 // readForm parses the multipart body as a stream. Fields are small and
 // bounded; the "content" part is streamed to a temporary key through the
 // hashers. Before the file is streamed, a caller who may not write the
@@ -145,7 +112,7 @@ func (h *Handler) readForm(ctx context.Context, req *core.RequestContext, body i
 			break
 		}
 		if err != nil {
-			return form, uploadReadError(err)
+			return form, reqbody.ReadError(err)
 		}
 		if parts > maxFormParts {
 			return form, fmt.Errorf("%w: the form has more than %d parts", core.ErrTooLarge, maxFormParts)
@@ -154,7 +121,7 @@ func (h *Handler) readForm(ctx context.Context, req *core.RequestContext, body i
 		if name != "content" {
 			v, err := io.ReadAll(io.LimitReader(part, maxFormField+1))
 			if err != nil {
-				return form, uploadReadError(err)
+				return form, reqbody.ReadError(err)
 			}
 			fieldBytes += len(name) + len(v) // names are kept too: they count
 			if len(v) > maxFormField || fieldBytes > maxFormFields {
@@ -175,10 +142,10 @@ func (h *Handler) readForm(ctx context.Context, req *core.RequestContext, body i
 		}
 		form.tmpKey = uploadKey(h.now(), uuid.NewString())
 		form.hashes = digest.NewSet(digest.SHA256, digest.MD5, digest.BLAKE2b256)
-		pr := &errReader{r: part}
+		pr := &reqbody.ErrReader{R: part}
 		if _, err := h.deps.Storage.Put(core.WithKind(ctx, core.KindTemporary), form.tmpKey, form.hashes.Reader(pr), -1, core.PutOptions{}); err != nil {
-			if pr.err != nil {
-				return form, uploadReadError(pr.err)
+			if pr.Err != nil {
+				return form, reqbody.ReadError(pr.Err)
 			}
 			return form, fmt.Errorf("store upload %s: %w", form.filename, err)
 		}
@@ -239,31 +206,6 @@ func (h *Handler) precheck(ctx context.Context, form *uploadForm, principal *cor
 		}
 	}
 	return nil
-}
-
-// uploadReadError keeps the category of an error reading the request
-// (too large, cancelled) and calls anything else a malformed request.
-func uploadReadError(err error) error {
-	if core.HTTPStatus(err) != http.StatusInternalServerError || errors.Is(err, context.Canceled) ||
-		errors.Is(err, context.DeadlineExceeded) {
-		return err
-	}
-	return fmt.Errorf("%w: malformed upload: %v", core.ErrInvalidArgument, err)
-}
-
-// errReader remembers the first error of the reader it wraps, so that a
-// failed Put can be blamed on the client (the body) or on the storage.
-type errReader struct {
-	r   io.Reader
-	err error
-}
-
-func (e *errReader) Read(p []byte) (int, error) {
-	n, err := e.r.Read(p)
-	if err != nil && err != io.EOF && e.err == nil {
-		e.err = err
-	}
-	return n, err
 }
 
 // checkedUpload is an upload whose file, metadata and form agree.
@@ -358,9 +300,9 @@ func (h *Handler) readCoreMetadata(ctx context.Context, key string, size int64, 
 			return nil, fmt.Errorf("read back %s: %w", filename, gerr)
 		}
 		defer rc.Close()
-		stored := &errReader{r: rc}
+		stored := &reqbody.ErrReader{R: rc}
 		_, raw, err = archive.FromTarGz(stored, isSdistPKGInfo, lim)
-		readErr = stored.err
+		readErr = stored.Err
 	}
 	if err != nil && readErr != nil {
 		return nil, fmt.Errorf("read back %s: %w", filename, readErr)
@@ -474,25 +416,4 @@ func (h *Handler) deleteQuietly(ctx context.Context, key string) {
 	if err := h.deps.Storage.Delete(ctx, key); err != nil {
 		h.log.WarnContext(ctx, "pypi: cannot delete", "key", key, "error", err)
 	}
-}
-
-// limitedReader fails with ErrTooLarge once more than left bytes are read.
-type limitedReader struct {
-	r    io.Reader
-	left int64
-}
-
-func (l *limitedReader) Read(p []byte) (int, error) {
-	if l.left < 0 {
-		return 0, fmt.Errorf("%w: the upload is over the size limit", core.ErrTooLarge)
-	}
-	if int64(len(p)) > l.left+1 {
-		p = p[:l.left+1]
-	}
-	n, err := l.r.Read(p)
-	l.left -= int64(n)
-	if l.left < 0 {
-		return n, fmt.Errorf("%w: the upload is over the size limit", core.ErrTooLarge)
-	}
-	return n, err
 }
