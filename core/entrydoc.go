@@ -274,7 +274,7 @@ func UpdateEntryDoc[H any](ctx context.Context, s *Storage, key string, change f
 		}
 		root := entryRoot{head: head, segs: st.root.segs, tail: mergeOps(st.root.tail, ops, len(st.root.segs) == 0)}
 		var written, replaced []string
-		if opsSize(root.tail) > tailLimit {
+		if len(root.tail) > tailOps || opsSize(root.tail) > tailLimit {
 			root.segs, written, replaced, err = s.seal(ctx, key, root.segs, root.tail)
 			if errors.Is(err, ErrNotFound) {
 				s.dropSegments(ctx, key, written)

@@ -26,23 +26,27 @@ import (
 //	    \t-<id>\n                 delete entry id
 //	<key>.seg/<segment>          a sealed segment: set and delete lines
 //
-// A change rewrites only the root, whose tail holds the difference between
-// the new document and the replay of the segments. Once the tail is over
-// tailLimit bytes it is sealed into a new segment (written before the root
-// that names it, under a fresh name, so nothing is visible until the
-// root's conditional write), and trailing segments are merged while the one
-// before is no more than twice the size of the last: there are O(log n)
-// segments and each byte is rewritten O(log n) times, which keeps a
-// change's cost flat in the number of entries. Merged-away segments are
-// deleted after the root no longer names them; a reader that misses one
-// reads the root again.
+// A change rewrites only the root, whose tail holds the changes since the
+// last seal (the operations the change recorded, merged into the tail it
+// read). Once the tail is over tailLimit bytes or tailOps operations it is
+// sealed into a new segment, written before the root that names it under
+// a fresh name, so nothing is visible until the root's conditional write.
+// Trailing segments are then merged while the one before is no more than
+// twice the size of the last: there are O(log n) segments and each byte
+// is rewritten O(log n) times, which keeps a change's cost flat in the
+// number of entries. Merged-away segments are deleted once the root no
+// longer names them; a reader that misses one reads the root again.
 //
 // A document written in the original format (head and set lines only) is
 // a root with no segments, so old documents read unchanged.
 
-// tailLimit is the size past which a document's tail is sealed into a
-// segment.
-const tailLimit = 16 << 10
+// tailLimit and tailOps are the size and the number of operations past
+// which a document's tail is sealed into a segment: an update reads,
+// merges and writes its tail, so both bound its cost.
+const (
+	tailLimit = 16 << 10
+	tailOps   = 32
+)
 
 // maxSegmentRetries bounds how often a reader reads the root again after a
 // segment it names was merged away underneath it.
