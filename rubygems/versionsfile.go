@@ -310,6 +310,21 @@ func (v *versionsFile) sync(ctx context.Context, name string, info func() (*serv
 			}
 			continue
 		}
+		// A compaction may have removed record next (with every record up
+		// to a base past it) between the refresh and this write, which
+		// then re-created a sequence number a base already covers: such a
+		// record is not part of the file. A base is only ever made past
+		// what its writer read, and the newest is never removed, so a base
+		// at or past next tells; then the record goes and the line is
+		// computed again against that base.
+		newest, err := v.newestBase(ctx)
+		if err != nil {
+			return err
+		}
+		if newest >= next {
+			_ = v.s.Delete(ctx, logKey(next))
+			continue
+		}
 		v.seq = next
 		v.appendBody([]byte(line))
 		if v.seq-v.baseSeq >= int64(v.compactEvery) {
