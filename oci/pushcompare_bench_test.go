@@ -2,6 +2,7 @@ package oci_test
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"net"
 	"os"
@@ -28,7 +29,9 @@ const DistributionEnv = "SMARTREGISTRY_BENCH_DISTRIBUTION"
 // storage, the page cache flushed before each push (sync(2)), and reports
 // the median push throughput of each, their ratio,
 // and the bytes each server process wrote to disk per byte pushed
-// (write_bytes of /proc/<pid>/io). One iteration is one round of each;
+// (write_bytes of /proc/<pid>/io) and the CPU time each server process
+// used per MB pushed (which the load of other processes changes less than
+// the throughput). One iteration is one round of each;
 // run it with -benchtime=5x. Skipped unless DistributionEnv names the
 // distribution binary.
 func BenchmarkCranePushVsDistribution(b *testing.B) {
@@ -42,17 +45,18 @@ func BenchmarkCranePushVsDistribution(b *testing.B) {
 	layout := filepath.Join(c.dir, "layout")
 	writeLayout(b, layout, layers, layerSize)
 	total := float64(layers * layerSize)
-	var ours, theirs, oursWritten, theirsWritten []float64
-	push := func(host string, pid int) (mbps, written float64) {
+	var ours, theirs, oursWritten, theirsWritten, oursCPU, theirsCPU []float64
+	push := func(host string, pid int) (mbps, written, cpu float64) {
 		// Flush what the previous push left dirty in the page cache (the
 		// distribution registry never syncs), so that each push meets an
 		// idle disk instead of paying for the other's deferred writes.
 		syscall.Sync()
-		before := writeBytes(b, pid)
+		before, cpuBefore := writeBytes(b, pid), cpuSeconds(b, pid)
 		start := time.Now()
 		c.run(crane, "push", layout, host+"/bench/app:v1")
 		elapsed := time.Since(start)
-		return total / 1e6 / elapsed.Seconds(), float64(writeBytes(b, pid)-before) / total
+		return total / 1e6 / elapsed.Seconds(), float64(writeBytes(b, pid)-before) / total,
+			(cpuSeconds(b, pid) - cpuBefore) * 1e3 / (total / 1e6)
 	}
 	for i := 0; b.Loop(); i++ {
 		srv := e2etest.StartServer(b, e2etest.Options{})
@@ -64,16 +68,20 @@ func BenchmarkCranePushVsDistribution(b *testing.B) {
 		c.run(crane, "catalog", srv.Host)
 		host, pid := startDistribution(b, dist)
 		// Alternate which goes first, so neither always meets a warmer cache.
+		pushOurs := func() {
+			m, w, cpu := push(srv.Host, srv.PID)
+			ours, oursWritten, oursCPU = append(ours, m), append(oursWritten, w), append(oursCPU, cpu)
+		}
+		pushTheirs := func() {
+			m, w, cpu := push(host, pid)
+			theirs, theirsWritten, theirsCPU = append(theirs, m), append(theirsWritten, w), append(theirsCPU, cpu)
+		}
 		if i%2 == 0 {
-			m, w := push(srv.Host, srv.PID)
-			ours, oursWritten = append(ours, m), append(oursWritten, w)
-			m, w = push(host, pid)
-			theirs, theirsWritten = append(theirs, m), append(theirsWritten, w)
+			pushOurs()
+			pushTheirs()
 		} else {
-			m, w := push(host, pid)
-			theirs, theirsWritten = append(theirs, m), append(theirsWritten, w)
-			m, w = push(srv.Host, srv.PID)
-			ours, oursWritten = append(ours, m), append(oursWritten, w)
+			pushTheirs()
+			pushOurs()
 		}
 	}
 	b.ReportMetric(median(ours), "ours-MB/s")
@@ -81,6 +89,8 @@ func BenchmarkCranePushVsDistribution(b *testing.B) {
 	b.ReportMetric(median(ours)/median(theirs), "ratio")
 	b.ReportMetric(median(oursWritten), "ours-written/pushed")
 	b.ReportMetric(median(theirsWritten), "distribution-written/pushed")
+	b.ReportMetric(median(oursCPU), "ours-cpu-ms/MB")
+	b.ReportMetric(median(theirsCPU), "distribution-cpu-ms/MB")
 	b.Logf("push MB/s, ours %v, distribution %v", ours, theirs)
 }
 
@@ -88,6 +98,28 @@ func median(xs []float64) float64 {
 	s := slices.Clone(xs)
 	slices.Sort(s)
 	return s[len(s)/2]
+}
+
+// cpuSeconds reads the CPU time (user and system) a process has used so
+// far from /proc/<pid>/stat.
+func cpuSeconds(b *testing.B, pid int) float64 {
+	b.Helper()
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	// The fields after the command name, which is in parentheses and may
+	// hold spaces: utime and stime are the 12th and 13th of them.
+	f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+	var ticks float64
+	for _, v := range f[11:13] {
+		n, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ticks += n
+	}
+	return ticks / 100 // USER_HZ is 100 on Linux
 }
 
 // writeBytes reads write_bytes of /proc/<pid>/io.
