@@ -26,6 +26,9 @@ func (h *Handler) getPackument(ctx context.Context, req *core.RequestContext, p 
 	}
 	abbreviated := strings.Contains(req.Header.Get("Accept"), abbreviatedType) && req.Query.Get("write") != "true"
 	body, etag, err := h.renderedPackument(ctx, name, req.BaseURL, abbreviated)
+	if h.proxied(err) {
+		return h.upstreamPackument(ctx, req, name, abbreviated)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -120,6 +123,9 @@ func (h *Handler) getVersion(ctx context.Context, req *core.RequestContext, p ro
 		return nil, err
 	}
 	doc, _, err := h.loadPackument(ctx, name)
+	if h.proxied(err) {
+		return h.upstreamVersion(ctx, req, name, ref)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -161,6 +167,9 @@ func (h *Handler) getTarball(ctx context.Context, req *core.RequestContext, p ro
 		}
 	}
 	doc, _, err := h.loadPackument(ctx, name)
+	if h.proxied(err) {
+		return h.upstreamTarball(ctx, name, file, version)
+	}
 	if errors.Is(err, core.ErrNotFound) {
 		return nil, missing
 	}

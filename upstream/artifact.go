@@ -100,10 +100,14 @@ type ArtifactRequest struct {
 	Key string
 	// Path is the artifact's path below each upstream's URL, starting with
 	// "/" and percent-encoded; an absolute URL is fetched as it is, with
-	// the credentials of the upstream of the package's first choice.
+	// the credentials of the upstream From names, else of the upstream it
+	// lies under (none elsewhere).
 	Path string
 	// Header is added to the upstream request.
 	Header http.Header
+	// From names the upstream the metadata came from ([Document.Upstream]):
+	// an absolute Path is asked of it, with its credentials.
+	From string
 	// StagePrefix is where the bytes are staged while they arrive ([core.StageKey]);
 	// the protocol's sweeper removes what a crash leaves there.
 	StagePrefix string
@@ -178,7 +182,7 @@ func (c *Client) fill(ctx context.Context, req ArtifactRequest, f *flight) (*Art
 		cancel()
 		c.flights.finish(key, f, nil, err)
 	}
-	resp, err := c.Fetch(fctx, req.Name, req.Path, req.Header)
+	resp, err := c.fetch(fctx, req.Name, req.Path, req.Header, req.From)
 	if err != nil {
 		end(err)
 		return nil, err

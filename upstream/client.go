@@ -199,12 +199,18 @@ type Response struct {
 // With no answer it returns [ErrNotFound] when every upstream asked said
 // 404 or 410, else [ErrUnavailable] wrapping the last failure.
 func (c *Client) Fetch(ctx context.Context, name, path string, header http.Header) (*Response, error) {
+	return c.fetch(ctx, name, path, header, "")
+}
+
+// fetch is Fetch where an absolute URL goes to the upstream named prefer
+// when it serves name.
+func (c *Client) fetch(ctx context.Context, name, path string, header http.Header, prefer string) (*Response, error) {
 	ups := c.Upstreams(ctx, name)
 	if len(ups) == 0 {
 		return nil, fmt.Errorf("%w: no upstream serves %s", ErrNotFound, name)
 	}
 	if isAbsolute(path) {
-		ups = []core.Upstream{ownerOf(ups, path)}
+		ups = []core.Upstream{ownerOf(ups, path, prefer)}
 	}
 	var last error
 	allNotFound := true
@@ -238,9 +244,15 @@ func under(target, base string) bool {
 	return target == base || strings.HasPrefix(target, base+"/")
 }
 
-// ownerOf returns the upstream an absolute URL lies under, else the first:
-// an absolute URL is asked of one upstream only, through its breaker.
-func ownerOf(ups []core.Upstream, target string) core.Upstream {
+// ownerOf returns the upstream named prefer, else the first an absolute URL
+// lies under, else the first: an absolute URL is asked of one upstream
+// only, through its breaker.
+func ownerOf(ups []core.Upstream, target, prefer string) core.Upstream {
+	for _, u := range ups {
+		if prefer != "" && u.Name == prefer {
+			return u
+		}
+	}
 	for _, u := range ups {
 		if under(target, u.URL) {
 			return u
