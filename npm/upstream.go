@@ -41,12 +41,15 @@ func (h *Handler) proxied(err error) bool {
 	return h.up != nil && errors.Is(err, core.ErrNotFound)
 }
 
+// acceptJSON asks an upstream for the full packument (read only).
+var acceptJSON = http.Header{"Accept": {"application/json"}}
+
 // upstreamDoc returns the upstream packument of name, parsed (cached by
 // the document's digest).
 func (h *Handler) upstreamDoc(ctx context.Context, name string) (*proxyDoc, error) {
 	doc, err := h.up.Metadata(core.WithObject(ctx, core.ObjectRef{Package: name}), upstream.MetadataRequest{
 		Name: name, Key: upstreamPackumentKey(name), Path: "/" + escapeName(name),
-		Header: http.Header{"Accept": {"application/json"}},
+		Header: acceptJSON,
 		Check: func(body []byte, _ core.Upstream) ([]byte, error) {
 			_, err := parseProxyDoc(name, body)
 			return body, err
@@ -76,11 +79,10 @@ func (h *Handler) upstreamPackument(ctx context.Context, req *core.RequestContex
 	if err != nil {
 		return nil, err
 	}
-	body, err := d.rendered(req.BaseURL, abbreviated)
+	body, etag, err := d.rendered(req.BaseURL, abbreviated)
 	if err != nil {
 		return nil, err
 	}
-	etag := httpETag("upstream "+d.sum, cacheKey{base: req.BaseURL, abbreviated: abbreviated})
 	if etagMatches(req.Header.Get("If-None-Match"), etag) {
 		resp := core.NewResponse(http.StatusNotModified)
 		resp.Header.Set("ETag", etag)
@@ -169,7 +171,7 @@ type proxyDoc struct {
 	distTags map[string]string
 
 	mu       sync.Mutex
-	renders  map[cacheKey][]byte
+	renders  map[cacheKey]rendering
 	distInfo map[string]proxyDist
 	size     int64
 }
@@ -183,7 +185,7 @@ type proxyDist struct {
 
 // parseProxyDoc parses an upstream packument of name.
 func parseProxyDoc(name string, body []byte) (*proxyDoc, error) {
-	d := &proxyDoc{renders: map[cacheKey][]byte{}, distInfo: map[string]proxyDist{}, size: int64(len(body))}
+	d := &proxyDoc{renders: map[cacheKey]rendering{}, distInfo: map[string]proxyDist{}, size: int64(len(body))}
 	if err := json.Unmarshal(body, &d.top); err != nil {
 		return nil, fmt.Errorf("upstream packument of %s: %w", name, err)
 	}
@@ -221,15 +223,21 @@ func (d *proxyDoc) dist(version string) (proxyDist, bool) {
 	return m.Dist, true
 }
 
-// rendered returns the packument as served at base: every tarball URL
-// pointing here; abbreviated keeps only what installing needs.
-func (d *proxyDoc) rendered(base string, abbreviated bool) ([]byte, error) {
+// rendering is a served form of a proxied packument, with its HTTP ETag.
+type rendering struct {
+	body []byte
+	etag string
+}
+
+// rendered returns the packument as served at base, and its ETag: every
+// tarball URL pointing here; abbreviated keeps only what installing needs.
+func (d *proxyDoc) rendered(base string, abbreviated bool) ([]byte, string, error) {
 	k := cacheKey{base: base, abbreviated: abbreviated}
 	d.mu.Lock()
-	b, ok := d.renders[k]
+	r, ok := d.renders[k]
 	d.mu.Unlock()
 	if ok {
-		return b, nil
+		return r.body, r.etag, nil
 	}
 	name := ""
 	_ = json.Unmarshal(d.top["name"], &name)
@@ -243,24 +251,25 @@ func (d *proxyDoc) rendered(base string, abbreviated bool) ([]byte, error) {
 	for v, raw := range d.versions {
 		m, err := proxyManifest(name, v, raw, base, abbreviated)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		versions[v] = m
 	}
 	var err error
 	if out["versions"], err = json.Marshal(versions); err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	if b, err = json.Marshal(out); err != nil {
-		return nil, err
+	if r.body, err = json.Marshal(out); err != nil {
+		return nil, "", err
 	}
+	r.etag = httpETag("upstream "+d.sum, k)
 	d.mu.Lock()
 	if len(d.renders) < 8 {
-		d.renders[k] = b
-		d.size += int64(len(b))
+		d.renders[k] = r
+		d.size += int64(len(r.body))
 	}
 	d.mu.Unlock()
-	return b, nil
+	return r.body, r.etag, nil
 }
 
 // proxyManifest rewrites a version manifest's dist.tarball to base.

@@ -41,10 +41,16 @@ func serveEnv(t testing.TB, e *testEnv) *httptest.Server {
 	return srv
 }
 
-// newProxyEnv returns a test handler proxying the given upstreams.
+// newProxyEnv returns a test handler proxying the given upstreams, on a
+// memory backend.
 func newProxyEnv(t testing.TB, cfg Config, ups ...core.Upstream) *testEnv {
+	return newProxyEnvOn(t, nil, cfg, ups...)
+}
+
+// newProxyEnvOn is newProxyEnv on backend.
+func newProxyEnvOn(t testing.TB, backend core.Backend, cfg Config, ups ...core.Upstream) *testEnv {
 	t.Helper()
-	e := newTestEnv(t, nil)
+	e := newTestEnv(t, backend)
 	prov, err := upstream.NewStatic(map[core.Protocol][]core.Upstream{core.ProtocolNPM: ups})
 	if err != nil {
 		t.Fatal(err)

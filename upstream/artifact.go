@@ -201,11 +201,7 @@ func (c *Client) fill(ctx context.Context, req ArtifactRequest, f *flight) (*Art
 		size = cl
 	}
 	pr, pw := io.Pipe()
-	v := &verifier{r: resp.Body, size: size, client: pw, stopAlone: !caching}
-	for _, d := range req.Digests {
-		v.hashes = append(v.hashes, newHash(d.Algorithm))
-		v.want = append(v.want, d.Sum)
-	}
+	v := newVerifier(resp.Body, size, req.Digests, pw, !caching)
 	go func() {
 		defer resp.Body.Close()
 		var err error
@@ -261,17 +257,22 @@ func (b *clientBody) Close() error {
 // it to the client. The last bytes are given out only once the size and
 // digests are checked; a short, long or mismatching body fails the read
 // instead, so neither the storage nor the client gets a complete object.
+// Hashing runs in a goroutine of its own (see hasher), beside the network
+// and storage I/O.
 type verifier struct {
 	r      io.Reader
 	size   int64 // -1 when unknown
 	n      int64
-	hashes []hash.Hash
-	want   [][]byte
+	hash   *hasher
 	client *io.PipeWriter // nil once the client has gone
 	// stopAlone ends the read once the client has gone (no cache fill).
 	stopAlone bool
 	done      bool
 	err       error
+}
+
+func newVerifier(r io.Reader, size int64, digests []Digest, client *io.PipeWriter, stopAlone bool) *verifier {
+	return &verifier{r: r, size: size, client: client, stopAlone: stopAlone, hash: newHasher(digests)}
 }
 
 func (v *verifier) Read(p []byte) (int, error) {
@@ -285,9 +286,7 @@ func (v *verifier) Read(p []byte) (int, error) {
 		return v.fail(errClientGone)
 	}
 	n, err := v.r.Read(p)
-	for _, h := range v.hashes {
-		h.Write(p[:n])
-	}
+	v.hash.write(p[:n])
 	v.n += int64(n)
 	if v.size >= 0 && v.n > v.size {
 		return v.fail(fmt.Errorf("%w: more than %d bytes", ErrDigestMismatch, v.size))
@@ -309,10 +308,8 @@ func (v *verifier) Read(p []byte) (int, error) {
 			return v.fail(fmt.Errorf("%w: more than %d bytes", ErrDigestMismatch, v.size))
 		}
 	}
-	for i, h := range v.hashes {
-		if subtle.ConstantTimeCompare(h.Sum(nil), v.want[i]) != 1 {
-			return v.fail(fmt.Errorf("%w (%d bytes)", ErrDigestMismatch, v.n))
-		}
+	if !v.hash.matches() {
+		return v.fail(fmt.Errorf("%w (%d bytes)", ErrDigestMismatch, v.n))
 	}
 	v.done = true
 	v.toClient(p[:n])
@@ -321,6 +318,7 @@ func (v *verifier) Read(p []byte) (int, error) {
 
 func (v *verifier) fail(err error) (int, error) {
 	v.err = err
+	v.hash.stop()
 	return 0, err
 }
 
@@ -331,5 +329,93 @@ func (v *verifier) toClient(b []byte) {
 	}
 	if _, err := v.client.Write(b); err != nil {
 		v.client = nil
+	}
+}
+
+// hasher computes the digests of a stream in a goroutine, fed in blocks
+// of hashBlock bytes through a short queue, so that hashing overlaps the
+// reading and writing of the next blocks. Memory: at most hashQueue+2
+// blocks.
+type hasher struct {
+	hashes []hash.Hash
+	want   [][]byte
+	buf    []byte
+	queue  chan []byte
+	free   chan []byte
+	done   chan struct{}
+	closed bool
+}
+
+const (
+	hashBlock = 256 << 10
+	hashQueue = 4
+)
+
+func newHasher(digests []Digest) *hasher {
+	h := &hasher{}
+	for _, d := range digests {
+		h.hashes = append(h.hashes, newHash(d.Algorithm))
+		h.want = append(h.want, d.Sum)
+	}
+	if len(h.hashes) == 0 {
+		return h
+	}
+	h.queue, h.free, h.done = make(chan []byte, hashQueue), make(chan []byte, hashQueue+2), make(chan struct{})
+	for range hashQueue + 2 {
+		h.free <- make([]byte, 0, hashBlock)
+	}
+	h.buf = <-h.free
+	go func() {
+		defer close(h.done)
+		for b := range h.queue {
+			for _, x := range h.hashes {
+				x.Write(b)
+			}
+			h.free <- b[:0]
+		}
+	}()
+	return h
+}
+
+// write queues p for hashing (copied: the caller reuses p).
+func (h *hasher) write(p []byte) {
+	if h.queue == nil {
+		return
+	}
+	for len(p) > 0 {
+		k := min(len(p), hashBlock-len(h.buf))
+		h.buf = append(h.buf, p[:k]...)
+		p = p[k:]
+		if len(h.buf) == hashBlock {
+			h.queue <- h.buf
+			h.buf = <-h.free
+		}
+	}
+}
+
+// matches waits for the hashing to finish and compares the digests.
+func (h *hasher) matches() bool {
+	if h.queue == nil {
+		return true
+	}
+	if len(h.buf) > 0 {
+		h.queue <- h.buf
+		h.buf = nil
+	}
+	h.stop()
+	<-h.done
+	for i, x := range h.hashes {
+		if subtle.ConstantTimeCompare(x.Sum(nil), h.want[i]) != 1 {
+			return false
+		}
+	}
+	return true
+}
+
+// stop ends the hashing goroutine.
+func (h *hasher) stop() {
+	if h.queue != nil && !h.closed {
+		h.closed = true
+		close(h.queue)
 	}
 }

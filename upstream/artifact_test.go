@@ -163,7 +163,7 @@ func TestParseIntegrityAndHexDigest(t *testing.T) {
 }
 
 // waitFill waits until no fill of key is in flight in c.
-func waitFill(t *testing.T, c *Client, key string) {
+func waitFill(t testing.TB, c *Client, key string) {
 	t.Helper()
 	c.flights.mu.Lock()
 	f := c.flights.m["a:"+key]

@@ -50,7 +50,7 @@ func newOrigin(t *testing.T, h http.HandlerFunc) *origin {
 
 // newTestClient returns a client of the npm protocol over the given
 // upstreams, on a fresh memory storage unless one is given.
-func newTestClient(t *testing.T, st *core.Storage, clock *fakeClock, p Policy, bs BreakerSettings, ups ...core.Upstream) *Client {
+func newTestClient(t testing.TB, st *core.Storage, clock *fakeClock, p Policy, bs BreakerSettings, ups ...core.Upstream) *Client {
 	t.Helper()
 	prov, err := NewStaticWith(map[core.Protocol][]core.Upstream{core.ProtocolNPM: ups}, bs)
 	if err != nil {

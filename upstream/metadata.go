@@ -72,11 +72,22 @@ type cached struct {
 	body []byte
 	// storageETag is the ETag of the stored object it was read from.
 	storageETag string
+	// fresh is the Document served while d is fresh, built once.
+	fresh *Document
 }
 
 func (d *cached) document(stale bool) *Document {
+	if !stale && d.fresh != nil {
+		return d.fresh
+	}
 	return &Document{Body: d.body, ContentType: d.env.ContentType, Upstream: d.env.Upstream, Fetched: d.env.Fetched,
 		Sum: d.env.Sum, Stale: stale}
+}
+
+// ready builds the Document served while d is fresh; d is read only after.
+func (d *cached) ready() *cached {
+	d.fresh = d.document(false)
+	return d
 }
 
 // fresh reports whether d may be served at now without asking upstream.
@@ -157,6 +168,7 @@ func (c *Client) load(ctx context.Context, key string, mem *cached) (*cached, er
 	if d.body, err = io.ReadAll(br); err != nil {
 		return nil, fmt.Errorf("read cached %s: %w", key, err)
 	}
+	d.ready()
 	c.docs.put(key, d)
 	return d, nil
 }
@@ -296,7 +308,7 @@ func (c *Client) store(ctx context.Context, key string, env envelope, body []byt
 	buf.Write(line)
 	buf.WriteByte('\n')
 	buf.Write(body)
-	d := &cached{env: env, body: body}
+	d := (&cached{env: env, body: body}).ready()
 	info, err := c.cfg.Storage.Put(core.WithKind(ctx, core.KindMetadata), key, bytes.NewReader(buf.Bytes()),
 		int64(buf.Len()), core.PutOptions{ContentType: "application/octet-stream"})
 	if err != nil {
