@@ -174,3 +174,31 @@ func waitFill(t testing.TB, c *Client, key string) {
 		}
 	}
 }
+
+// While another process holds the key's lease (it is filling the cache),
+// a miss streams from the upstream without caching.
+func TestArtifactPassesThroughWhileAnotherProcessFills(t *testing.T) {
+	body := bytes.Repeat([]byte("z"), 100_000)
+	o := artifactOrigin(t, body, -1)
+	c := newTestClient(t, nil, nil, Policy{}, BreakerSettings{}, core.Upstream{Name: "o", URL: o.URL})
+	req := artReq(integrityOf(body))
+	other := newTestClient(t, c.cfg.Storage, nil, Policy{}, BreakerSettings{}, core.Upstream{Name: "o", URL: o.URL})
+	release, ok := other.acquire(t.Context(), req.Key)
+	if !ok {
+		t.Fatal("lease")
+	}
+	defer release()
+	a, err := c.Artifact(t.Context(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(a.Body)
+	a.Body.Close()
+	if err != nil || !bytes.Equal(got, body) {
+		t.Fatalf("%v, %d bytes", err, len(got))
+	}
+	waitFill(t, c, req.Key)
+	if _, err := c.cfg.Storage.Stat(t.Context(), req.Key); !errors.Is(err, core.ErrNotFound) {
+		t.Fatalf("cached under another's lease: %v", err)
+	}
+}

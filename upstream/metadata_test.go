@@ -237,3 +237,64 @@ func TestLeaseExpiresAndIsTakenOver(t *testing.T) {
 		t.Fatal("a released lease was not free")
 	}
 }
+
+// The breaker scenario on the metadata path: the upstream hangs
+// after the document was cached; the first requests past the TTL wait for
+// the timeout and get the stale copy, after the threshold they get it at
+// once, and after recovery the breaker closes and fresh content returns.
+func TestMetadataStaleServedFastOnceTheBreakerOpens(t *testing.T) {
+	const timeout = 300 * time.Millisecond
+	var hanging atomic.Bool
+	hang := make(chan struct{})
+	t.Cleanup(func() { close(hang) })
+	body := atomic.Value{}
+	body.Store("v1")
+	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		if hanging.Load() {
+			select {
+			case <-hang:
+			case <-r.Context().Done():
+			}
+			return
+		}
+		io.WriteString(w, body.Load().(string))
+	})
+	clock := newClock()
+	c := newTestClient(t, nil, clock, Policy{MetadataTTL: time.Minute, RequestTimeout: timeout},
+		BreakerSettings{FailureThreshold: 2, OpenTimeout: 200 * time.Millisecond}, core.Upstream{Name: "o", URL: o.URL})
+	get := func() (*Document, time.Duration) {
+		t.Helper()
+		start := time.Now()
+		d, err := c.Metadata(t.Context(), metaReq())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d, time.Since(start)
+	}
+	get()
+	hanging.Store(true)
+	for i := range 4 {
+		clock.advance(2 * time.Minute)
+		d, took := get()
+		if string(d.Body) != "v1" || !d.Stale {
+			t.Fatalf("request %d: %+v", i, d)
+		}
+		switch {
+		case i < 2 && took < timeout:
+			t.Fatalf("request %d took %v: the upstream was not asked", i, took)
+		case i >= 2 && took > timeout/3:
+			t.Fatalf("request %d took %v with the breaker open", i, took)
+		}
+		t.Logf("request %d: stale copy in %v", i, took)
+	}
+	hanging.Store(false)
+	body.Store("v2")
+	waitState(t, c, "half-open")
+	clock.advance(2 * time.Minute)
+	if d, _ := get(); string(d.Body) != "v2" || d.Stale {
+		t.Fatalf("after recovery: %+v", d)
+	}
+	if s := c.Breakers().States()[0]; s.State != "closed" {
+		t.Fatalf("breaker %s after recovery", s.State)
+	}
+}
