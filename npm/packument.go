@@ -168,7 +168,7 @@ func (h *Handler) getTarball(ctx context.Context, req *core.RequestContext, p ro
 	}
 	doc, _, err := h.loadPackument(ctx, name)
 	if h.proxied(err) {
-		return h.upstreamTarball(ctx, name, file, version)
+		return h.upstreamTarball(ctx, req, name, file, version)
 	}
 	if errors.Is(err, core.ErrNotFound) {
 		return nil, missing

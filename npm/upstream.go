@@ -20,7 +20,9 @@ import (
 // for, streamed to the client while it is checked against the packument's
 // dist.integrity and dist.shasum, and cached for good. A package held
 // locally shadows the upstream one entirely: local and upstream versions
-// are not merged. Reading (the read scope) is all a fetch needs.
+// are not merged. Reading (the read scope) is all a fetch needs, unless
+// Config.Upstream.NewNamesNeedWrite asks for write before a name is first
+// fetched.
 
 // newUpstreamClient returns the client of Deps.Upstream, or nil when the
 // registry proxies nothing.
@@ -46,7 +48,14 @@ var acceptJSON = http.Header{"Accept": {"application/json"}}
 
 // upstreamDoc returns the upstream packument of name, parsed (cached by
 // the document's digest).
-func (h *Handler) upstreamDoc(ctx context.Context, name string) (*proxyDoc, error) {
+func (h *Handler) upstreamDoc(ctx context.Context, req *core.RequestContext, name string) (*proxyDoc, error) {
+	if h.cfg.Upstream.NewNamesNeedWrite {
+		if _, err := h.deps.Storage.Stat(ctx, upstreamPackumentKey(name)); errors.Is(err, core.ErrNotFound) {
+			if _, err := h.authorize(ctx, req, name, core.ActionWrite); err != nil {
+				return nil, err
+			}
+		}
+	}
 	doc, err := h.up.Metadata(core.WithObject(ctx, core.ObjectRef{Package: name}), upstream.MetadataRequest{
 		Name: name, Key: upstreamPackumentKey(name), Path: "/" + escapeName(name),
 		Header: acceptJSON,
@@ -75,7 +84,7 @@ func (h *Handler) upstreamDoc(ctx context.Context, name string) (*proxyDoc, erro
 
 // upstreamPackument serves GET /<pkg> for a package held upstream.
 func (h *Handler) upstreamPackument(ctx context.Context, req *core.RequestContext, name string, abbreviated bool) (*core.Response, error) {
-	d, err := h.upstreamDoc(ctx, name)
+	d, err := h.upstreamDoc(ctx, req, name)
 	if err != nil {
 		return nil, err
 	}
@@ -102,7 +111,7 @@ func (h *Handler) upstreamPackument(ctx context.Context, req *core.RequestContex
 // upstreamVersion serves GET /<pkg>/<version|tag> for a package held
 // upstream.
 func (h *Handler) upstreamVersion(ctx context.Context, req *core.RequestContext, name, ref string) (*core.Response, error) {
-	d, err := h.upstreamDoc(ctx, name)
+	d, err := h.upstreamDoc(ctx, req, name)
 	if err != nil {
 		return nil, err
 	}
@@ -123,13 +132,13 @@ func (h *Handler) upstreamVersion(ctx context.Context, req *core.RequestContext,
 
 // upstreamTarball serves GET /<pkg>/-/<file> for a package held upstream:
 // from the cache, else fetched and verified.
-func (h *Handler) upstreamTarball(ctx context.Context, name, file, version string) (*core.Response, error) {
+func (h *Handler) upstreamTarball(ctx context.Context, req *core.RequestContext, name, file, version string) (*core.Response, error) {
 	ctx = core.WithObject(ctx, core.ObjectRef{Package: name, Version: version})
 	key := upstreamTarballKey(name, file)
 	if rc, info, err := h.deps.Storage.Get(core.WithKind(ctx, core.KindArtifact), key, nil); err == nil {
 		return core.StreamResponse(http.StatusOK, "application/octet-stream", rc, info.Size), nil
 	}
-	d, err := h.upstreamDoc(ctx, name)
+	d, err := h.upstreamDoc(ctx, req, name)
 	if err != nil {
 		return nil, err
 	}

@@ -3,14 +3,18 @@ package npm
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
 	"github.com/smartregistry/smartregistry/core"
+	"github.com/smartregistry/smartregistry/core/storage/memory"
 	"github.com/smartregistry/smartregistry/upstream"
 )
 
@@ -168,5 +172,80 @@ func TestProxyRefusesMismatchingTarball(t *testing.T) {
 	}
 	if lies.Load() != 2 {
 		t.Fatalf("the liar was asked %d times", lies.Load())
+	}
+}
+
+// With NewNamesNeedWrite a reader cannot make the registry fetch a name
+// nothing has cached, but reads it once a writer has.
+func TestProxyNewNamesNeedWrite(t *testing.T) {
+	ctx := t.Context()
+	origin := newTestEnv(t, nil)
+	origin.publish(ctx, adminToken, newPublish(t, "gated", "1.0.0"))
+	e := newProxyEnv(t, Config{Upstream: upstream.Policy{NewNamesNeedWrite: true}},
+		core.Upstream{Name: "origin", URL: serveEnv(t, origin).URL, Token: adminToken})
+	if r := e.do(ctx, http.MethodGet, "/gated", readerToken, nil); r.status != http.StatusForbidden {
+		t.Fatalf("reader fetching a new name: %d %s", r.status, r.body)
+	}
+	if r := e.do(ctx, http.MethodGet, "/gated", adminToken, nil); r.status != http.StatusOK {
+		t.Fatalf("writer: %d %s", r.status, r.body)
+	}
+	if r := e.do(ctx, http.MethodGet, "/gated/-/gated-1.0.0.tgz", readerToken, nil); r.status != http.StatusOK {
+		t.Fatalf("reader of a cached name: %d %s", r.status, r.body)
+	}
+}
+
+// Storage hooks see the cache fills with their kinds and package; a hook
+// that refuses the fill (a quota) leaves the download working, uncached.
+func TestProxyCacheFillsGoThroughHooks(t *testing.T) {
+	ctx := t.Context()
+	origin := newTestEnv(t, nil)
+	pub := newPublish(t, "hooked", "1.0.0")
+	origin.publish(ctx, adminToken, pub)
+	srv := serveEnv(t, origin)
+	var mu sync.Mutex
+	var seen []string
+	refuse := atomic.Bool{}
+	refuse.Store(true)
+	hooks := core.StorageHooks{
+		BeforePut: func(_ context.Context, ev core.HookEvent) error {
+			if ev.Kind == core.KindTemporary && refuse.Load() {
+				return fmt.Errorf("%w: quota exceeded", core.ErrTooLarge)
+			}
+			return nil
+		},
+		AfterPut: func(_ context.Context, ev core.HookEvent) {
+			mu.Lock()
+			defer mu.Unlock()
+			seen = append(seen, fmt.Sprintf("%s %s %s", ev.Kind, ev.Package, ev.Version))
+		},
+	}
+	e := newTestEnv(t, nil)
+	e.storage = core.NewStorage(memory.New(), hooks)
+	prov, _ := upstream.NewStatic(map[core.Protocol][]core.Upstream{core.ProtocolNPM: {{Name: "o", URL: srv.URL, Token: adminToken}}})
+	h, err := New(core.Deps{Storage: e.storage, Auth: e.h.deps.Auth, Upstream: prov}, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.h = h
+	for range 2 { // refused, then allowed
+		if r := e.do(ctx, http.MethodGet, "/hooked/-/hooked-1.0.0.tgz", adminToken, nil); r.status != 200 || !bytes.Equal(r.body, pub.tarball) {
+			t.Fatalf("download: %d, %d bytes", r.status, len(r.body))
+		}
+		if r := e.do(ctx, http.MethodGet, "/hooked/-/hooked-1.0.0.tgz", adminToken, nil); r.status != 200 {
+			t.Fatalf("second download: %d", r.status)
+		}
+		_, err := e.storage.Stat(ctx, upstreamTarballKey("hooked", "hooked-1.0.0.tgz"))
+		if refuse.Load() != errors.Is(err, core.ErrNotFound) {
+			t.Fatalf("refused=%v, cached: %v", refuse.Load(), err)
+		}
+		refuse.Store(false)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	joined := strings.Join(seen, "\n")
+	for _, want := range []string{"metadata hooked ", "artifact hooked 1.0.0"} {
+		if !strings.Contains(joined, want) {
+			t.Fatalf("hooks saw:\n%s\nwant %q", joined, want)
+		}
 	}
 }

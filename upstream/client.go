@@ -55,6 +55,11 @@ type Policy struct {
 	// MemoryCacheSize bounds the decoded documents kept in memory; default
 	// 32 MiB.
 	MemoryCacheSize int64
+	// NewNamesNeedWrite makes protocols require the write action (instead
+	// of read) from a caller whose request would fetch a package that
+	// nothing has cached yet, so that readers cannot fill the cache with
+	// arbitrary names; packages once cached stay readable with read.
+	NewNamesNeedWrite bool
 }
 
 func (p Policy) withDefaults() Policy {
