@@ -32,6 +32,9 @@ func (h *Handler) getPackument(ctx context.Context, req *core.RequestContext, p 
 	if err != nil {
 		return nil, err
 	}
+	if h.merging() {
+		body, etag = h.mergedPackument(ctx, req, name, body, etag, abbreviated)
+	}
 	ctype := "application/json"
 	if abbreviated {
 		ctype = abbreviatedType
@@ -134,6 +137,9 @@ func (h *Handler) getVersion(ctx context.Context, req *core.RequestContext, p ro
 		version = v
 	}
 	e, ok := doc.version(version)
+	if !ok && h.merging() && !doc.unpublished(version) {
+		return h.upstreamVersion(ctx, req, name, ref)
+	}
 	if !ok {
 		return nil, errorf(core.ErrNotFound, "version %s of %s not found", ref, name)
 	}
@@ -177,6 +183,9 @@ func (h *Handler) getTarball(ctx context.Context, req *core.RequestContext, p ro
 		return nil, err
 	}
 	e, ok := doc.version(version)
+	if !ok && h.merging() && !doc.unpublished(version) {
+		return h.upstreamTarball(ctx, req, name, file, version)
+	}
 	if !ok {
 		return nil, missing
 	}

@@ -38,6 +38,79 @@ func newUpstreamClient(deps core.Deps, cfg Config) (*upstream.Client, error) {
 // none are configured; its Breakers report their circuit breakers.
 func (h *Handler) Upstream() *upstream.Client { return h.up }
 
+// merging reports whether local packages show their upstream versions too.
+func (h *Handler) merging() bool { return h.up != nil && h.cfg.Upstream.Merge }
+
+// mergedPackument returns the local packument (body, etag) with the
+// versions and dist-tags of the upstream one added where the local one has
+// none. Without an upstream document (none has the package, or none
+// answers and nothing is cached) it is the local one unchanged.
+func (h *Handler) mergedPackument(ctx context.Context, req *core.RequestContext, name string, local []byte,
+	etag string, abbreviated bool) ([]byte, string) {
+	d, err := h.upstreamDoc(ctx, req, name)
+	if err != nil {
+		if !errors.Is(err, core.ErrNotFound) {
+			h.log.Warn("npm: upstream versions left out", "package", name, "error", err)
+		}
+		return local, etag
+	}
+	k := cacheKey{name: "merge " + etag, base: req.BaseURL, abbreviated: abbreviated}
+	d.mu.Lock()
+	r, ok := d.renders[k]
+	d.mu.Unlock()
+	if ok {
+		return r.body, r.etag
+	}
+	up, _, err := d.rendered(req.BaseURL, abbreviated)
+	if err != nil {
+		return local, etag
+	}
+	merged, err := mergePackuments(local, up)
+	if err != nil {
+		h.log.Warn("npm: upstream versions left out", "package", name, "error", err)
+		return local, etag
+	}
+	r = rendering{body: merged, etag: httpETag("merge "+etag+" "+d.sum, k)}
+	d.keep(k, r)
+	return r.body, r.etag
+}
+
+// mergePackuments adds to the local packument the versions, times and
+// dist-tags of the upstream one that it lacks.
+func mergePackuments(local, up []byte) ([]byte, error) {
+	var l, u map[string]json.RawMessage
+	if err := json.Unmarshal(local, &l); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(up, &u); err != nil {
+		return nil, err
+	}
+	for _, f := range []string{"versions", "time", "dist-tags"} {
+		if _, ok := u[f]; !ok {
+			continue
+		}
+		var lm, um map[string]json.RawMessage
+		_ = json.Unmarshal(l[f], &lm)
+		if err := json.Unmarshal(u[f], &um); err != nil {
+			return nil, fmt.Errorf("upstream %s: %w", f, err)
+		}
+		if lm == nil {
+			lm = map[string]json.RawMessage{}
+		}
+		for k, v := range um {
+			if _, ok := lm[k]; !ok && k != "created" && k != "modified" {
+				lm[k] = v
+			}
+		}
+		b, err := json.Marshal(lm)
+		if err != nil {
+			return nil, err
+		}
+		l[f] = b
+	}
+	return json.Marshal(l)
+}
+
 // proxied reports whether a local miss of name may be asked upstream.
 func (h *Handler) proxied(err error) bool {
 	return h.up != nil && errors.Is(err, core.ErrNotFound)
@@ -272,13 +345,22 @@ func (d *proxyDoc) rendered(base string, abbreviated bool) ([]byte, string, erro
 		return nil, "", err
 	}
 	r.etag = httpETag("upstream "+d.sum, k)
-	d.mu.Lock()
-	if len(d.renders) < 8 {
-		d.renders[k] = r
-		d.size += int64(len(r.body))
-	}
-	d.mu.Unlock()
+	d.keep(k, r)
 	return r.body, r.etag, nil
+}
+
+// keep caches a rendering; past 8, the older ones go.
+func (d *proxyDoc) keep(k cacheKey, r rendering) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if len(d.renders) >= 8 {
+		for old, or := range d.renders {
+			d.size -= int64(len(or.body))
+			delete(d.renders, old)
+		}
+	}
+	d.renders[k] = r
+	d.size += int64(len(r.body))
 }
 
 // proxyManifest rewrites a version manifest's dist.tarball to base.
@@ -345,4 +427,11 @@ func (d *proxyDoc) footprint() int64 {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.size
+}
+
+// unpublished reports whether version was unpublished locally: merging
+// never brings it back from the upstream.
+func (d *storedPackument) unpublished(version string) bool {
+	_, ok := d.Head.Unpublished[version]
+	return ok
 }

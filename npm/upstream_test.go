@@ -249,3 +249,47 @@ func TestProxyCacheFillsGoThroughHooks(t *testing.T) {
 		}
 	}
 }
+
+// With Merge, a local package also shows the upstream's versions (local
+// ones win), and their tarballs download from the upstream.
+func TestProxyMergesLocalAndUpstreamVersions(t *testing.T) {
+	ctx := t.Context()
+	origin := newTestEnv(t, nil)
+	up1 := newPublish(t, "mixed", "1.0.0")
+	origin.publish(ctx, adminToken, up1)
+	up2 := newPublish(t, "mixed", "2.0.0")
+	origin.publish(ctx, adminToken, up2)
+	e := newProxyEnv(t, Config{Upstream: upstream.Policy{Merge: true}},
+		core.Upstream{Name: "origin", URL: serveEnv(t, origin).URL, Token: adminToken})
+	local2 := newPublishFrom("mixed", "2.0.0", regzip(t, up2.tarball))
+	local2.tag = "local"
+	e.publish(ctx, adminToken, local2)
+	e.publish(ctx, adminToken, newPublish(t, "mixed", "3.0.0"))
+
+	doc := e.packument(ctx, "mixed")
+	versions := doc["versions"].(map[string]any)
+	if len(versions) != 3 {
+		t.Fatalf("versions: %v", versions)
+	}
+	v2 := versions["2.0.0"].(map[string]any)["dist"].(map[string]any)
+	if v2["integrity"] != local2.integrity {
+		t.Fatalf("2.0.0 is not the local one: %v", v2)
+	}
+	tags := doc["dist-tags"].(map[string]any)
+	if tags["latest"] != "3.0.0" || tags["local"] != "2.0.0" {
+		t.Fatalf("dist-tags: %v", tags)
+	}
+	for v, want := range map[string][]byte{"1.0.0": up1.tarball, "2.0.0": local2.tarball} {
+		r := e.do(ctx, http.MethodGet, "/mixed/-/mixed-"+v+".tgz", adminToken, nil)
+		if r.status != 200 || !bytes.Equal(r.body, want) {
+			t.Fatalf("tarball %s: %d, %d bytes", v, r.status, len(r.body))
+		}
+	}
+	if r := e.do(ctx, http.MethodGet, "/mixed/1.0.0", adminToken, nil); r.status != 200 {
+		t.Fatalf("upstream version: %d %s", r.status, r.body)
+	}
+	abbr := e.do(ctx, http.MethodGet, "/mixed", adminToken, nil, "Accept", abbreviatedType)
+	if abbr.status != 200 || !strings.Contains(string(abbr.body), `"1.0.0"`) {
+		t.Fatalf("abbreviated: %d %s", abbr.status, abbr.body)
+	}
+}

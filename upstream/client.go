@@ -60,6 +60,11 @@ type Policy struct {
 	// nothing has cached yet, so that readers cannot fill the cache with
 	// arbitrary names; packages once cached stay readable with read.
 	NewNamesNeedWrite bool
+	// Merge makes a package held both locally and upstream show the
+	// versions of both (local ones winning where both have a version or
+	// tag), where the protocol supports it; otherwise the local package
+	// shadows the upstream one entirely.
+	Merge bool
 }
 
 func (p Policy) withDefaults() Policy {
