@@ -25,6 +25,9 @@ var (
 	// ErrTooManyRequests refuses a caller who must slow down, such as
 	// one locked out after failed logins ([LoginThrottle]).
 	ErrTooManyRequests = errors.New("too many requests")
+	// ErrUnavailable says that something the request needs cannot be had
+	// now, such as a package no upstream registry answered for.
+	ErrUnavailable = errors.New("unavailable")
 )
 
 var statusByCategory = []struct {
@@ -42,6 +45,7 @@ var statusByCategory = []struct {
 	{ErrRangeNotSatisfiable, http.StatusRequestedRangeNotSatisfiable},
 	{ErrUnsupported, http.StatusNotImplemented},
 	{ErrTooManyRequests, http.StatusTooManyRequests},
+	{ErrUnavailable, http.StatusServiceUnavailable},
 }
 
 // HTTPStatus returns the status code for err's category, or 500 when err

@@ -21,6 +21,9 @@ type Upstream struct {
 	Exclude []string
 	// Username and Password are sent as HTTP Basic, or Token as Bearer.
 	Username, Password, Token string
+	// Disabled takes the upstream out of service without removing its
+	// configuration.
+	Disabled bool
 }
 
 // UpstreamProvider tells protocol handlers which upstreams to ask for a

@@ -36,4 +36,10 @@
 // head and copies the other versions' lines, and versions are stored with
 // their served forms, so neither a publish nor the first read after it
 // grows costly as a package grows.
+//
+// With upstreams configured (core.Deps.Upstream, see package upstream), a
+// package not held here is fetched from them and cached: its packument for
+// Config.Upstream.MetadataTTL, served with tarball URLs pointing here, its
+// tarballs for good, each checked against the packument's integrity as it
+// streams to the client. See upstream.go.
 package npm

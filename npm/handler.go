@@ -11,6 +11,7 @@ import (
 
 	"github.com/smartregistry/smartregistry/core"
 	"github.com/smartregistry/smartregistry/internal/route"
+	"github.com/smartregistry/smartregistry/upstream"
 )
 
 // Config configures the npm handler. Zero values mean defaults.
@@ -34,6 +35,9 @@ type Config struct {
 	// background sweep of the uploads area; default 10m, negative
 	// disables it.
 	UploadCleanupInterval time.Duration
+	// Upstream is the cache policy of packages fetched from the upstreams
+	// that core.Deps.Upstream names (see upstream.go and package upstream).
+	Upstream upstream.Policy
 }
 
 // Defaults of the Config limits.
@@ -56,6 +60,10 @@ type Handler struct {
 	index  *searcher
 	// sweeper removes tarballs a crashed process left in the uploads area.
 	sweeper *core.Sweeper
+	// up fetches packages held upstream; nil when none are configured.
+	up *upstream.Client
+	// proxies keeps parsed upstream packuments.
+	proxies *proxyCache
 }
 
 // handlerFunc serves one matched route.
@@ -89,13 +97,25 @@ func New(deps core.Deps, cfg Config) (*Handler, error) {
 	}
 	h.cfg = cfg
 	h.sweeper = core.NewSweeper(deps.Storage, uploadsPrefix, cfg.UploadMaxAge, cfg.UploadCleanupInterval, log, nil)
+	up, err := newUpstreamClient(deps, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("npm: %w", err)
+	}
+	h.up, h.proxies = up, newProxyCache(cfg.PackumentCacheSize/2)
 	h.addRoutes()
 	return h, nil
 }
 
-// Close stops the background sweep of abandoned uploads, waiting for one in
-// progress until ctx ends. The Registry's Close calls it.
-func (h *Handler) Close(ctx context.Context) error { return h.sweeper.Close(ctx) }
+// Close stops the background sweep of abandoned uploads and the upstream
+// revalidations, waiting for those in progress until ctx ends. The
+// Registry's Close calls it.
+func (h *Handler) Close(ctx context.Context) error {
+	err := h.sweeper.Close(ctx)
+	if h.up != nil {
+		err = errors.Join(err, h.up.Close(ctx))
+	}
+	return err
+}
 
 // CleanUploads removes the tarballs left in the uploads area by publishes
 // that started before before (a crashed process) and returns how many.

@@ -26,8 +26,14 @@ func (h *Handler) getPackument(ctx context.Context, req *core.RequestContext, p 
 	}
 	abbreviated := strings.Contains(req.Header.Get("Accept"), abbreviatedType) && req.Query.Get("write") != "true"
 	body, etag, err := h.renderedPackument(ctx, name, req.BaseURL, abbreviated)
+	if h.proxied(err) {
+		return h.upstreamPackument(ctx, req, name, abbreviated)
+	}
 	if err != nil {
 		return nil, err
+	}
+	if h.merging() {
+		body, etag = h.mergedPackument(ctx, req, name, body, etag, abbreviated)
 	}
 	ctype := "application/json"
 	if abbreviated {
@@ -120,6 +126,9 @@ func (h *Handler) getVersion(ctx context.Context, req *core.RequestContext, p ro
 		return nil, err
 	}
 	doc, _, err := h.loadPackument(ctx, name)
+	if h.proxied(err) {
+		return h.upstreamVersion(ctx, req, name, ref)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -128,6 +137,9 @@ func (h *Handler) getVersion(ctx context.Context, req *core.RequestContext, p ro
 		version = v
 	}
 	e, ok := doc.version(version)
+	if !ok && h.merging() && !doc.unpublished(version) {
+		return h.upstreamVersion(ctx, req, name, ref)
+	}
 	if !ok {
 		return nil, errorf(core.ErrNotFound, "version %s of %s not found", ref, name)
 	}
@@ -161,6 +173,9 @@ func (h *Handler) getTarball(ctx context.Context, req *core.RequestContext, p ro
 		}
 	}
 	doc, _, err := h.loadPackument(ctx, name)
+	if h.proxied(err) {
+		return h.upstreamTarball(ctx, req, name, file, version)
+	}
 	if errors.Is(err, core.ErrNotFound) {
 		return nil, missing
 	}
@@ -168,6 +183,9 @@ func (h *Handler) getTarball(ctx context.Context, req *core.RequestContext, p ro
 		return nil, err
 	}
 	e, ok := doc.version(version)
+	if !ok && h.merging() && !doc.unpublished(version) {
+		return h.upstreamTarball(ctx, req, name, file, version)
+	}
 	if !ok {
 		return nil, missing
 	}

@@ -3,6 +3,7 @@ package npm
 import (
 	"fmt"
 	"path"
+	"strings"
 
 	"time"
 
@@ -22,6 +23,12 @@ import (
 //	│       └── -/
 //	│           └── <id>            a tarball; <id> is its upload's core.StageID, unique to one publish.
 //	│                               Served only while the document lists it (as <basename>-<version>.tgz)
+//	├── upstream/
+//	│   └── <name>/                 a package fetched from an upstream (see upstream.go)
+//	│       ├── packument.json      its upstream packument as fetched, behind one line of cache metadata
+//	│       │                       (package upstream); packument.json.lease while a process refreshes it
+//	│       └── -/
+//	│           └── <file>          a tarball as the upstream served it, verified, kept for good
 //	├── search/
 //	│   ├── shard-<nn>              the search index in searchShards shards (00…63), each a core.EntryDoc
 //	│   │                           with one line per package, in the shard its name hashes to
@@ -33,7 +40,7 @@ const rootPrefix = "npm/"
 
 // keyPrefixes are the beginnings of every key above, which error messages
 // must not show (core.HideKeys).
-var keyPrefixes = []string{rootPrefix + "packages/", rootPrefix + "search/", rootPrefix + "uploads/"}
+var keyPrefixes = []string{rootPrefix + "packages/", rootPrefix + "search/", rootPrefix + "uploads/", rootPrefix + "upstream/"}
 
 // packumentKey is the key of a package's document.
 func packumentKey(name string) string {
@@ -44,6 +51,21 @@ func packumentKey(name string) string {
 func tarballKey(name, file string) string {
 	return rootPrefix + "packages/" + name + "/-/" + file
 }
+
+// upstreamPackumentKey is the key of the cached upstream packument of a
+// package held upstream.
+func upstreamPackumentKey(name string) string {
+	return rootPrefix + "upstream/" + name + "/packument.json"
+}
+
+// upstreamTarballKey is the key of a cached upstream tarball.
+func upstreamTarballKey(name, file string) string {
+	return rootPrefix + "upstream/" + name + "/-/" + file
+}
+
+// escapeName spells a package name as one URL path segment, as clients
+// send it ("@scope%2fpkg").
+func escapeName(name string) string { return strings.Replace(name, "/", "%2f", 1) }
 
 // searchShardKey is the key of one shard of the search index.
 func searchShardKey(i int) string { return fmt.Sprintf("%ssearch/shard-%02d", rootPrefix, i) }

@@ -1,6 +1,3 @@
-// Package upstream selects and (in time) fetches from the upstream
-// registries a protocol handler proxies: several upstreams per protocol,
-// asked by priority, each limited by glob scope rules.
 package upstream
 
 import (
@@ -17,6 +14,7 @@ import (
 // protocol.
 type Static struct {
 	byProtocol map[core.Protocol][]rule
+	breakers   *Breakers
 }
 
 type rule struct {
@@ -27,12 +25,22 @@ type rule struct {
 var _ core.UpstreamProvider = (*Static)(nil)
 
 // NewStatic checks and compiles the configuration: every upstream needs a
-// URL, and every pattern must compile.
+// URL, and every pattern must compile. Disabled upstreams are left out.
+// The upstreams' circuit breakers have default settings.
 func NewStatic(cfg map[core.Protocol][]core.Upstream) (*Static, error) {
-	s := &Static{byProtocol: map[core.Protocol][]rule{}}
+	return NewStaticWith(cfg, BreakerSettings{})
+}
+
+// NewStaticWith is [NewStatic] with the settings of the upstreams' circuit
+// breakers, which every [Client] built on the provider shares.
+func NewStaticWith(cfg map[core.Protocol][]core.Upstream, bs BreakerSettings) (*Static, error) {
+	s := &Static{byProtocol: map[core.Protocol][]rule{}, breakers: NewBreakers(bs)}
 	for proto, list := range cfg {
 		rules := make([]rule, 0, len(list))
 		for i, u := range list {
+			if u.Disabled {
+				continue
+			}
 			if u.URL == "" {
 				return nil, fmt.Errorf("upstream %s[%d] (%s): URL is empty", proto, i, u.Name)
 			}
@@ -48,9 +56,16 @@ func NewStatic(cfg map[core.Protocol][]core.Upstream) (*Static, error) {
 		}
 		slices.SortStableFunc(rules, func(a, b rule) int { return a.upstream.Priority - b.upstream.Priority })
 		s.byProtocol[proto] = rules
+		for _, r := range rules {
+			s.breakers.Register(proto, r.upstream)
+		}
 	}
 	return s, nil
 }
+
+// Breakers returns the circuit breakers of the configured upstreams, for
+// every [Client] built on s and for a health page.
+func (s *Static) Breakers() *Breakers { return s.breakers }
 
 func compileAll(patterns []string) ([]*glob.Pattern, error) {
 	out := make([]*glob.Pattern, 0, len(patterns))

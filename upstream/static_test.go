@@ -13,6 +13,7 @@ func TestStaticUpstreams(t *testing.T) {
 			{Name: "public", URL: "https://public.example", Priority: 10, Exclude: []string{"@internal/*"}},
 			{Name: "team", URL: "https://team.example", Priority: 1, Include: []string{"@team/*", "team-*"}},
 			{Name: "mirror", URL: "https://mirror.example", Priority: 10},
+			{Name: "off", URL: "https://off.example", Disabled: true},
 		},
 	})
 	if err != nil {
@@ -35,6 +36,9 @@ func TestStaticUpstreams(t *testing.T) {
 		{core.ProtocolNPM, "left-pad", []string{"public", "mirror"}},
 		{core.ProtocolNPM, "@internal/secret", []string{"mirror"}},
 		{core.ProtocolPyPI, "requests", nil},
+	}
+	if n := len(s.Breakers().States()); n != 3 {
+		t.Fatalf("%d breakers registered, want 3 (the disabled upstream has none)", n)
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.protocol)+" "+tt.pkg, func(t *testing.T) {

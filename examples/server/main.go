@@ -19,8 +19,15 @@
 //	SMARTREGISTRY_JWT_SECRET      secret for OCI bearer tokens, at least 32 bytes (share it between replicas;
 //	                              e.g. openssl rand -hex 32); random per process when unset
 //	SMARTREGISTRY_ANONYMOUS_READ  comma-separated protocols anyone may read, e.g. "oci,pypi"
+//	SMARTREGISTRY_UPSTREAM_<P>    upstream registries of protocol P (NPM, PYPI, OCI, CARGO, COMPOSER, RUBYGEMS,
+//	                              MAVEN): comma-separated URLs, first choice first, each what P's client is
+//	                              pointed at; https://user:secret@host/path sends HTTP Basic, https://:token@host
+//	                              a Bearer token; a fragment of ";"-separated globs limits the names asked
+//	                              ("#@acme/*"), "!" excludes ("#!@acme/*")
+//	SMARTREGISTRY_UPSTREAM_TTL    how long fetched metadata is served before the upstream is asked again
+//	                              (default 5m)
 //
-// It serves GET /healthz, logs each request, and on SIGINT or SIGTERM stops
+// It serves GET /healthz (with the upstreams' circuit breakers), logs each request, and on SIGINT or SIGTERM stops
 // accepting connections and finishes the requests in flight.
 //
 // Timeouts: request headers must arrive within 10 s; a request body may
@@ -49,6 +56,7 @@ import (
 	"time"
 
 	"github.com/smartregistry/smartregistry"
+	"github.com/smartregistry/smartregistry/upstream"
 )
 
 func main() {
@@ -81,7 +89,11 @@ func run(ctx context.Context, log *slog.Logger, args []string, getenv func(strin
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	srv := newHTTPServer(newRootHandler(reg, backendName), defaultTimeouts)
+	var breakers *upstream.Breakers
+	if bs, ok := cfg.Upstream.(upstream.BreakerSource); ok {
+		breakers = bs.Breakers()
+	}
+	srv := newHTTPServer(newRootHandler(reg, backendName, breakers), defaultTimeouts)
 	// This line is read by scripts and tests to learn the port.
 	fmt.Fprintf(out, "smartregistry listening on http://%s\n", ln.Addr())
 	log.Info("serving", "addr", ln.Addr().String(), "storage", backendName)

@@ -25,6 +25,7 @@ type options struct {
 	adminUser, adminPassword, token       string
 	jwtSecret                             string
 	anonymousRead                         []core.Protocol
+	upstreams                             upstreamOptions
 }
 
 func parseOptions(args []string, getenv func(string) string) (options, error) {
@@ -55,6 +56,10 @@ func parseOptions(args []string, getenv func(string) string) (options, error) {
 		if p = strings.TrimSpace(p); p != "" {
 			o.anonymousRead = append(o.anonymousRead, core.Protocol(p))
 		}
+	}
+	var err error
+	if o.upstreams, err = parseUpstreams(getenv); err != nil {
+		return o, err
 	}
 	if o.publicURL != "" {
 		u, err := url.Parse(o.publicURL)
@@ -106,6 +111,13 @@ func (o options) registryConfig(log *slog.Logger, out io.Writer) (smartregistry.
 	if o.token != "" {
 		cfg.Auth.Tokens = []core.StaticToken{{Token: o.token, UserID: o.adminUser}}
 	}
+
+	if static, err := o.upstreams.provider(); err != nil {
+		return cfg, "", err
+	} else if static != nil {
+		cfg.Upstream = static
+	}
+	cfg.NPM.Upstream.MetadataTTL = o.upstreams.ttl
 
 	for proto, pc := range map[core.Protocol]*core.ProtocolConfig{
 		core.ProtocolOCI: &cfg.OCI.ProtocolConfig, core.ProtocolNPM: &cfg.NPM.ProtocolConfig,

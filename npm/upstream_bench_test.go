@@ -1,0 +1,61 @@
+package npm
+
+import (
+	"io"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/smartregistry/smartregistry/core"
+	"github.com/smartregistry/smartregistry/core/storage/filesystem"
+)
+
+// BenchmarkUpstreamPackumentCached compares GET of the abbreviated
+// document of a 500-version package held locally with the same package
+// held upstream and cached here (within its TTL), alternating rounds of
+// both so that both see the same machine, on the filesystem backend. It
+// reports each rate and cached/local (issue 15: within 10%).
+func BenchmarkUpstreamPackumentCached(b *testing.B) {
+	ctx := b.Context()
+	fs := func() core.Backend {
+		be, err := filesystem.New(b.TempDir())
+		if err != nil {
+			b.Fatal(err)
+		}
+		return be
+	}
+	local := newTestEnv(b, fs())
+	seedPackument(ctx, b, local, "many", 500)
+	proxy := newProxyEnvOn(b, fs(), Config{}, core.Upstream{Name: "origin", URL: serveEnv(b, local).URL, Token: adminToken})
+	header := http.Header{"Accept": {abbreviatedType}, "Authorization": {"Bearer " + adminToken}}
+	get := func(e *testEnv) {
+		req := &core.RequestContext{Method: http.MethodGet, Path: "/many", Header: header, Body: http.NoBody,
+			Actor: &core.Actor{}, BaseURL: testBase}
+		resp, err := e.h.Handle(ctx, req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	get(proxy) // fills the cache
+	const round = 200
+	var tLocal, tCached time.Duration
+	n := 0
+	for b.Loop() {
+		start := time.Now()
+		for range round {
+			get(local)
+		}
+		mid := time.Now()
+		for range round {
+			get(proxy)
+		}
+		tLocal += mid.Sub(start)
+		tCached += time.Since(mid)
+		n += round
+	}
+	b.ReportMetric(float64(n)/tLocal.Seconds(), "local-req/s")
+	b.ReportMetric(float64(n)/tCached.Seconds(), "cached-req/s")
+	b.ReportMetric(tCached.Seconds()/tLocal.Seconds(), "cached/local-time")
+}
