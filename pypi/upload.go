@@ -17,6 +17,7 @@ import (
 	"github.com/smartregistry/smartregistry/core"
 	"github.com/smartregistry/smartregistry/internal/archive"
 	"github.com/smartregistry/smartregistry/internal/digest"
+	"github.com/smartregistry/smartregistry/internal/rangeread"
 	"github.com/smartregistry/smartregistry/internal/reqbody"
 	"github.com/smartregistry/smartregistry/internal/route"
 )
@@ -291,9 +292,9 @@ func (h *Handler) readCoreMetadata(ctx context.Context, key string, size int64, 
 		if strings.HasSuffix(filename, ".whl") {
 			match = isWheelMetadata
 		}
-		ra := newStorageReaderAt(ctx, h.deps.Storage, key)
+		ra := rangeread.New(ctx, h.deps.Storage, key, size)
 		_, raw, err = archive.FromZip(ra, size, match, lim)
-		readErr = ra.err
+		readErr = ra.Err()
 	default:
 		rc, _, gerr := h.deps.Storage.Get(ctx, key, nil)
 		if gerr != nil {
