@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/smartregistry/smartregistry/core"
+	"github.com/smartregistry/smartregistry/internal/reqbody"
 	"github.com/smartregistry/smartregistry/internal/route"
 )
 
@@ -42,14 +43,8 @@ func (h *Handler) ErrorResponse(_ context.Context, req *core.RequestContext, err
 			resp.Header.Set("Allow", strings.Join(mna.Allow, ", "))
 		}
 	}
-	if cc := (*closeConnection)(nil); errors.As(err, &cc) {
+	if reqbody.MustClose(err) {
 		resp.Header.Set("Connection", "close")
 	}
 	return resp
 }
-
-// closeConnection marks an error whose response must close the
-// connection, because the request body was not read to its end.
-type closeConnection struct{ error }
-
-func (c *closeConnection) Unwrap() error { return c.error }

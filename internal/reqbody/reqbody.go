@@ -69,8 +69,8 @@ func ReadError(err error) error {
 }
 
 // MaxDrain bounds how much of a refused upload's body is read and thrown
-// away before the refusal is sent. Most clients (twine, Maven's wagon)
-// send the whole body before they read the answer; were the connection
+// away before the refusal is sent. Most clients (twine, Maven's wagon,
+// cargo, gem) send the whole body before they read the answer; were the connection
 // closed with the body unread, the kernel would reset it, and the client
 // would see a broken pipe or "connection reset" instead of the status.
 // Larger rests are not worth reading: the answer says Connection: close.
