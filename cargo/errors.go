@@ -2,10 +2,8 @@ package cargo
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 
 	"github.com/smartregistry/smartregistry/core"
 	"github.com/smartregistry/smartregistry/internal/reqbody"
@@ -39,9 +37,7 @@ func (h *Handler) ErrorResponse(_ context.Context, req *core.RequestContext, err
 		}
 		resp.Header.Set("WWW-Authenticate", fmt.Sprintf(`Cargo login_url=%q`, base+"/me"))
 	case http.StatusMethodNotAllowed:
-		if mna := (*route.MethodNotAllowedError)(nil); errors.As(err, &mna) {
-			resp.Header.Set("Allow", strings.Join(mna.Allow, ", "))
-		}
+		route.SetAllow(resp.Header, err)
 	}
 	if reqbody.MustClose(err) {
 		resp.Header.Set("Connection", "close")
