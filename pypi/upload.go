@@ -48,12 +48,9 @@ func (f *uploadForm) get(k string) string {
 // sent (see reqbody.MaxDrain).
 func (h *Handler) upload(ctx context.Context, req *core.RequestContext, _ route.Params) (*core.Response, error) {
 	h.maybeCleanUploads()
-	body := &reqbody.Limited{R: req.Body, Left: h.cfg.MaxUploadSize}
-	resp, err := h.receive(ctx, req, body)
-	if err != nil {
-		return nil, reqbody.DrainRefused(req, h.cfg.MaxUploadSize-body.Left, err)
-	}
-	return resp, nil
+	return reqbody.Receive(req, h.cfg.MaxUploadSize, func(body io.Reader) (*core.Response, error) {
+		return h.receive(ctx, req, body)
+	})
 }
 
 // receive does the work of upload, reading the request body through body.

@@ -29,12 +29,9 @@ func (h *Handler) push(ctx context.Context, req *core.RequestContext, _ route.Pa
 	if req.Body == nil {
 		req.Body = http.NoBody
 	}
-	body := &reqbody.Limited{R: req.Body, Left: h.cfg.MaxGemSize}
-	resp, err := h.receive(ctx, req, body)
-	if err != nil {
-		return nil, reqbody.DrainRefused(req, h.cfg.MaxGemSize-body.Left, err)
-	}
-	return resp, nil
+	return reqbody.Receive(req, h.cfg.MaxGemSize, func(body io.Reader) (*core.Response, error) {
+		return h.receive(ctx, req, body)
+	})
 }
 
 func (h *Handler) receive(ctx context.Context, req *core.RequestContext, body io.Reader) (*core.Response, error) {

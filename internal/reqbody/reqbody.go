@@ -95,6 +95,18 @@ func DrainRefused(req *core.RequestContext, read int64, err error) error {
 	return err
 }
 
+// Receive serves an upload: receive reads req.Body through a Limited of
+// limit bytes, and when it refuses the upload, the rest of the body is
+// drained (DrainRefused) before the refusal is returned.
+func Receive(req *core.RequestContext, limit int64, receive func(body io.Reader) (*core.Response, error)) (*core.Response, error) {
+	body := &Limited{R: req.Body, Left: limit}
+	resp, err := receive(body)
+	if err != nil {
+		return nil, DrainRefused(req, limit-body.Left, err)
+	}
+	return resp, nil
+}
+
 // CloseConnection marks an error whose response must close the
 // connection, because the request body was not read to its end.
 type CloseConnection struct{ error }
