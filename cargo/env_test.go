@@ -10,16 +10,14 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/url"
 	"strings"
 	"testing"
 
 	"github.com/smartregistry/smartregistry/core"
 	"github.com/smartregistry/smartregistry/core/storage/memory"
 	"github.com/smartregistry/smartregistry/core/storage/storagetest"
+	"github.com/smartregistry/smartregistry/internal/handlertest"
 )
 
 // Credentials of the test environment.
@@ -52,36 +50,24 @@ func newTestEnv(t testing.TB, anonymousRead bool) *testEnv {
 // one backend are two replicas.
 func newTestEnvOn(t testing.TB, backend core.Backend, anonymousRead bool, hooks core.StorageHooks) *testEnv {
 	t.Helper()
-	storage := core.NewStorage(backend, hooks)
-	provider, err := core.NewDefaultAuthProvider(core.DefaultAuthOptions{
+	var anonymous []core.Protocol
+	if anonymousRead {
+		anonymous = []core.Protocol{core.ProtocolCargo}
+	}
+	deps := handlertest.Deps(t, backend, hooks, core.DefaultAuthOptions{
 		Tokens: []core.StaticToken{
 			{Token: adminToken, UserID: "admin"},
 			{Token: aliceToken, UserID: "alice", Scopes: []string{"cargo:*:*:*"}},
 			{Token: fooReader, UserID: "reader", Scopes: []string{"cargo:crate:foo:read"}},
 			{Token: readOnly, UserID: "admin", ReadOnly: true},
 		},
-	})
+	}, anonymous...)
+	h, err := New(deps, Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts := core.AuthOptions{Provider: provider}
-	if anonymousRead {
-		opts.AnonymousRead = []core.Protocol{core.ProtocolCargo}
-	}
-	auth, err := core.NewAuthManager(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := New(core.Deps{Storage: storage, Auth: auth, Logger: slog.New(slog.DiscardHandler)}, Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := h.Close(context.Background()); err != nil {
-			t.Error(err)
-		}
-	})
-	return &testEnv{t: t, backend: backend, storage: storage, h: h}
+	handlertest.CloseAtCleanup(t, h)
+	return &testEnv{t: t, backend: backend, storage: deps.Storage, h: h}
 }
 
 // request is one call; token is sent bare, as cargo sends it.
@@ -100,36 +86,15 @@ type response struct {
 
 func (e *testEnv) do(ctx context.Context, r request) response {
 	e.t.Helper()
-	p, q, _ := strings.Cut(r.path, "?")
-	query, err := url.ParseQuery(q)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	req := &core.RequestContext{Method: r.method, Path: p, Header: http.Header{}, Query: query,
-		Body: bytes.NewReader(r.body), ContentLength: int64(len(r.body)), Actor: &core.Actor{}, BaseURL: testBaseURL}
+	req := handlertest.Request(e.t, r.method, r.path, r.body, testBaseURL)
 	for k, v := range r.header {
 		req.Header.Set(k, v)
 	}
 	if r.token != "" {
 		req.Header.Set("Authorization", r.token)
 	}
-	resp, err := e.h.Handle(ctx, req)
-	if err != nil {
-		resp = e.h.ErrorResponse(ctx, req, err)
-	}
-	var body []byte
-	if resp.Body != nil {
-		body, err = io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if err != nil {
-			e.t.Fatal(err)
-		}
-	}
-	status := resp.Status
-	if status == 0 {
-		status = http.StatusOK
-	}
-	return response{status: status, header: resp.Header, body: string(body)}
+	resp := handlertest.Do(ctx, e.t, e.h, req)
+	return response{status: resp.Status, header: resp.Header, body: resp.Body}
 }
 
 // get is an authenticated GET as the admin.

@@ -2,12 +2,11 @@ package cargo
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 
 	"github.com/smartregistry/smartregistry/core"
+	"github.com/smartregistry/smartregistry/internal/reqbody"
 	"github.com/smartregistry/smartregistry/internal/route"
 )
 
@@ -38,18 +37,10 @@ func (h *Handler) ErrorResponse(_ context.Context, req *core.RequestContext, err
 		}
 		resp.Header.Set("WWW-Authenticate", fmt.Sprintf(`Cargo login_url=%q`, base+"/me"))
 	case http.StatusMethodNotAllowed:
-		if mna := (*route.MethodNotAllowedError)(nil); errors.As(err, &mna) {
-			resp.Header.Set("Allow", strings.Join(mna.Allow, ", "))
-		}
+		route.SetAllow(resp.Header, err)
 	}
-	if cc := (*closeConnection)(nil); errors.As(err, &cc) {
+	if reqbody.MustClose(err) {
 		resp.Header.Set("Connection", "close")
 	}
 	return resp
 }
-
-// closeConnection marks an error whose response must close the
-// connection, because the request body was not read to its end.
-type closeConnection struct{ error }
-
-func (c *closeConnection) Unwrap() error { return c.error }

@@ -12,6 +12,7 @@ import (
 	"github.com/smartregistry/smartregistry/internal/archive"
 	"github.com/smartregistry/smartregistry/internal/counting"
 	"github.com/smartregistry/smartregistry/internal/digest"
+	"github.com/smartregistry/smartregistry/internal/reqbody"
 	"github.com/smartregistry/smartregistry/internal/route"
 )
 
@@ -31,7 +32,7 @@ func (h *Handler) publish(ctx context.Context, req *core.RequestContext, _ route
 	body := &counting.Reader{R: io.LimitReader(req.Body, limit+1)}
 	resp, err := h.receive(ctx, req, body, limit)
 	if err != nil {
-		return nil, drainRefused(req, body.N, err)
+		return nil, reqbody.DrainRefused(req, body.N, err)
 	}
 	return resp, nil
 }
@@ -267,30 +268,6 @@ func (h *Handler) deleteQuietly(ctx context.Context, key string) {
 	if err := h.deps.Storage.Delete(ctx, key); err != nil && !errors.Is(err, core.ErrNotFound) {
 		h.log.WarnContext(ctx, "cargo: cannot delete", "key", key, "error", err)
 	}
-}
-
-// maxDrain bounds how much of a refused publish's body is read and thrown
-// away before the refusal is sent: cargo (curl) sends the whole body
-// before it reads the answer, and were the connection closed with the body
-// unread, the kernel would reset it and cargo would show "connection reset"
-// instead of the reason. Larger rests are not read: the answer says
-// Connection: close.
-const maxDrain = 64 << 20
-
-// drainRefused reads and discards the rest of a refused publish's body, of
-// which read bytes were consumed, when that rest is at most maxDrain.
-func drainRefused(req *core.RequestContext, read int64, err error) error {
-	if req.Body == nil {
-		return err
-	}
-	if req.ContentLength >= 0 && req.ContentLength-read > maxDrain {
-		return &closeConnection{err}
-	}
-	n, derr := io.CopyN(io.Discard, req.Body, maxDrain+1)
-	if n > maxDrain || (derr != nil && !errors.Is(derr, io.EOF)) {
-		return &closeConnection{err}
-	}
-	return err
 }
 
 // versionParam parses the {version} wildcard of an API route.

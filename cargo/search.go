@@ -5,15 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/smartregistry/smartregistry/core"
 	"github.com/smartregistry/smartregistry/internal/route"
+	"github.com/smartregistry/smartregistry/internal/shardindex"
 )
 
 // The search index is derived data, sharded so that a publish rewrites one
@@ -36,11 +35,7 @@ type searchEntry struct {
 
 type shardHead struct{}
 
-func searchShard(crate string) int {
-	f := fnv.New32a()
-	f.Write([]byte(crate))
-	return int(f.Sum32() % searchShards)
-}
+func searchShard(crate string) int { return shardindex.Shard(crate, searchShards) }
 
 // indexSearch updates the crate's search entry after a publish wrote doc
 // (meta is what was published). When the entry describes the document
@@ -206,68 +201,18 @@ func truncate(s string, n int) string {
 	return s[:n]
 }
 
-// searcher keeps the search index in memory; each search stats the shards
-// and reloads those another process (or this one) changed.
-type searcher struct {
-	storage *core.Storage
-	mu      sync.Mutex
-	etags   [searchShards]string
-	shards  [searchShards][]searchEntry
-}
+// searcher keeps the search index in memory, sorted by name; each search
+// stats the shards and reloads those another process (or this one)
+// changed.
+type searcher = shardindex.Index[shardHead, searchEntry]
 
-func newSearcher(s *core.Storage) *searcher { return &searcher{storage: s} }
-
-// entries returns every crate's entry, sorted by name.
-func (s *searcher) entries(ctx context.Context) ([]searchEntry, error) {
-	var etags [searchShards]string
-	var errs [searchShards]error
-	var wg sync.WaitGroup
-	for i := range searchShards {
-		wg.Go(func() {
-			st, err := s.storage.Stat(ctx, searchShardKey(i))
-			if err != nil && !errors.Is(err, core.ErrNotFound) {
-				errs[i] = err
-			}
-			etags[i] = st.ETag
-		})
-	}
-	wg.Wait()
-	if err := errors.Join(errs[:]...); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var all []searchEntry
-	for i := range searchShards {
-		if etags[i] != s.etags[i] {
-			shard, etag, err := s.loadShard(ctx, i)
-			if err != nil {
-				return nil, err
-			}
-			s.etags[i], s.shards[i] = etag, shard
-		}
-		all = append(all, s.shards[i]...)
-	}
-	slices.SortFunc(all, func(a, b searchEntry) int { return strings.Compare(a.Name, b.Name) })
-	return all, nil
-}
-
-func (s *searcher) loadShard(ctx context.Context, i int) ([]searchEntry, string, error) {
-	ix, info, err := core.GetEntryDoc[shardHead](ctx, s.storage, searchShardKey(i))
-	if errors.Is(err, core.ErrNotFound) {
-		return nil, "", nil
-	}
-	if err != nil {
-		return nil, "", fmt.Errorf("read search index: %w", err)
-	}
-	out := make([]searchEntry, 0, ix.Len())
-	for _, data := range ix.All() {
-		var e searchEntry
-		if json.Unmarshal(data, &e) == nil && e.Name != "" {
-			out = append(out, e)
-		}
-	}
-	return out, info.ETag, nil
+func newSearcher(s *core.Storage) *searcher {
+	return shardindex.New[shardHead](s, searchShards, searchShardKey,
+		func(_ string, data []byte) (searchEntry, bool) {
+			var e searchEntry
+			return e, json.Unmarshal(data, &e) == nil && e.Name != ""
+		},
+		func(a, b searchEntry) int { return strings.Compare(a.Name, b.Name) })
 }
 
 // searchCrates serves GET /api/v1/crates?q=&per_page=&page= in crates.io's
@@ -282,7 +227,7 @@ func (h *Handler) searchCrates(ctx context.Context, req *core.RequestContext, _ 
 	}
 	perPage := queryInt(req, "per_page", 10, 1, 100)
 	page := queryInt(req, "page", 1, 1, 1<<20)
-	all, err := h.search.entries(ctx)
+	all, err := h.search.Snapshot(ctx)
 	if err != nil {
 		return nil, err
 	}

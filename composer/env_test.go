@@ -1,21 +1,18 @@
 package composer
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"strings"
 	"testing"
 
 	"github.com/smartregistry/smartregistry/core"
 	"github.com/smartregistry/smartregistry/core/storage/memory"
 	"github.com/smartregistry/smartregistry/core/storage/storagetest"
+	"github.com/smartregistry/smartregistry/internal/handlertest"
 )
 
 const (
@@ -46,8 +43,7 @@ func newMemory() core.Backend { return memory.New() }
 // on one backend are two replicas.
 func newTestEnvOn(t testing.TB, backend core.Backend, hooks core.StorageHooks, cfg Config) *testEnv {
 	t.Helper()
-	storage := core.NewStorage(backend, hooks)
-	provider, err := core.NewDefaultAuthProvider(core.DefaultAuthOptions{
+	deps := handlertest.Deps(t, backend, hooks, core.DefaultAuthOptions{
 		Users: []core.UserConfig{{Username: "admin", Password: "secret-pw"}},
 		Tokens: []core.StaticToken{
 			{Token: adminToken, UserID: "admin"},
@@ -56,23 +52,12 @@ func newTestEnvOn(t testing.TB, backend core.Backend, hooks core.StorageHooks, c
 			{Token: adminRO, UserID: "admin", ReadOnly: true},
 		},
 	})
+	h, err := New(deps, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	auth, err := core.NewAuthManager(core.AuthOptions{Provider: provider})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := New(core.Deps{Storage: storage, Auth: auth, Logger: slog.New(slog.DiscardHandler)}, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := h.Close(context.Background()); err != nil {
-			t.Error(err)
-		}
-	})
-	return &testEnv{t: t, backend: backend, storage: storage, h: h}
+	handlertest.CloseAtCleanup(t, h)
+	return &testEnv{t: t, backend: backend, storage: deps.Storage, h: h}
 }
 
 // request describes one call; the token is sent as composer sends
@@ -101,13 +86,7 @@ func (r response) json(t testing.TB, v any) {
 
 func (e *testEnv) do(ctx context.Context, r request) response {
 	e.t.Helper()
-	p, q, _ := strings.Cut(r.path, "?")
-	query, err := url.ParseQuery(q)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	req := &core.RequestContext{Method: r.method, Path: p, Header: http.Header{}, Query: query,
-		Body: bytes.NewReader(r.body), ContentLength: int64(len(r.body)), Actor: &core.Actor{}, BaseURL: testBaseURL}
+	req := handlertest.Request(e.t, r.method, r.path, r.body, testBaseURL)
 	for k, v := range r.header {
 		req.Header.Set(k, v)
 	}
@@ -117,57 +96,12 @@ func (e *testEnv) do(ctx context.Context, r request) response {
 	case r.token != "":
 		req.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte("token:"+r.token)))
 	}
-	resp := e.handle(ctx, req)
-	var body []byte
-	if resp.Body != nil {
-		body, err = io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if err != nil {
-			e.t.Fatal(err)
-		}
-	}
-	if resp.Status >= 400 {
-		for _, p := range []string{rootPrefix} {
-			if strings.Contains(string(body), p) {
-				e.t.Errorf("error body names a storage key (%s...): %s", p, body)
-			}
-		}
-	}
-	return response{status: resp.Status, header: resp.Header, body: string(body)}
-}
-
-// handle calls the handler the way the registry does: Handle, then
-// ErrorResponse for an error; the response has a status.
-func (e *testEnv) handle(ctx context.Context, req *core.RequestContext) *core.Response {
-	ctx = core.WithActor(core.WithProtocol(ctx, core.ProtocolComposer), req.Actor)
-	resp, err := e.h.Handle(ctx, req)
-	if err != nil {
-		resp = e.h.ErrorResponse(ctx, req, err)
-	}
-	if resp.Status == 0 {
-		resp.Status = http.StatusOK
-	}
-	return resp
+	resp := handlertest.Do(ctx, e.t, e.h, req, rootPrefix)
+	return response{status: resp.Status, header: resp.Header, body: resp.Body}
 }
 
 // serve puts the handler behind a real HTTP server on loopback.
-func (e *testEnv) serve() *httptest.Server {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, hr *http.Request) {
-		resp := e.handle(hr.Context(), &core.RequestContext{Method: hr.Method, Path: hr.URL.EscapedPath(),
-			Header: hr.Header, Query: hr.URL.Query(), Body: hr.Body, ContentLength: hr.ContentLength,
-			Actor: &core.Actor{}, BaseURL: "http://" + hr.Host})
-		for k, v := range resp.Header {
-			w.Header()[k] = v
-		}
-		w.WriteHeader(resp.Status)
-		if resp.Body != nil {
-			io.Copy(w, resp.Body)
-			resp.Body.Close()
-		}
-	}))
-	e.t.Cleanup(srv.Close)
-	return srv
-}
+func (e *testEnv) serve() *httptest.Server { return handlertest.Serve(e.t, e.h) }
 
 // upload PUTs a zip with the admin token; version goes into the query
 // when set.

@@ -2,10 +2,8 @@ package composer
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 
 	"github.com/smartregistry/smartregistry/core"
 	"github.com/smartregistry/smartregistry/internal/route"
@@ -35,9 +33,7 @@ func (h *Handler) ErrorResponse(_ context.Context, _ *core.RequestContext, err e
 	case http.StatusUnauthorized:
 		resp.Header.Set("WWW-Authenticate", `Basic realm="composer"`)
 	case http.StatusMethodNotAllowed:
-		if mna := (*route.MethodNotAllowedError)(nil); errors.As(err, &mna) {
-			resp.Header.Set("Allow", strings.Join(mna.Allow, ", "))
-		}
+		route.SetAllow(resp.Header, err)
 	}
 	return resp
 }

@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"sync"
 	"testing"
@@ -15,6 +14,7 @@ import (
 	"github.com/smartregistry/smartregistry/core"
 	"github.com/smartregistry/smartregistry/core/storage/memory"
 	"github.com/smartregistry/smartregistry/core/storage/storagetest"
+	"github.com/smartregistry/smartregistry/internal/handlertest"
 )
 
 // Tokens of the test environment.
@@ -42,8 +42,7 @@ func newTestEnv(t testing.TB, cfg Config) *testEnv {
 // on one backend are two replicas.
 func newTestEnvOn(t testing.TB, backend core.Backend, cfg Config, hooks core.StorageHooks) *testEnv {
 	t.Helper()
-	storage := core.NewStorage(backend, hooks)
-	provider, err := core.NewDefaultAuthProvider(core.DefaultAuthOptions{
+	deps := handlertest.Deps(t, backend, hooks, core.DefaultAuthOptions{
 		Users: []core.UserConfig{{Username: "alice", PasswordHash: aliceHash(t)}},
 		Tokens: []core.StaticToken{
 			{Token: adminToken, UserID: "admin"},
@@ -52,23 +51,12 @@ func newTestEnvOn(t testing.TB, backend core.Backend, cfg Config, hooks core.Sto
 			{Token: readOnlyUser, UserID: "admin", ReadOnly: true},
 		},
 	})
+	h, err := New(deps, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	auth, err := core.NewAuthManager(core.AuthOptions{Provider: provider})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := New(core.Deps{Storage: storage, Auth: auth, Logger: slog.New(slog.DiscardHandler)}, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := h.Close(context.Background()); err != nil {
-			t.Error(err)
-		}
-	})
-	return &testEnv{t: t, backend: backend, storage: storage, h: h}
+	handlertest.CloseAtCleanup(t, h)
+	return &testEnv{t: t, backend: backend, storage: deps.Storage, h: h}
 }
 
 var (
@@ -119,24 +107,10 @@ func (e *testEnv) do(ctx context.Context, r request) response {
 	case r.user != "":
 		req.Header.Set("Authorization", basic(r.user, r.pass))
 	}
-	ctx = core.WithProtocol(core.WithActor(ctx, req.Actor), core.ProtocolMaven)
-	resp, err := e.h.Handle(ctx, req)
-	if err != nil {
-		resp = e.h.ErrorResponse(ctx, req, err)
-	}
+	resp := handlertest.Do(ctx, e.t, e.h, req)
 	out := response{status: resp.Status, header: resp.Header}
-	if out.status == 0 {
-		out.status = http.StatusOK
-	}
-	if resp.Body != nil {
-		b, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if err != nil {
-			e.t.Fatal(err)
-		}
-		if r.method != http.MethodHead {
-			out.body = string(b)
-		}
+	if r.method != http.MethodHead {
+		out.body = resp.Body
 	}
 	return out
 }

@@ -23,12 +23,9 @@ const maxChecksumBody = 1 << 10
 // the body is read; a refused request's body is drained (up to maxDrain),
 // so that the client sees the answer rather than a reset connection.
 func (h *Handler) put(ctx context.Context, req *core.RequestContext, p route.Params) (*core.Response, error) {
-	body := &reqbody.Limited{R: req.Body, Left: h.cfg.MaxUploadSize}
-	resp, err := h.receive(ctx, req, p["path"], body)
-	if err != nil {
-		return nil, reqbody.DrainRefused(req, h.cfg.MaxUploadSize-body.Left, err)
-	}
-	return resp, nil
+	return reqbody.Receive(req, h.cfg.MaxUploadSize, func(body io.Reader) (*core.Response, error) {
+		return h.receive(ctx, req, p["path"], body)
+	})
 }
 
 func (h *Handler) receive(ctx context.Context, req *core.RequestContext, path string, body io.Reader) (*core.Response, error) {

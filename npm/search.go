@@ -5,16 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/fnv"
-	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 
 	"github.com/smartregistry/smartregistry/core"
 	"github.com/smartregistry/smartregistry/internal/route"
+	"github.com/smartregistry/smartregistry/internal/shardindex"
 )
 
 // The search index is sharded: a package's entry lives in the shard
@@ -50,11 +48,7 @@ type searchEntry struct {
 }
 
 // searchShard is the shard of a package's entry.
-func searchShard(name string) int {
-	f := fnv.New32a()
-	f.Write([]byte(name))
-	return int(f.Sum32() % searchShards)
-}
+func searchShard(name string) int { return shardindex.Shard(name, searchShards) }
 
 // entryOf describes a document for the index, within the index's bounds.
 func entryOf(d *storedPackument) searchEntry {
@@ -135,12 +129,7 @@ func (h *Handler) setSearchEntry(ctx context.Context, name string, entry searchE
 // the shards' ETags (in parallel) and reloads those that changed: another
 // process may have written them.
 type searcher struct {
-	storage *core.Storage
-
-	mu      sync.Mutex
-	etags   [searchShards]string
-	shards  [searchShards][]indexed
-	entries []indexed // all shards, sorted by name
+	index *shardindex.Index[shardHead, indexed]
 }
 
 // indexed is one package in the in-memory index, with lower-cased text for
@@ -152,69 +141,22 @@ type indexed struct {
 	entry searchEntry
 }
 
-func newSearcher(s *core.Storage) *searcher { return &searcher{storage: s} }
-
-// snapshot returns the current index, reloading the shards that changed.
-func (s *searcher) snapshot(ctx context.Context) ([]indexed, error) {
-	var etags [searchShards]string
-	var errs [searchShards]error
-	var wg sync.WaitGroup
-	for i := range searchShards {
-		wg.Go(func() {
-			st, err := s.storage.Stat(ctx, searchShardKey(i))
-			if err != nil && !errors.Is(err, core.ErrNotFound) {
-				errs[i] = err
-			}
-			etags[i] = st.ETag
-		})
-	}
-	wg.Wait()
-	if err := errors.Join(errs[:]...); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	changed := false
-	for i := range searchShards {
-		if etags[i] == s.etags[i] && (etags[i] != "" || s.shards[i] == nil) {
-			continue
-		}
-		entries, etag, err := s.loadShard(ctx, i)
-		if err != nil {
-			return nil, err
-		}
-		s.etags[i], s.shards[i], changed = etag, entries, true
-	}
-	if changed {
-		var all []indexed
-		for _, sh := range s.shards {
-			all = append(all, sh...)
-		}
-		slices.SortFunc(all, func(a, b indexed) int { return strings.Compare(a.name, b.name) })
-		s.entries = all
-	}
-	return s.entries, nil
+func newSearcher(s *core.Storage) *searcher {
+	return &searcher{shardindex.New[shardHead](s, searchShards, searchShardKey, parseIndexed,
+		func(a, b indexed) int { return strings.Compare(a.name, b.name) })}
 }
 
-// loadShard reads one shard's entries.
-func (s *searcher) loadShard(ctx context.Context, i int) ([]indexed, string, error) {
-	ix, info, err := core.GetEntryDoc[shardHead](ctx, s.storage, searchShardKey(i))
-	if errors.Is(err, core.ErrNotFound) {
-		return []indexed{}, "", nil
+// snapshot returns the current index, reloading the shards that changed.
+func (s *searcher) snapshot(ctx context.Context) ([]indexed, error) { return s.index.Snapshot(ctx) }
+
+// parseIndexed reads one shard line; removed packages are left out.
+func parseIndexed(name string, data []byte) (indexed, bool) {
+	var e searchEntry
+	if json.Unmarshal(data, &e) != nil || e.Removed {
+		return indexed{}, false
 	}
-	if err != nil {
-		return nil, "", err
-	}
-	entries := make([]indexed, 0, ix.Len())
-	for name, data := range ix.All() {
-		var e searchEntry
-		if json.Unmarshal(data, &e) != nil || e.Removed {
-			continue
-		}
-		entries = append(entries, indexed{name: name, base: name[strings.LastIndexByte(name, '/')+1:],
-			text: strings.ToLower(e.Description + " " + strings.Join(e.Keywords, " ")), entry: e})
-	}
-	return entries, info.ETag, nil
+	return indexed{name: name, base: name[strings.LastIndexByte(name, '/')+1:],
+		text: strings.ToLower(e.Description + " " + strings.Join(e.Keywords, " ")), entry: e}, true
 }
 
 // Match classes, best first.

@@ -1,20 +1,17 @@
 package pypi
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"strings"
 	"testing"
 
 	"github.com/smartregistry/smartregistry/core"
 	"github.com/smartregistry/smartregistry/core/storage/memory"
 	"github.com/smartregistry/smartregistry/core/storage/storagetest"
+	"github.com/smartregistry/smartregistry/internal/handlertest"
 )
 
 // Credentials of the test environment.
@@ -44,8 +41,11 @@ func newTestEnv(t testing.TB, anonymousRead bool, users ...core.UserConfig) *tes
 // one backend are two replicas.
 func newTestEnvOn(t testing.TB, backend core.Backend, anonymousRead bool, users ...core.UserConfig) *testEnv {
 	t.Helper()
-	storage := core.NewStorage(backend, core.StorageHooks{})
-	provider, err := core.NewDefaultAuthProvider(core.DefaultAuthOptions{
+	var anonymous []core.Protocol
+	if anonymousRead {
+		anonymous = []core.Protocol{core.ProtocolPyPI}
+	}
+	deps := handlertest.Deps(t, backend, core.StorageHooks{}, core.DefaultAuthOptions{
 		Users: users,
 		Tokens: []core.StaticToken{
 			{Token: adminToken, UserID: "admin"},
@@ -53,28 +53,13 @@ func newTestEnvOn(t testing.TB, backend core.Backend, anonymousRead bool, users 
 			{Token: fooWriter, UserID: "writer", Scopes: []string{"pypi:package:foo:write"}},
 			{Token: adminRO, UserID: "admin", ReadOnly: true},
 		},
-	})
+	}, anonymous...)
+	h, err := New(deps, Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts := core.AuthOptions{Provider: provider}
-	if anonymousRead {
-		opts.AnonymousRead = []core.Protocol{core.ProtocolPyPI}
-	}
-	auth, err := core.NewAuthManager(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := New(core.Deps{Storage: storage, Auth: auth, Logger: slog.New(slog.DiscardHandler)}, Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := h.Close(context.Background()); err != nil {
-			t.Error(err)
-		}
-	})
-	return &testEnv{t: t, backend: backend, storage: storage, h: h}
+	handlertest.CloseAtCleanup(t, h)
+	return &testEnv{t: t, backend: backend, storage: deps.Storage, h: h}
 }
 
 // request describes one call: the token (sent as twine does, Basic
@@ -95,13 +80,7 @@ type response struct {
 
 func (e *testEnv) do(ctx context.Context, r request) response {
 	e.t.Helper()
-	p, q, _ := strings.Cut(r.path, "?")
-	query, err := url.ParseQuery(q)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	req := &core.RequestContext{Method: r.method, Path: p, Header: http.Header{}, Query: query,
-		Body: bytes.NewReader(r.body), ContentLength: int64(len(r.body)), Actor: &core.Actor{}, BaseURL: testBaseURL}
+	req := handlertest.Request(e.t, r.method, r.path, r.body, testBaseURL)
 	for k, v := range r.header {
 		req.Header.Set(k, v)
 	}
@@ -111,30 +90,8 @@ func (e *testEnv) do(ctx context.Context, r request) response {
 	if r.user != "" {
 		req.Header.Set("Authorization", basicAuth(r.user, r.pass))
 	}
-	resp := e.handle(ctx, req)
-	var body []byte
-	if resp.Body != nil {
-		body, err = io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if err != nil {
-			e.t.Fatal(err)
-		}
-	}
-	if resp.Status >= 400 {
-		checkNoStorageKeys(e.t, string(body))
-	}
-	return response{status: resp.Status, header: resp.Header, body: string(body)}
-}
-
-// checkNoStorageKeys fails the test when an error body names a storage
-// key: errors say what the client sent, never where it is kept.
-func checkNoStorageKeys(t testing.TB, body string) {
-	t.Helper()
-	for _, p := range []string{projectsPrefix, filesPrefix, uploadsPrefix} {
-		if strings.Contains(body, p) {
-			t.Errorf("error body names a storage key (%s...): %s", p, body)
-		}
-	}
+	resp := handlertest.Do(ctx, e.t, e.h, req, projectsPrefix, filesPrefix, uploadsPrefix)
+	return response{status: resp.Status, header: resp.Header, body: resp.Body}
 }
 
 // exchange is a request and what is expected back.
@@ -167,42 +124,13 @@ func basicAuth(user, pass string) string {
 	return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass))
 }
 
-// handle calls the handler the way the registry does: Handle, then
-// ErrorResponse for an error; the response has a status.
+// handle calls the handler the way the registry does.
 func (e *testEnv) handle(ctx context.Context, req *core.RequestContext) *core.Response {
-	ctx = core.WithActor(core.WithProtocol(ctx, core.ProtocolPyPI), req.Actor)
-	resp, err := e.h.Handle(ctx, req)
-	if err != nil {
-		resp = e.h.ErrorResponse(ctx, req, err)
-	}
-	if resp == nil {
-		resp = core.NewResponse(http.StatusNoContent)
-	}
-	if resp.Status == 0 {
-		resp.Status = http.StatusOK
-	}
-	return resp
+	return handlertest.Handle(ctx, e.h, req)
 }
 
-// serve puts the handler behind a real HTTP server on loopback, streaming
-// request and response bodies as the Registry's ServeHTTP does.
-func (e *testEnv) serve() *httptest.Server {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, hr *http.Request) {
-		resp := e.handle(hr.Context(), &core.RequestContext{Method: hr.Method, Path: hr.URL.EscapedPath(),
-			Header: hr.Header, Query: hr.URL.Query(), Body: hr.Body, ContentLength: hr.ContentLength,
-			Actor: &core.Actor{}, BaseURL: "http://" + hr.Host})
-		for k, v := range resp.Header {
-			w.Header()[k] = v
-		}
-		w.WriteHeader(resp.Status)
-		if resp.Body != nil {
-			io.Copy(w, resp.Body)
-			resp.Body.Close()
-		}
-	}))
-	e.t.Cleanup(srv.Close)
-	return srv
-}
+// serve puts the handler behind a real HTTP server on loopback.
+func (e *testEnv) serve() *httptest.Server { return handlertest.Serve(e.t, e.h) }
 
 // upload sends a file as twine would, with the admin token unless told.
 func (e *testEnv) upload(ctx context.Context, d dist, filename string, content []byte, fields map[string]string) response {

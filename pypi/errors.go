@@ -2,10 +2,8 @@ package pypi
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 
 	"github.com/smartregistry/smartregistry/core"
 	"github.com/smartregistry/smartregistry/internal/reqbody"
@@ -38,9 +36,7 @@ func (h *Handler) ErrorResponse(_ context.Context, _ *core.RequestContext, err e
 	case http.StatusUnauthorized:
 		resp.Header.Set("WWW-Authenticate", `Basic realm="pypi"`)
 	case http.StatusMethodNotAllowed:
-		if mna := (*route.MethodNotAllowedError)(nil); errors.As(err, &mna) {
-			resp.Header.Set("Allow", strings.Join(mna.Allow, ", "))
-		}
+		route.SetAllow(resp.Header, err)
 	}
 	if reqbody.MustClose(err) {
 		resp.Header.Set("Connection", "close")

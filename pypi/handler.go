@@ -117,12 +117,9 @@ func (h *Handler) Protocol() core.Protocol { return core.ProtocolPyPI }
 
 // Handle serves one request; req.Path is relative to the base path.
 func (h *Handler) Handle(ctx context.Context, req *core.RequestContext) (*core.Response, error) {
-	fn, params, err := h.routes.Match(req.Method, req.Path)
+	fn, params, err := h.routes.Lookup(req.Method, req.Path)
 	if err != nil {
-		if mna := (*route.MethodNotAllowedError)(nil); errors.As(err, &mna) {
-			return nil, fmt.Errorf("%w: %w", core.ErrMethodNotAllowed, mna)
-		}
-		return nil, fmt.Errorf("%w: %s", core.ErrNotFound, req.Path)
+		return nil, err
 	}
 	return fn(ctx, req, params)
 }

@@ -11,7 +11,7 @@ import (
 // TestLongFileNameOnFilesystem: the longest file name allowed is stored on
 // the filesystem (objects are named by upload, not by file name), a longer
 // one is refused by name, and no error names a storage key
-// (checkNoStorageKeys runs on every error body of the tests).
+// (testEnv.do checks every error body of the tests).
 func TestLongFileNameOnFilesystem(t *testing.T) {
 	fs, err := filesystem.New(t.TempDir())
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/smartregistry/smartregistry/core"
 	"github.com/smartregistry/smartregistry/internal/archive"
 	"github.com/smartregistry/smartregistry/internal/digest"
+	"github.com/smartregistry/smartregistry/internal/rangeread"
 	"github.com/smartregistry/smartregistry/internal/reqbody"
 	"github.com/smartregistry/smartregistry/internal/route"
 )
@@ -47,12 +48,9 @@ func (f *uploadForm) get(k string) string {
 // sent (see reqbody.MaxDrain).
 func (h *Handler) upload(ctx context.Context, req *core.RequestContext, _ route.Params) (*core.Response, error) {
 	h.maybeCleanUploads()
-	body := &reqbody.Limited{R: req.Body, Left: h.cfg.MaxUploadSize}
-	resp, err := h.receive(ctx, req, body)
-	if err != nil {
-		return nil, reqbody.DrainRefused(req, h.cfg.MaxUploadSize-body.Left, err)
-	}
-	return resp, nil
+	return reqbody.Receive(req, h.cfg.MaxUploadSize, func(body io.Reader) (*core.Response, error) {
+		return h.receive(ctx, req, body)
+	})
 }
 
 // receive does the work of upload, reading the request body through body.
@@ -291,9 +289,9 @@ func (h *Handler) readCoreMetadata(ctx context.Context, key string, size int64, 
 		if strings.HasSuffix(filename, ".whl") {
 			match = isWheelMetadata
 		}
-		ra := newStorageReaderAt(ctx, h.deps.Storage, key)
+		ra := rangeread.New(ctx, h.deps.Storage, key, size)
 		_, raw, err = archive.FromZip(ra, size, match, lim)
-		readErr = ra.err
+		readErr = ra.Err()
 	default:
 		rc, _, gerr := h.deps.Storage.Get(ctx, key, nil)
 		if gerr != nil {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/smartregistry/smartregistry/core"
+	"github.com/smartregistry/smartregistry/internal/reqbody"
 	"github.com/smartregistry/smartregistry/internal/route"
 )
 
@@ -76,7 +77,7 @@ func readForm(req *core.RequestContext) (url.Values, error) {
 	}
 	b, err := io.ReadAll(io.LimitReader(req.Body, maxForm+1))
 	if err != nil {
-		return nil, readError(err)
+		return nil, reqbody.ReadError(err)
 	}
 	if len(b) > maxForm {
 		return nil, fmt.Errorf("%w: the form is over %d bytes", core.ErrTooLarge, maxForm)

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/smartregistry/smartregistry/core"
 )
 
 // yamlBomb is a "billion laughs" gemspec: nine levels of aliases, each
@@ -86,6 +88,45 @@ func TestBadInput(t *testing.T) {
 		if r.status != http.StatusBadRequest {
 			t.Errorf("yank %s: %d %s", form, r.status, r.body)
 		}
+	}
+}
+
+// TestRefusedPushBody checks what a refused push does with the body it
+// did not read: a small rest is drained so that gem reads the answer, a
+// rest announced as larger than reqbody.MaxDrain is left and the answer
+// closes the connection.
+func TestRefusedPushBody(t *testing.T) {
+	ctx := t.Context()
+	e := newTestEnv(t)
+	for _, tt := range []struct {
+		name          string
+		token         string
+		contentLength int64
+		status        int
+		close         bool
+	}{
+		{"no key, small body", "", 100, http.StatusUnauthorized, false},
+		{"over the limit by Content-Length", adminToken, 1 << 40, http.StatusRequestEntityTooLarge, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			body := bytes.NewReader(make([]byte, 100))
+			req := &core.RequestContext{Method: http.MethodPost, Path: "/api/v1/gems", Header: http.Header{},
+				Body: body, ContentLength: tt.contentLength, Actor: &core.Actor{}}
+			if tt.token != "" {
+				req.Header.Set("Authorization", tt.token)
+			}
+			_, err := e.h.Handle(ctx, req)
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			resp := e.h.ErrorResponse(ctx, req, err)
+			if resp.Status != tt.status || (resp.Header.Get("Connection") == "close") != tt.close {
+				t.Errorf("%d, Connection: %q; want %d, close %v", resp.Status, resp.Header.Get("Connection"), tt.status, tt.close)
+			}
+			if drained := body.Len() == 0; drained == tt.close {
+				t.Errorf("%d bytes left unread; want drained %v", body.Len(), !tt.close)
+			}
+		})
 	}
 }
 

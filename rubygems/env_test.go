@@ -9,16 +9,15 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/url"
 	"sort"
 	"strings"
 	"testing"
 
 	"github.com/smartregistry/smartregistry/core"
 	"github.com/smartregistry/smartregistry/core/storage/memory"
+	"github.com/smartregistry/smartregistry/core/storage/storagetest"
+	"github.com/smartregistry/smartregistry/internal/handlertest"
 )
 
 // Tokens of the test environment.
@@ -42,36 +41,24 @@ func newTestEnv(t testing.TB) *testEnv { return newTestEnvOn(t, memory.New(), fa
 
 func newTestEnvOn(t testing.TB, backend core.Backend, anonymousRead bool, cfg Config) *testEnv {
 	t.Helper()
-	storage := core.NewStorage(backend, core.StorageHooks{})
-	provider, err := core.NewDefaultAuthProvider(core.DefaultAuthOptions{
+	var anonymous []core.Protocol
+	if anonymousRead {
+		anonymous = []core.Protocol{core.ProtocolRubyGems}
+	}
+	deps := handlertest.Deps(t, backend, core.StorageHooks{}, core.DefaultAuthOptions{
 		Tokens: []core.StaticToken{
 			{Token: adminToken, UserID: "admin"},
 			{Token: fooReader, UserID: "reader", Scopes: []string{"rubygems:gem:foo:read"}},
 			{Token: fooWriter, UserID: "writer", Scopes: []string{"rubygems:gem:foo:write"}},
 			{Token: fooYanker, UserID: "yanker", Scopes: []string{"rubygems:gem:foo:delete"}},
 		},
-	})
+	}, anonymous...)
+	h, err := New(deps, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts := core.AuthOptions{Provider: provider}
-	if anonymousRead {
-		opts.AnonymousRead = []core.Protocol{core.ProtocolRubyGems}
-	}
-	auth, err := core.NewAuthManager(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := New(core.Deps{Storage: storage, Auth: auth, Logger: slog.New(slog.DiscardHandler)}, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := h.Close(context.Background()); err != nil {
-			t.Error(err)
-		}
-	})
-	return &testEnv{t: t, backend: backend, storage: storage, h: h}
+	handlertest.CloseAtCleanup(t, h)
+	return &testEnv{t: t, backend: backend, storage: deps.Storage, h: h}
 }
 
 // request is one call. token is sent as gem sends it (the bare key);
@@ -92,16 +79,10 @@ type response struct {
 
 func (e *testEnv) do(ctx context.Context, r request) response {
 	e.t.Helper()
-	p, q, _ := strings.Cut(r.path, "?")
-	query, err := url.ParseQuery(q)
-	if err != nil {
-		e.t.Fatal(err)
-	}
 	if r.method == "" {
 		r.method = http.MethodGet
 	}
-	req := &core.RequestContext{Method: r.method, Path: p, Header: http.Header{}, Query: query,
-		Body: bytes.NewReader(r.body), ContentLength: int64(len(r.body)), Actor: &core.Actor{}, BaseURL: "http://registry.test/rubygems"}
+	req := handlertest.Request(e.t, r.method, r.path, r.body, "http://registry.test/rubygems")
 	for k, v := range r.header {
 		req.Header.Set(k, v)
 	}
@@ -111,30 +92,8 @@ func (e *testEnv) do(ctx context.Context, r request) response {
 	if r.basic[0] != "" {
 		req.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(r.basic[0]+":"+r.basic[1])))
 	}
-	resp, err := e.h.Handle(ctx, req)
-	if err != nil {
-		resp = e.h.ErrorResponse(ctx, req, err)
-	}
-	var body []byte
-	if resp.Body != nil {
-		body, err = io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if err != nil {
-			e.t.Fatal(err)
-		}
-	}
-	if resp.Status >= 400 {
-		for _, prefix := range []string{gemsPrefix, filesPrefix, versionsPrefix, uploadsPrefix} {
-			if strings.Contains(string(body), prefix) {
-				e.t.Errorf("error body names a storage key: %s", body)
-			}
-		}
-	}
-	status := resp.Status
-	if status == 0 {
-		status = http.StatusOK
-	}
-	return response{status: status, header: resp.Header, body: string(body)}
+	resp := handlertest.Do(ctx, e.t, e.h, req, gemsPrefix, filesPrefix, versionsPrefix, uploadsPrefix)
+	return response{status: resp.Status, header: resp.Header, body: resp.Body}
 }
 
 func (e *testEnv) get(ctx context.Context, path string) response {
@@ -157,17 +116,7 @@ func (e *testEnv) mustPush(ctx context.Context, g fixture) {
 }
 
 // keys lists every stored key.
-func (e *testEnv) keys(ctx context.Context) []string {
-	e.t.Helper()
-	var keys []string
-	if err := e.storage.Walk(ctx, "", func(o core.ObjectInfo) error {
-		keys = append(keys, o.Key)
-		return nil
-	}); err != nil {
-		e.t.Fatal(err)
-	}
-	return keys
-}
+func (e *testEnv) keys(ctx context.Context) []string { return storagetest.Keys(ctx, e.t, e.storage) }
 
 // fixture is a gem built in code: a plain tar of metadata.gz (the
 // gemspec as YAML, as gem build writes it), data.tar.gz and

@@ -5,9 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 
 	"github.com/smartregistry/smartregistry/core"
+	"github.com/smartregistry/smartregistry/internal/reqbody"
 	"github.com/smartregistry/smartregistry/internal/route"
 )
 
@@ -18,7 +18,8 @@ var ErrRepush = fmt.Errorf("%w: Repushing of gem versions is not allowed.", core
 // ErrorResponse renders err as rubygems.org does: the status its category
 // maps to and a plain-text body, which gem prints as it is. A 401 carries
 // WWW-Authenticate: Basic realm="rubygems", so that bundler retries with
-// the credentials it has for the source; a 405 carries Allow. Internal
+// the credentials it has for the source; a 405 carries Allow; a refusal
+// sent before the body of a push was read carries Connection: close. Internal
 // errors are logged by the registry, once, and shown only as "internal
 // error".
 func (h *Handler) ErrorResponse(_ context.Context, _ *core.RequestContext, err error) *core.Response {
@@ -32,9 +33,10 @@ func (h *Handler) ErrorResponse(_ context.Context, _ *core.RequestContext, err e
 	case http.StatusUnauthorized:
 		resp.Header.Set("WWW-Authenticate", `Basic realm="rubygems"`)
 	case http.StatusMethodNotAllowed:
-		if mna := (*route.MethodNotAllowedError)(nil); errors.As(err, &mna) {
-			resp.Header.Set("Allow", strings.Join(mna.Allow, ", "))
-		}
+		route.SetAllow(resp.Header, err)
+	}
+	if reqbody.MustClose(err) {
+		resp.Header.Set("Connection", "close")
 	}
 	return resp
 }

@@ -11,18 +11,12 @@ import (
 	"github.com/smartregistry/smartregistry/core"
 	"github.com/smartregistry/smartregistry/internal/archive"
 	"github.com/smartregistry/smartregistry/internal/digest"
+	"github.com/smartregistry/smartregistry/internal/reqbody"
 	"github.com/smartregistry/smartregistry/internal/route"
 )
 
 // maxMetadataGz bounds the compressed metadata.gz member of a .gem.
 const maxMetadataGz = 1 << 20
-
-// maxDrain bounds how much of a refused push's body is read and thrown
-// away before the refusal is sent: gem (Net::HTTP) sends the whole body
-// before it reads the answer, and would see a reset connection instead of
-// the message if the server closed with the body unread. A larger rest
-// (announced by Content-Length) is not read.
-const maxDrain = 64 << 20
 
 // push serves POST /api/v1/gems: the raw .gem, as gem push sends it. The
 // body streams to a temporary key while it is hashed; the gemspec is read
@@ -35,12 +29,9 @@ func (h *Handler) push(ctx context.Context, req *core.RequestContext, _ route.Pa
 	if req.Body == nil {
 		req.Body = http.NoBody
 	}
-	body := &limitedReader{r: req.Body, left: h.cfg.MaxGemSize}
-	resp, err := h.receive(ctx, req, body)
-	if err != nil && (req.ContentLength < 0 || req.ContentLength-(h.cfg.MaxGemSize-body.left) <= maxDrain) {
-		_, _ = io.CopyN(io.Discard, req.Body, maxDrain)
-	}
-	return resp, err
+	return reqbody.Receive(req, h.cfg.MaxGemSize, func(body io.Reader) (*core.Response, error) {
+		return h.receive(ctx, req, body)
+	})
 }
 
 func (h *Handler) receive(ctx context.Context, req *core.RequestContext, body io.Reader) (*core.Response, error) {
@@ -61,14 +52,14 @@ func (h *Handler) receive(ctx context.Context, req *core.RequestContext, body io
 	tmp := core.WithKind(ctx, core.KindTemporary)
 	defer func() { _ = h.deps.Storage.Delete(context.WithoutCancel(tmp), staged) }() // gone after Publish anyway
 	hashes := digest.NewSet(digest.SHA256)
-	src := &errReader{r: body}
+	src := &reqbody.ErrReader{R: body}
 	size := req.ContentLength
 	if size < 0 {
 		size = -1
 	}
 	if _, err := h.deps.Storage.Put(tmp, staged, hashes.Reader(src), size, core.PutOptions{}); err != nil {
-		if src.err != nil {
-			return nil, readError(src.err)
+		if src.Err != nil {
+			return nil, reqbody.ReadError(src.Err)
 		}
 		return nil, fmt.Errorf("store pushed gem: %w", err)
 	}
@@ -100,11 +91,11 @@ func (h *Handler) readSpec(ctx context.Context, key string) (*Spec, error) {
 		return nil, fmt.Errorf("read back pushed gem: %w", err)
 	}
 	defer rc.Close()
-	stored := &errReader{r: rc}
+	stored := &reqbody.ErrReader{R: rc}
 	_, gz, err := archive.FromTar(stored, func(name string) bool { return name == "metadata.gz" },
 		archive.Limits{MaxMemberSize: maxMetadataGz, MaxEntries: 64})
-	if err != nil && stored.err != nil {
-		return nil, fmt.Errorf("read back pushed gem: %w", stored.err)
+	if err != nil && stored.Err != nil {
+		return nil, fmt.Errorf("read back pushed gem: %w", stored.Err)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: not a gem (a tar holding metadata.gz): %w", core.ErrInvalidArgument, err)
@@ -172,50 +163,4 @@ func (h *Handler) RepairVersions(ctx context.Context) error {
 		}
 		return h.syncVersions(ctx, name)
 	})
-}
-
-// readError keeps the category of an error reading the request body (too
-// large, cancelled) and calls anything else a malformed request.
-func readError(err error) error {
-	if core.HTTPStatus(err) != http.StatusInternalServerError || errors.Is(err, context.Canceled) ||
-		errors.Is(err, context.DeadlineExceeded) {
-		return err
-	}
-	return fmt.Errorf("%w: reading the gem: %v", core.ErrInvalidArgument, err)
-}
-
-// errReader remembers the first error of the reader it wraps, so that a
-// failure can be blamed on the client (the body) or on the storage.
-type errReader struct {
-	r   io.Reader
-	err error
-}
-
-func (e *errReader) Read(p []byte) (int, error) {
-	n, err := e.r.Read(p)
-	if err != nil && err != io.EOF && e.err == nil {
-		e.err = err
-	}
-	return n, err
-}
-
-// limitedReader fails with ErrTooLarge once more than left bytes are read.
-type limitedReader struct {
-	r    io.Reader
-	left int64
-}
-
-func (l *limitedReader) Read(p []byte) (int, error) {
-	if l.left < 0 {
-		return 0, fmt.Errorf("%w: the gem is over the size limit", core.ErrTooLarge)
-	}
-	if int64(len(p)) > l.left+1 {
-		p = p[:l.left+1]
-	}
-	n, err := l.r.Read(p)
-	l.left -= int64(n)
-	if l.left < 0 {
-		return n, fmt.Errorf("%w: the gem is over the size limit", core.ErrTooLarge)
-	}
-	return n, err
 }

@@ -69,8 +69,8 @@ func ReadError(err error) error {
 }
 
 // MaxDrain bounds how much of a refused upload's body is read and thrown
-// away before the refusal is sent. Most clients (twine, Maven's wagon)
-// send the whole body before they read the answer; were the connection
+// away before the refusal is sent. Most clients (twine, Maven's wagon,
+// cargo, gem) send the whole body before they read the answer; were the connection
 // closed with the body unread, the kernel would reset it, and the client
 // would see a broken pipe or "connection reset" instead of the status.
 // Larger rests are not worth reading: the answer says Connection: close.
@@ -93,6 +93,18 @@ func DrainRefused(req *core.RequestContext, read int64, err error) error {
 		return &CloseConnection{err}
 	}
 	return err
+}
+
+// Receive serves an upload: receive reads req.Body through a Limited of
+// limit bytes, and when it refuses the upload, the rest of the body is
+// drained (DrainRefused) before the refusal is returned.
+func Receive(req *core.RequestContext, limit int64, receive func(body io.Reader) (*core.Response, error)) (*core.Response, error) {
+	body := &Limited{R: req.Body, Left: limit}
+	resp, err := receive(body)
+	if err != nil {
+		return nil, DrainRefused(req, limit-body.Left, err)
+	}
+	return resp, nil
 }
 
 // CloseConnection marks an error whose response must close the

@@ -49,6 +49,40 @@ func TestDrainRefused(t *testing.T) {
 	}
 }
 
+// TestReceive reads part of a body and refuses: the rest is drained, and
+// what was read counts against the announced length.
+func TestReceive(t *testing.T) {
+	refused := errors.New("refused")
+	for _, tc := range []struct {
+		name    string
+		limit   int64
+		read    int64
+		err     error
+		drained bool
+	}{
+		{"accepted", 100, 10, nil, false},
+		{"refused after reading", 100, 10, refused, true},
+		{"over the limit", 5, 10, core.ErrTooLarge, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			body := strings.NewReader(strings.Repeat("x", 50))
+			req := core.NewRequest("PUT", "/x", body)
+			_, err := Receive(req, tc.limit, func(r io.Reader) (*core.Response, error) {
+				if _, err := io.CopyN(io.Discard, r, tc.read); err != nil {
+					return nil, err
+				}
+				return core.NewResponse(201), tc.err
+			})
+			if !errors.Is(err, tc.err) || (tc.err == nil) != (err == nil) || MustClose(err) {
+				t.Errorf("Receive: %v; want %v, not closing", err, tc.err)
+			}
+			if drained := body.Len() == 0; drained != tc.drained {
+				t.Errorf("%d bytes left; want drained %v", body.Len(), tc.drained)
+			}
+		})
+	}
+}
+
 type zeros struct{}
 
 func (zeros) Read(p []byte) (int, error) { clear(p); return len(p), nil }

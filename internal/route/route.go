@@ -20,6 +20,8 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+
+	"github.com/smartregistry/smartregistry/core"
 )
 
 // ErrNotFound: no pattern matches the path.
@@ -132,6 +134,28 @@ func (t *Table[H]) Match(method, escapedPath string) (H, Params, error) {
 		return zero, nil, &MethodNotAllowedError{Allow: slices.Compact(allow)}
 	}
 	return zero, nil, ErrNotFound
+}
+
+// Lookup is Match with the errors a protocol handler returns:
+// core.ErrNotFound naming the path, or core.ErrMethodNotAllowed wrapping
+// the *MethodNotAllowedError (whose Allow SetAllow puts in the answer).
+func (t *Table[H]) Lookup(method, escapedPath string) (H, Params, error) {
+	h, params, err := t.Match(method, escapedPath)
+	if err != nil {
+		if mna := (*MethodNotAllowedError)(nil); errors.As(err, &mna) {
+			return h, nil, fmt.Errorf("%w: %w", core.ErrMethodNotAllowed, mna)
+		}
+		return h, nil, fmt.Errorf("%w: %s", core.ErrNotFound, escapedPath)
+	}
+	return h, params, nil
+}
+
+// SetAllow sets header's Allow to the methods of the *MethodNotAllowedError
+// err wraps, if it wraps one.
+func SetAllow(header http.Header, err error) {
+	if mna := (*MethodNotAllowedError)(nil); errors.As(err, &mna) {
+		header.Set("Allow", strings.Join(mna.Allow, ", "))
+	}
 }
 
 func (e *entry[H]) match(parts []string) (Params, bool) {

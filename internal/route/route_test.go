@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"reflect"
 	"testing"
+
+	"github.com/smartregistry/smartregistry/core"
 )
 
 func TestMatch(t *testing.T) {
@@ -57,6 +59,35 @@ func TestMatch(t *testing.T) {
 				t.Fatalf("got %q %v, want %q %v", h, params, tt.want, tt.params)
 			}
 		})
+	}
+}
+
+// TestLookup checks the core categories of Lookup's refusals and the
+// Allow header SetAllow derives from them.
+func TestLookup(t *testing.T) {
+	var tab Table[string]
+	tab.Add(http.MethodGet, "/{pkg}", "get")
+	tab.Add(http.MethodPut, "/{pkg}", "put")
+	tests := []struct {
+		method, path string
+		want         string
+		err          error
+		allow        string
+	}{
+		{"PUT", "/a", "put", nil, ""},
+		{"DELETE", "/a", "", core.ErrMethodNotAllowed, "GET, HEAD, PUT"},
+		{"GET", "/a/b", "", core.ErrNotFound, ""},
+	}
+	for _, tt := range tests {
+		h, _, err := tab.Lookup(tt.method, tt.path)
+		if h != tt.want || !errors.Is(err, tt.err) || (tt.err == nil) != (err == nil) {
+			t.Errorf("%s %s: %q, %v; want %q, %v", tt.method, tt.path, h, err, tt.want, tt.err)
+		}
+		header := http.Header{}
+		SetAllow(header, err)
+		if got := header.Get("Allow"); got != tt.allow {
+			t.Errorf("%s %s: Allow %q, want %q", tt.method, tt.path, got, tt.allow)
+		}
 	}
 }
 

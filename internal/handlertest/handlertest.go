@@ -1,0 +1,130 @@
+// Package handlertest drives a protocol handler in tests the way the
+// Registry does, without the Registry: on a storage and an AuthManager the
+// test picks, one request at a time or behind a loopback HTTP server.
+package handlertest
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/smartregistry/smartregistry/core"
+)
+
+// Deps returns the dependencies of a handler under test: a storage on
+// backend with hooks; an AuthManager over the default provider with the
+// users and tokens of auth, where the protocols in anonymousRead may be
+// read without credentials; and a logger that discards.
+func Deps(t testing.TB, backend core.Backend, hooks core.StorageHooks, auth core.DefaultAuthOptions, anonymousRead ...core.Protocol) core.Deps {
+	t.Helper()
+	provider, err := core.NewDefaultAuthProvider(auth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	manager, err := core.NewAuthManager(core.AuthOptions{Provider: provider, AnonymousRead: anonymousRead})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return core.Deps{Storage: core.NewStorage(backend, hooks), Auth: manager, Logger: slog.New(slog.DiscardHandler)}
+}
+
+// CloseAtCleanup closes h when the test ends and fails the test if that
+// fails.
+func CloseAtCleanup(t testing.TB, h interface{ Close(context.Context) error }) {
+	t.Cleanup(func() {
+		if err := h.Close(context.Background()); err != nil {
+			t.Error(err)
+		}
+	})
+}
+
+// Request builds a request for target, a path (kept as it is, escapes and
+// all) with an optional query, and the whole body; its Header is empty.
+func Request(t testing.TB, method, target string, body []byte, baseURL string) *core.RequestContext {
+	t.Helper()
+	p, q, _ := strings.Cut(target, "?")
+	query, err := url.ParseQuery(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &core.RequestContext{Method: method, Path: p, Header: http.Header{}, Query: query,
+		Body: bytes.NewReader(body), ContentLength: int64(len(body)), Actor: &core.Actor{}, BaseURL: baseURL}
+}
+
+// Handle calls h as the Registry does: the context carries the protocol
+// and the request's actor (for storage hooks), an error becomes
+// h.ErrorResponse, a nil response is 204 and a zero status 200.
+func Handle(ctx context.Context, h core.ProtocolHandler, req *core.RequestContext) *core.Response {
+	ctx = core.WithActor(core.WithProtocol(ctx, h.Protocol()), req.Actor)
+	resp, err := h.Handle(ctx, req)
+	if err != nil {
+		resp = h.ErrorResponse(ctx, req, err)
+	}
+	if resp == nil {
+		resp = core.NewResponse(http.StatusNoContent)
+	}
+	if resp.Status == 0 {
+		resp.Status = http.StatusOK
+	}
+	return resp
+}
+
+// Response is an answer with its body read.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   string
+}
+
+// Do serves req with Handle and reads the answer's body. An error answer
+// (4xx, 5xx) whose body names a storage key, one starting with any of
+// keyPrefixes, fails the test: errors say what the client sent, never
+// where it is kept.
+func Do(ctx context.Context, t testing.TB, h core.ProtocolHandler, req *core.RequestContext, keyPrefixes ...string) Response {
+	t.Helper()
+	resp := Handle(ctx, h, req)
+	var body []byte
+	if resp.Body != nil {
+		var err error
+		body, err = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if resp.Status >= 400 {
+		for _, p := range keyPrefixes {
+			if bytes.Contains(body, []byte(p)) {
+				t.Errorf("error body names a storage key (%s...): %s", p, body)
+			}
+		}
+	}
+	return Response{Status: resp.Status, Header: resp.Header, Body: string(body)}
+}
+
+// Serve puts h behind a real HTTP server on loopback, streaming request
+// and response bodies as the Registry's ServeHTTP does; the server stops
+// when the test ends.
+func Serve(t testing.TB, h core.ProtocolHandler) *httptest.Server {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, hr *http.Request) {
+		resp := Handle(hr.Context(), h, &core.RequestContext{Method: hr.Method, Path: hr.URL.EscapedPath(),
+			Header: hr.Header, Query: hr.URL.Query(), Body: hr.Body, ContentLength: hr.ContentLength,
+			Actor: &core.Actor{}, BaseURL: "http://" + hr.Host})
+		for k, v := range resp.Header {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(resp.Status)
+		if resp.Body != nil {
+			io.Copy(w, resp.Body)
+			resp.Body.Close()
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
