@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html"
 	"net/http"
@@ -106,6 +107,9 @@ func (h *Handler) simpleProject(ctx context.Context, req *core.RequestContext, p
 		return nil, err
 	}
 	info, err := h.deps.Storage.Stat(ctx, projectKey(norm))
+	if h.up != nil && errors.Is(err, core.ErrNotFound) {
+		return h.upstreamSimple(ctx, req, norm, v, ct)
+	}
 	if err != nil {
 		return nil, h.projectError(norm, err)
 	}
