@@ -79,7 +79,16 @@ func pipUpstreamScenario(t *testing.T, opts e2etest.Options) {
 	if got := pip.install(t, plain, scoped); got != mod(plain)+"-1.0 "+mod(scoped)+"-1.0" {
 		t.Fatalf("pip install through the proxy installed %q", got)
 	}
-	fetched := time.Now()
+	if !strings.Contains(ours.Logs(), ".whl.metadata") {
+		t.Errorf("pip never fetched a PEP 658 metadata file through the proxy")
+	}
+	// Debian's pip (23.0.1, before PEP 714) reads the proxied pages too.
+	old := newPip(t, work, "debian", debianPython(t), index)
+	t.Logf("%s", old.version(t))
+	if got := old.install(t, plain); got != mod(plain)+"-1.0" {
+		t.Fatalf("Debian's pip installed %q through the proxy", got)
+	}
+	fetched := time.Now() // the cached pages were fetched before this
 
 	// A newer version published upstream appears once the TTL has passed.
 	upload(public, dist{name: plain, version: "1.1"})

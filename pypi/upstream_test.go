@@ -278,3 +278,30 @@ func TestParseUpstreamPage(t *testing.T) {
 		t.Fatal("a page of another project was accepted")
 	}
 }
+
+// FuzzParseUpstreamPage: any upstream body parses or fails cleanly, keeps
+// only files this registry can serve, and renders in both variants.
+func FuzzParseUpstreamPage(f *testing.F) {
+	f.Add([]byte(`<a href="../../packages/foo/foo-1.0.tar.gz#sha256=ab" data-core-metadata="sha256=cd" data-yanked>foo-1.0.tar.gz</a>`))
+	f.Add([]byte(`{"name":"foo","files":[{"filename":"foo-1.0.tar.gz","url":"/x","hashes":{"sha256":"ab"},"core-metadata":{"sha256":"cd"},"yanked":"r"}]}`))
+	f.Add([]byte(`<A HREF='x'>foo-1.0-py3-none-any.whl</a><a href=y>`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		p, err := parseUpstreamPage("foo", "http://up.test/simple/foo/", body)
+		if err != nil {
+			return
+		}
+		for _, file := range p.Files {
+			if _, err := ParseFilename(file.Filename); err != nil {
+				t.Fatalf("kept %q: %v", file.Filename, err)
+			}
+			if !strings.HasPrefix(file.URL, "http://") && !strings.HasPrefix(file.URL, "https://") || strings.Contains(file.URL, "#") {
+				t.Fatalf("kept URL %q", file.URL)
+			}
+		}
+		for _, v := range []variant{variantHTML, variantJSON} {
+			if _, err := renderUpstreamPage("foo", p, v); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+}
