@@ -113,6 +113,11 @@ func (h *Handler) simpleProject(ctx context.Context, req *core.RequestContext, p
 	if err != nil {
 		return nil, h.projectError(norm, err)
 	}
+	if h.merging() {
+		if resp, ok := h.mergedSimple(ctx, req, norm, v, ct); ok {
+			return resp, nil
+		}
+	}
 	ck := pageKey{project: norm, etag: info.ETag, variant: v}
 	if body, ok := h.pages.get(ck); ok {
 		return simpleResponse(ct, body), nil

@@ -29,7 +29,8 @@ import (
 // or its <filename>.metadata, is fetched when first asked for, streamed to
 // the client while it is checked against the hashes the page promised, and
 // cached for good. A project held locally (its project document exists)
-// shadows the upstream one entirely. Reading (the read scope) is all a
+// shadows the upstream one entirely, unless Config.Upstream.Merge adds the
+// upstream's files of the versions it lacks (see mergedSimple). Reading (the read scope) is all a
 // fetch needs, unless Config.Upstream.NewNamesNeedWrite asks for write
 // before a name is first fetched.
 
@@ -440,4 +441,99 @@ func sortedKeys(m map[string]string) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// Merging (Config.Upstream.Merge): a local project's page also lists the
+// upstream files of versions it does not have, served through the cache
+// like those of an upstream-only project; local versions win, and a file
+// name deleted locally stays gone.
+
+// merging reports whether local projects show their upstream versions too.
+func (h *Handler) merging() bool { return h.up != nil && h.cfg.Upstream.Merge }
+
+// fileVersion is the normalized version in a distribution's file name.
+func fileVersion(filename string) (string, bool) {
+	fn, err := ParseFilename(filename)
+	if err != nil {
+		return "", false
+	}
+	v, err := ParseVersion(strings.ReplaceAll(fn.Version, "_", "-"))
+	if err != nil {
+		return "", false
+	}
+	return v.String(), true
+}
+
+// upstreamAddition reports whether the upstream file filename may be shown
+// beside the local project doc.
+func upstreamAddition(doc *projectDoc, filename string) bool {
+	if _, deleted := doc.Deleted[filename]; deleted {
+		return false
+	}
+	v, ok := fileVersion(filename)
+	if !ok {
+		return false
+	}
+	if _, local := doc.Releases[v]; local {
+		return false
+	}
+	for _, f := range doc.Files {
+		if f.Version == v || f.Filename == filename {
+			return false
+		}
+	}
+	return true
+}
+
+// mergedSimple serves the page of a local project with the upstream's
+// additions; false when there are none to show (no upstream page).
+func (h *Handler) mergedSimple(ctx context.Context, req *core.RequestContext, project string, v variant, ct string) (*core.Response, bool) {
+	p, err := h.upstreamPage(ctx, req, project)
+	if err != nil {
+		if !errors.Is(err, core.ErrNotFound) {
+			h.log.Warn("pypi: upstream versions left out", "project", project, "error", err)
+		}
+		return nil, false
+	}
+	doc, etag, err := h.loadProject(ctx, project)
+	if err != nil {
+		return nil, false
+	}
+	ck := pageKey{project: project, etag: "merge " + etag + " " + p.sum, variant: v}
+	if body, ok := h.pages.get(ck); ok {
+		return simpleResponse(ct, body), true
+	}
+	merged := upstreamPage{Name: project}
+	for _, f := range doc.Files {
+		uf := upstreamFile{Filename: f.Filename, Hashes: map[string]string{"sha256": f.SHA256},
+			RequiresPython: f.RequiresPython, Size: f.Size, UploadTime: uploadTime(f.UploadTime)}
+		if f.MetadataSHA256 != "" {
+			uf.HasMetadata, uf.Metadata = true, map[string]string{"sha256": f.MetadataSHA256}
+		}
+		if r := doc.Releases[f.Version]; r.Yanked {
+			uf.Yanked, uf.YankedReason = true, r.YankedReason
+		}
+		merged.Files = append(merged.Files, uf)
+	}
+	for _, f := range p.page.Files {
+		if upstreamAddition(doc, f.Filename) {
+			merged.Files = append(merged.Files, f)
+		}
+	}
+	body, err := renderUpstreamPage(project, &merged, v)
+	if err != nil {
+		return nil, false
+	}
+	h.pages.put(ck, body)
+	return simpleResponse(ct, body), true
+}
+
+// mergedFile reports whether filename, which err says the local project
+// does not list, is an upstream addition to it.
+func (h *Handler) mergedFile(ctx context.Context, project, filename string, err error) bool {
+	if !h.merging() || !errors.Is(err, core.ErrNotFound) {
+		return false
+	}
+	doc, _, lerr := h.loadProject(ctx, project)
+	return lerr == nil && upstreamAddition(doc, filename)
 }

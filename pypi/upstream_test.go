@@ -305,3 +305,36 @@ func FuzzParseUpstreamPage(f *testing.F) {
 		}
 	})
 }
+
+// With Policy.Merge a local project also shows the upstream's files of the
+// versions it lacks; local versions win.
+func TestProxyMerge(t *testing.T) {
+	ctx := t.Context()
+	up1, up2 := dist{name: "foo", version: "1.0"}, dist{name: "foo", version: "2.0", requiresPython: ">=3.99"}
+	_, _, up := originWith(t, up1, up2)
+	e := newProxyEnv(t, Config{Upstream: upstream.Policy{Merge: true}}, up)
+	local2 := dist{name: "foo", version: "2.0"}
+	e.mustUpload(ctx, local2)
+	r := e.do(ctx, request{method: "GET", path: "/simple/foo/", token: adminToken, header: map[string]string{"Accept": pipAccept}})
+	for _, want := range []string{`"filename":"foo-1.0-py3-none-any.whl"`, `"hashes":{"sha256":"` + sha256Hex(up1.wheel(t)) + `"}`,
+		`"hashes":{"sha256":"` + sha256Hex(local2.wheel(t)) + `"}`, `"versions":["1.0","2.0"]`} {
+		if !strings.Contains(r.body, want) {
+			t.Errorf("merged page lacks %s:\n%s", want, r.body)
+		}
+	}
+	if strings.Contains(r.body, sha256Hex(up2.wheel(t))) || strings.Contains(r.body, ">=3.99") {
+		t.Errorf("the upstream's 2.0 shows beside the local one:\n%s", r.body)
+	}
+	if r := e.do(ctx, request{method: "GET", path: "/packages/foo/" + up1.wheelName(), token: adminToken}); r.status != 200 || r.body != string(up1.wheel(t)) {
+		t.Fatalf("upstream file of a merged project: %d", r.status)
+	}
+	if r := e.do(ctx, request{method: "GET", path: "/packages/foo/" + local2.wheelName(), token: adminToken}); r.status != 200 || r.body != string(local2.wheel(t)) {
+		t.Fatalf("local file of a merged project: %d", r.status)
+	}
+	// Without Merge the local project shadows the upstream one.
+	plain := newProxyEnv(t, Config{}, up)
+	plain.mustUpload(ctx, local2)
+	if r := plain.do(ctx, request{method: "GET", path: "/simple/foo/", token: adminToken}); strings.Contains(r.body, "foo-1.0") {
+		t.Fatalf("not merging, yet the upstream's 1.0 shows:\n%s", r.body)
+	}
+}
