@@ -121,7 +121,8 @@ func (h *Handler) upstreamSimple(ctx context.Context, req *core.RequestContext, 
 // upstreamDownload serves /packages/<project>/<filename>[.metadata] for a
 // project held upstream: from the cache, else fetched and verified.
 func (h *Handler) upstreamDownload(ctx context.Context, req *core.RequestContext, project, filename string, metadata bool) (*core.Response, error) {
-	ctx = core.WithObject(ctx, core.ObjectRef{Package: project})
+	version, _ := fileVersion(filename)
+	ctx = core.WithObject(ctx, core.ObjectRef{Package: project, Version: version})
 	key, ct := upstreamFileKey(project, filename), "application/octet-stream"
 	if metadata {
 		key, ct = key+".metadata", "text/plain; charset=utf-8"

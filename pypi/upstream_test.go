@@ -4,16 +4,20 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/smartregistry/smartregistry/core"
+	"github.com/smartregistry/smartregistry/core/storage/memory"
 	"github.com/smartregistry/smartregistry/upstream"
 )
 
@@ -336,5 +340,61 @@ func TestProxyMerge(t *testing.T) {
 	plain.mustUpload(ctx, local2)
 	if r := plain.do(ctx, request{method: "GET", path: "/simple/foo/", token: adminToken}); strings.Contains(r.body, "foo-1.0") {
 		t.Fatalf("not merging, yet the upstream's 1.0 shows:\n%s", r.body)
+	}
+}
+
+// Storage hooks see the cache fills with their kinds, project and version;
+// a hook that refuses the fill (a quota) leaves the download working,
+// uncached.
+func TestProxyCacheFillsGoThroughHooks(t *testing.T) {
+	ctx := t.Context()
+	foo := dist{name: "hooked", version: "1.0"}
+	_, _, up := originWith(t, foo)
+	var mu sync.Mutex
+	var seen []string
+	var refuse atomic.Bool
+	refuse.Store(true)
+	hooks := core.StorageHooks{
+		BeforePut: func(_ context.Context, ev core.HookEvent) error {
+			if ev.Kind == core.KindTemporary && refuse.Load() {
+				return fmt.Errorf("%w: quota exceeded", core.ErrTooLarge)
+			}
+			return nil
+		},
+		AfterPut: func(_ context.Context, ev core.HookEvent) {
+			mu.Lock()
+			defer mu.Unlock()
+			seen = append(seen, fmt.Sprintf("%s %s %s", ev.Kind, ev.Package, ev.Version))
+		},
+	}
+	e := newProxyEnv(t, Config{}, up)
+	e.storage = core.NewStorage(memory.New(), hooks)
+	prov, _ := upstream.NewStatic(map[core.Protocol][]core.Upstream{core.ProtocolPyPI: {up}})
+	h, err := New(core.Deps{Storage: e.storage, Auth: e.h.deps.Auth, Upstream: prov, Logger: slog.New(slog.DiscardHandler)}, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = h.Close(context.Background()) })
+	e.h = h
+	wheel := foo.wheel(t)
+	for range 2 { // refused, then allowed
+		for range 2 {
+			if r := e.do(ctx, request{method: "GET", path: "/packages/hooked/" + foo.wheelName(), token: adminToken}); r.status != 200 || r.body != string(wheel) {
+				t.Fatalf("download: %d, %d bytes", r.status, len(r.body))
+			}
+		}
+		_, err := e.storage.Stat(ctx, upstreamFileKey("hooked", foo.wheelName()))
+		if refuse.Load() != errors.Is(err, core.ErrNotFound) {
+			t.Fatalf("refused=%v, cached: %v", refuse.Load(), err)
+		}
+		refuse.Store(false)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	joined := strings.Join(seen, "\n")
+	for _, want := range []string{"metadata hooked ", "artifact hooked 1.0"} {
+		if !strings.Contains(joined, want) {
+			t.Fatalf("hooks saw:\n%s\nwant %q", joined, want)
+		}
 	}
 }
