@@ -34,6 +34,9 @@ func (h *Handler) Close(ctx context.Context) error {
 	err := h.sweeper.Close(ctx)
 	h.closeOne.Do(func() { close(h.closing) })
 	h.renders.Wait()
+	if h.up != nil {
+		err = errors.Join(err, h.up.Close(ctx))
+	}
 	return err
 }
 

@@ -74,6 +74,15 @@
 // that uploads start in the background at most every
 // Config.UploadCleanupInterval (10m); Handler.Close stops it.
 //
+// # Upstream proxy
+//
+// With core.Deps.Upstream set, a project held nowhere here is fetched from
+// the upstreams (the base above their /simple/): its page is cached with
+// the TTL of Config.Upstream and served with every file URL pointing here,
+// hashes and core metadata keys kept; files and their .metadata are
+// fetched on first download, verified against the page's hashes and
+// cached for good. See upstream.go.
+//
 // # Auth
 //
 // HTTP Basic, as pip and twine send it: user "__token__" with a token as

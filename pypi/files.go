@@ -38,6 +38,9 @@ func (h *Handler) download(ctx context.Context, req *core.RequestContext, p rout
 		return nil, err
 	}
 	rec, err := h.listedFile(ctx, project, filename)
+	if h.proxiedProject(ctx, project, err) || h.mergedFile(ctx, project, filename, err) {
+		return h.upstreamDownload(ctx, req, project, filename, metadata)
+	}
 	if err != nil {
 		return nil, err
 	}

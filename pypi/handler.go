@@ -11,6 +11,7 @@ import (
 
 	"github.com/smartregistry/smartregistry/core"
 	"github.com/smartregistry/smartregistry/internal/route"
+	"github.com/smartregistry/smartregistry/upstream"
 )
 
 // Config configures the PyPI handler. The zero value of every field other
@@ -37,6 +38,9 @@ type Config struct {
 	// background sweep of the temporary upload objects older than
 	// UploadMaxAge (CleanUploads); default 10m, negative disables it.
 	UploadCleanupInterval time.Duration
+	// Upstream is the cache policy of projects fetched from the upstreams
+	// that core.Deps.Upstream names (see upstream.go and package upstream).
+	Upstream upstream.Policy
 }
 
 const (
@@ -75,13 +79,17 @@ type Handler struct {
 	// now is the clock: upload times, upload key ages; tests replace it.
 	now     func() time.Time
 	sweeper *core.Sweeper
+	// up fetches projects held upstream; nil when none are configured.
+	up *upstream.Client
+	// proxies keeps parsed upstream pages.
+	proxies *proxyCache
 }
 
 // routeFunc serves one route with the wildcard values of its pattern.
 type routeFunc func(ctx context.Context, req *core.RequestContext, p route.Params) (*core.Response, error)
 
 // New builds the handler. deps.Storage and deps.Auth are required.
-func New(deps core.Deps, cfg Config) (*Handler, error) {
+func New(deps core.Deps, cfg Config) (h *Handler, err error) {
 	if deps.Storage == nil || deps.Auth == nil {
 		return nil, errors.New("pypi: Storage and Auth are required")
 	}
@@ -100,7 +108,7 @@ func New(deps core.Deps, cfg Config) (*Handler, error) {
 	if cfg.UploadCleanupInterval == 0 {
 		cfg.UploadCleanupInterval = defaultCleanupInterval
 	}
-	h := &Handler{deps: deps, cfg: cfg, log: deps.Logger, pages: newPageCache(cfg.PageCacheEntries),
+	h = &Handler{deps: deps, cfg: cfg, log: deps.Logger, pages: newPageCache(cfg.PageCacheEntries),
 		docs: newDocCache(cfg.PageCacheEntries), metadata: newETagCache[string, Metadata](cfg.PageCacheEntries), now: time.Now,
 		closing: make(chan struct{})}
 	if h.log == nil {
@@ -108,6 +116,10 @@ func New(deps core.Deps, cfg Config) (*Handler, error) {
 	}
 	h.sweeper = core.NewSweeper(deps.Storage, uploadsPrefix, cfg.UploadMaxAge, cfg.UploadCleanupInterval, h.log,
 		func() time.Time { return h.now() })
+	if h.up, err = newUpstreamClient(deps, cfg); err != nil {
+		return nil, fmt.Errorf("pypi: %w", err)
+	}
+	h.proxies = newETagCache[string, *proxyPage](cfg.PageCacheEntries)
 	h.addRoutes()
 	return h, nil
 }

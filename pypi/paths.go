@@ -25,6 +25,11 @@ import (
 //	│       │                                core.StageID, unique to one upload, and the document names it:
 //	│       │                                only files the document lists are served
 //	│       └── <object>.metadata            its core metadata (a wheel's METADATA, an sdist's PKG-INFO)
+//	├── upstream/
+//	│   └── <normalized-name>/               a project fetched from an upstream (upstream.go)
+//	│       ├── simple.json                  its simple page, normalised (upstreamPage), as package upstream
+//	│       │                                caches documents (a JSON line, then the body); TTL
+//	│       └── files/<filename>[.metadata]  a file, or its core metadata, verified and kept for good
 //	└── uploads/
 //	    └── <created>-<random>               an upload in flight, deleted when its request ends; <created> is
 //	                                         its start, UTC, as 20060102T150405.000000000Z, so that what a
@@ -35,7 +40,16 @@ const (
 	filesPrefix    = rootPrefix + "files/"
 	indexPrefix    = rootPrefix + "index/"
 	uploadsPrefix  = rootPrefix + "uploads/"
+	upstreamPrefix = rootPrefix + "upstream/"
 )
+
+// upstreamPageKey is the cached simple page of a project held upstream.
+func upstreamPageKey(project string) string { return path.Join(upstreamPrefix, project, "simple.json") }
+
+// upstreamFileKey is a cached file of a project held upstream.
+func upstreamFileKey(project, filename string) string {
+	return path.Join(upstreamPrefix, project, "files", filename)
+}
 
 // projectKey is the project document of a normalized project name.
 func projectKey(project string) string { return path.Join(projectsPrefix, project, "project.json") }

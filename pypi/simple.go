@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html"
 	"net/http"
@@ -106,8 +107,16 @@ func (h *Handler) simpleProject(ctx context.Context, req *core.RequestContext, p
 		return nil, err
 	}
 	info, err := h.deps.Storage.Stat(ctx, projectKey(norm))
+	if h.up != nil && errors.Is(err, core.ErrNotFound) {
+		return h.upstreamSimple(ctx, req, norm, v, ct)
+	}
 	if err != nil {
 		return nil, h.projectError(norm, err)
+	}
+	if h.merging() {
+		if resp, ok := h.mergedSimple(ctx, req, norm, v, ct); ok {
+			return resp, nil
+		}
 	}
 	ck := pageKey{project: norm, etag: info.ETag, variant: v}
 	if body, ok := h.pages.get(ck); ok {

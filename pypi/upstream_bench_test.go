@@ -1,0 +1,80 @@
+package pypi
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/smartregistry/smartregistry/core"
+	"github.com/smartregistry/smartregistry/core/storage/filesystem"
+	"github.com/smartregistry/smartregistry/upstream"
+)
+
+// BenchmarkUpstreamPageCached compares GET of the JSON simple page of a
+// 100-version project (200 files) held locally with the same project held
+// upstream and cached here (within its TTL), alternating rounds of both so
+// that both see the same machine, on the filesystem backend. It reports
+// each rate and cached/local.
+func BenchmarkUpstreamPageCached(b *testing.B) {
+	ctx := b.Context()
+	fs := func() core.Backend {
+		be, err := filesystem.New(b.TempDir())
+		if err != nil {
+			b.Fatal(err)
+		}
+		return be
+	}
+	local := newTestEnvOn(b, fs(), false)
+	for i := range 100 {
+		local.mustUpload(ctx, dist{name: "many", version: "1." + strconv.Itoa(i)})
+	}
+	srv := local.serve()
+	b.Cleanup(srv.Close)
+	proxy := newTestEnvOn(b, fs(), false)
+	prov, err := upstream.NewStatic(map[core.Protocol][]core.Upstream{core.ProtocolPyPI: {
+		{Name: "origin", URL: srv.URL, Username: "__token__", Password: adminToken}}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	h, err := New(core.Deps{Storage: proxy.storage, Auth: proxy.h.deps.Auth, Upstream: prov, Logger: slog.New(slog.DiscardHandler)}, Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = h.Close(context.Background()) })
+	proxy.h = h
+	header := http.Header{"Accept": {pipAccept}, "Authorization": {basicAuth("__token__", adminToken)}}
+	get := func(e *testEnv) {
+		req := &core.RequestContext{Method: http.MethodGet, Path: "/simple/many/", Header: header, Body: http.NoBody,
+			Actor: &core.Actor{}, BaseURL: testBaseURL}
+		resp := e.handle(ctx, req)
+		if resp.Status != http.StatusOK {
+			b.Fatalf("status %d", resp.Status)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	get(proxy) // fills the cache
+	const round = 200
+	var tLocal, tCached time.Duration
+	n := 0
+	for b.Loop() {
+		start := time.Now()
+		for range round {
+			get(local)
+		}
+		mid := time.Now()
+		for range round {
+			get(proxy)
+		}
+		tLocal += mid.Sub(start)
+		tCached += time.Since(mid)
+		n += round
+	}
+	b.ReportMetric(float64(n)/tLocal.Seconds(), "local-req/s")
+	b.ReportMetric(float64(n)/tCached.Seconds(), "cached-req/s")
+	b.ReportMetric(tCached.Seconds()/tLocal.Seconds(), "cached/local-time")
+}
