@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/smartregistry/smartregistry/core"
+	"github.com/smartregistry/smartregistry/core/storage/memory"
 	"github.com/smartregistry/smartregistry/upstream"
 )
 
@@ -49,7 +50,13 @@ func serveEnv(t testing.TB, e *testEnv) *httptest.Server {
 // upstreams, on a memory backend.
 func newProxyEnv(t testing.TB, cfg Config, ups ...core.Upstream) *testEnv {
 	t.Helper()
-	e := newTestEnv(t, false)
+	return newProxyEnvOn(t, memory.New(), noHooks, cfg, ups...)
+}
+
+// newProxyEnvOn is newProxyEnv on backend, with storage hooks.
+func newProxyEnvOn(t testing.TB, backend core.Backend, hooks core.StorageHooks, cfg Config, ups ...core.Upstream) *testEnv {
+	t.Helper()
+	e := newTestEnvOn(t, backend, false, hooks)
 	prov, err := upstream.NewStatic(map[core.Protocol][]core.Upstream{core.ProtocolCargo: ups})
 	if err != nil {
 		t.Fatal(err)
@@ -66,10 +73,10 @@ func newProxyEnv(t testing.TB, cfg Config, ups ...core.Upstream) *testEnv {
 
 // originWith is an upstream registry (auth on) holding crates, served over
 // HTTP; it returns the upstream that reaches it with the admin's token.
-func originWith(t *testing.T, crates ...testCrate) (*testEnv, *httptest.Server, core.Upstream) {
+func originWith(t testing.TB, crates ...testCrate) (*testEnv, *httptest.Server, core.Upstream) {
 	origin := newTestEnv(t, false)
 	for _, c := range crates {
-		origin.mustPublish(t.Context(), c)
+		origin.mustPublish(context.Background(), c)
 	}
 	srv := serveEnv(t, origin)
 	return origin, srv, core.Upstream{Name: "origin", URL: srv.URL + "/cargo", Token: adminToken}
