@@ -341,3 +341,48 @@ func TestDLURL(t *testing.T) {
 		t.Errorf("three letters: %q", got)
 	}
 }
+
+// An upstream whose index file or config.json is malformed: nothing of it
+// is cached or served, and the client gets 503.
+func TestProxyRefusesBadUpstreamDocuments(t *testing.T) {
+	ctx := t.Context()
+	c := testCrate{name: "odd", vers: "1.0.0"}
+	good := c.crateFile(t)
+	for _, tc := range []struct {
+		name, index, config, path string
+	}{
+		{"not JSON", "not json\n", "", "/3/o/odd"},
+		{"another crate", `{"name":"even","vers":"1.0.0","cksum":"` + sha256Hex(good) + `"}` + "\n", "", "/3/o/odd"},
+		{"bad cksum", `{"name":"odd","vers":"1.0.0","cksum":"abc"}` + "\n", "", "/3/o/odd"},
+		{"empty", "\n", "", "/3/o/odd"},
+		{"dl not a URL", `{"name":"odd","vers":"1.0.0","cksum":"` + sha256Hex(good) + `"}` + "\n", `{"dl":"/relative"}`,
+			"/api/v1/crates/odd/1.0.0/download"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				switch r.URL.Path {
+				case "/cargo/3/o/odd":
+					io.WriteString(w, tc.index)
+				case "/cargo/config.json":
+					io.WriteString(w, tc.config)
+				default:
+					w.Write(good)
+				}
+			}))
+			t.Cleanup(srv.Close)
+			e := newProxyEnv(t, Config{}, core.Upstream{Name: "odd", URL: srv.URL + "/cargo"})
+			if r := e.get(ctx, tc.path); r.status != http.StatusServiceUnavailable {
+				t.Fatalf("%s: %d %s", tc.path, r.status, r.body)
+			}
+			refused := []string{upstreamConfigKey("odd"), upstreamFileKey("odd", "1.0.0")}
+			if tc.config == "" {
+				refused = append(refused, upstreamIndexKey("odd"))
+			}
+			for _, k := range refused {
+				if _, err := e.storage.Stat(ctx, k); !errors.Is(err, core.ErrNotFound) {
+					t.Errorf("%s cached: %v", k, err)
+				}
+			}
+		})
+	}
+}
