@@ -386,3 +386,26 @@ func TestProxyRefusesBadUpstreamDocuments(t *testing.T) {
 		})
 	}
 }
+
+// FuzzUpstreamLines: any upstream index file is accepted or refused
+// without panicking; an accepted one has only lines of the crate asked
+// for, each with a sha256 cksum, and their download URLs stay below dl.
+func FuzzUpstreamLines(f *testing.F) {
+	f.Add("foo", `{"name":"foo","vers":"1.0.0","cksum":"`+strings.Repeat("ab", 32)+`"}`+"\n")
+	f.Add("foo-bar", `{"name":"Foo_Bar","vers":"1.0.0","cksum":"`+strings.Repeat("ab", 32)+`"}`)
+	f.Add("foo", "{\n")
+	f.Fuzz(func(t *testing.T, crate, body string) {
+		lines, err := upstreamLines(crate, []byte(body))
+		if err != nil {
+			return
+		}
+		for _, l := range lines {
+			if NormalizeName(l.Name) != crate || len(l.Cksum) != 64 {
+				t.Fatalf("accepted %+v for %q", l, crate)
+			}
+			if u := dlURL("https://dl.test/crates", l.Name, l.Vers, l.Cksum); !strings.HasPrefix(u, "https://dl.test/crates/") {
+				t.Fatalf("download URL %q", u)
+			}
+		}
+	})
+}
