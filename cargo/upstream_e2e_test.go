@@ -100,10 +100,10 @@ func cargoUpstreamScenario(t *testing.T, opts e2etest.Options) {
 	sum := fmt.Sprintf(`println!("sum={}", %s::value() + %s::value());`, id(plain), id(scoped))
 
 	// Both from ours, each from its own upstream.
-	start := time.Now()
 	if out := build(false, map[string]string{plain: "1", scoped: "1"}, sum); !strings.Contains(out, "sum=11") {
 		t.Fatalf("build: %s", out)
 	}
+	fetched := time.Now() // the index files were fetched before
 	cfg := httpGet(t, ours.URL+"/cargo/config.json", ours.Token)
 	if !strings.Contains(cfg.body, `"dl":"`+ours.URL+`/cargo/api/v1/crates"`) {
 		t.Fatalf("config.json: %s", cfg.body)
@@ -111,16 +111,17 @@ func cargoUpstreamScenario(t *testing.T, opts e2etest.Options) {
 
 	// A newer version published upstream appears once the TTL has passed.
 	publish("public", plain, "1.1.0", "2")
-	time.Sleep(time.Until(start.Add(ttl + 100*time.Millisecond)))
+	time.Sleep(time.Until(fetched.Add(ttl + 100*time.Millisecond)))
 	if out := build(false, map[string]string{plain: "=1.1.0", scoped: "1"}, sum); !strings.Contains(out, "sum=12") {
 		t.Fatalf("build after the TTL: %s", out)
 	}
+	fetched = time.Now()
 
 	// Both upstreams stop: builds go on from the cache, from a fresh
 	// CARGO_HOME.
 	stopServer(t, public)
 	stopServer(t, private)
-	time.Sleep(time.Until(start.Add(2*ttl + 100*time.Millisecond))) // the cached index files are stale now
+	time.Sleep(time.Until(fetched.Add(ttl + 100*time.Millisecond))) // the cached index files are stale now
 	if out := build(false, map[string]string{plain: "=1.1.0", scoped: "1"}, sum); !strings.Contains(out, "sum=12") {
 		t.Fatalf("build with the upstreams down: %s", out)
 	}
