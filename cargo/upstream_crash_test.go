@@ -113,3 +113,32 @@ func TestProxyCacheFillsGoThroughHooks(t *testing.T) {
 		}
 	}
 }
+
+// Two replicas on one storage, 20 concurrent downloads of one proxied
+// crate: all get the right bytes, and the crate is cached once, whole.
+func TestProxyConcurrentMisses(t *testing.T) {
+	ctx := t.Context()
+	c := testCrate{name: "popular", vers: "1.0.0", payload: 50_000}
+	_, _, up := originWith(t, c)
+	backend := memory.New()
+	replicas := []*testEnv{newProxyEnvOn(t, backend, noHooks, Config{}, up), newProxyEnvOn(t, backend, noHooks, Config{}, up)}
+	want := c.crateFile(t)
+	var wg sync.WaitGroup
+	errs := make(chan error, 20)
+	for i := range 20 {
+		wg.Go(func() {
+			status, body, err := replicas[i%2].tryDownload(ctx, "/api/v1/crates/popular/1.0.0/download")
+			if err != nil || status != http.StatusOK || !bytes.Equal(body, want) {
+				errs <- fmt.Errorf("download %d: %d, %d bytes, %v", i, status, len(body), err)
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if r := replicas[0].get(ctx, "/api/v1/crates/popular/1.0.0/download"); r.status != http.StatusOK || r.body != string(want) {
+		t.Fatalf("cached download: %d, %d bytes", r.status, len(r.body))
+	}
+}
