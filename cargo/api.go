@@ -27,6 +27,9 @@ func (h *Handler) download(ctx context.Context, req *core.RequestContext, p rout
 		return nil, err
 	}
 	e, err := h.crateFor(ctx, principal, p, core.ActionRead)
+	if h.proxied(err) {
+		return h.upstreamDownload(ctx, principal, p["name"], p["version"])
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -47,4 +47,7 @@
 // Search reads a sharded index kept current by publishes, yanks and
 // deletes; Handler.RebuildSearchIndex repairs it. Temporary objects a
 // crashed publish left are swept after Config.UploadMaxAge.
+//
+// With upstreams configured (core.Deps.Upstream; each URL a sparse index
+// root), crates not held locally are proxied: see upstream.go.
 package cargo

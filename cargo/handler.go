@@ -9,6 +9,7 @@ import (
 
 	"github.com/smartregistry/smartregistry/core"
 	"github.com/smartregistry/smartregistry/internal/route"
+	"github.com/smartregistry/smartregistry/upstream"
 )
 
 // Config configures the Cargo handler. The zero value of every field other
@@ -32,6 +33,9 @@ type Config struct {
 	// background sweep of temporary objects older than UploadMaxAge;
 	// default 10m, negative disables it.
 	UploadCleanupInterval time.Duration
+	// Upstream is the cache policy of crates fetched from the upstreams
+	// that core.Deps.Upstream names (see upstream.go and package upstream).
+	Upstream upstream.Policy
 }
 
 const (
@@ -55,6 +59,8 @@ type Handler struct {
 	search  *searcher
 	now     func() time.Time
 	sweeper *core.Sweeper
+	// up fetches crates held upstream; nil when none are configured.
+	up *upstream.Client
 }
 
 // routeFunc serves one route with the wildcard values of its pattern.
@@ -80,6 +86,7 @@ func New(deps core.Deps, cfg Config) (*Handler, error) {
 	if cfg.UploadCleanupInterval == 0 {
 		cfg.UploadCleanupInterval = defaultCleanupInterval
 	}
+	var err error
 	h := &Handler{deps: deps, cfg: cfg, log: deps.Logger, cache: newIndexCache(cfg.IndexCacheSize),
 		search: newSearcher(deps.Storage), now: time.Now}
 	if h.log == nil {
@@ -87,6 +94,9 @@ func New(deps core.Deps, cfg Config) (*Handler, error) {
 	}
 	h.sweeper = core.NewSweeper(deps.Storage, uploadsPrefix, cfg.UploadMaxAge, cfg.UploadCleanupInterval, h.log,
 		func() time.Time { return h.now() })
+	if h.up, err = newUpstreamClient(deps, cfg); err != nil {
+		return nil, fmt.Errorf("cargo: %w", err)
+	}
 	h.addRoutes()
 	return h, nil
 }
@@ -103,9 +113,15 @@ func (h *Handler) Handle(ctx context.Context, req *core.RequestContext) (*core.R
 	return fn(ctx, req, params)
 }
 
-// Close stops the background sweep of abandoned publishes, waiting for a
-// running one to end or ctx to be done.
-func (h *Handler) Close(ctx context.Context) error { return h.sweeper.Close(ctx) }
+// Close stops the background sweep of abandoned publishes and the upstream
+// client's background work, waiting for them to end or ctx to be done.
+func (h *Handler) Close(ctx context.Context) error {
+	err := h.sweeper.Close(ctx)
+	if h.up != nil {
+		err = errors.Join(err, h.up.Close(ctx))
+	}
+	return err
+}
 
 // CleanUploads removes the temporary objects of publishes that started
 // before before (left by a crashed process) and returns how many.

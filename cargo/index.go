@@ -232,6 +232,9 @@ func (h *Handler) indexFile(ctx context.Context, req *core.RequestContext, p rou
 		return nil, fmt.Errorf("%w: %s", core.ErrNotFound, req.Path)
 	}
 	e, err := h.loadCrate(ctx, name)
+	if h.proxied(err) {
+		return h.upstreamIndexFile(ctx, req, principal, name)
+	}
 	if err != nil {
 		return nil, err
 	}

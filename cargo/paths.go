@@ -1,6 +1,7 @@
 package cargo
 
 import (
+	"net/url"
 	"path"
 	"strconv"
 	"time"
@@ -51,3 +52,24 @@ func searchShardKey(shard int) string { return searchPrefix + strconv.Itoa(shard
 
 // uploadKey is the temporary object a publish streams into.
 func uploadKey(created time.Time) string { return core.StageKey(uploadsPrefix, created) }
+
+// Keys of crates fetched from the upstreams (upstream.go), below
+// cargo/upstream/, apart from the local crates:
+//
+//	cargo/upstream/
+//	├── index/<crate>                        the upstream's index file, as the upstream package caches a
+//	│                                        document (a JSON line, then the body); refreshed after the TTL
+//	├── config/<upstream>                    an upstream's config.json (its dl), cached the same way
+//	└── files/<crate>/<vers>.crate           a .crate as fetched and checked against its cksum, kept for good
+const upstreamPrefix = rootPrefix + "upstream/"
+
+// upstreamIndexKey is the cached upstream index file of a crate.
+func upstreamIndexKey(crate string) string { return upstreamPrefix + "index/" + crate }
+
+// upstreamConfigKey is the cached config.json of the upstream named name.
+func upstreamConfigKey(name string) string { return upstreamPrefix + "config/" + url.PathEscape(name) }
+
+// upstreamFileKey is a cached upstream .crate.
+func upstreamFileKey(crate, vers string) string {
+	return upstreamPrefix + "files/" + crate + "/" + vers + ".crate"
+}
