@@ -22,7 +22,13 @@ import (
 // memory backend.
 func newProxyEnv(t testing.TB, cfg Config, ups ...core.Upstream) *testEnv {
 	t.Helper()
-	e := newTestEnvOn(t, newMemory(), noHooks, Config{})
+	return newProxyEnvOn(t, newMemory(), cfg, ups...)
+}
+
+// newProxyEnvOn is newProxyEnv on backend.
+func newProxyEnvOn(t testing.TB, backend core.Backend, cfg Config, ups ...core.Upstream) *testEnv {
+	t.Helper()
+	e := newTestEnvOn(t, backend, noHooks, Config{})
 	prov, err := upstream.NewStatic(map[core.Protocol][]core.Upstream{core.ProtocolComposer: ups})
 	if err != nil {
 		t.Fatal(err)
