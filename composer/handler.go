@@ -84,6 +84,7 @@ type Handler struct {
 	// upstream /p2/ files.
 	up      *upstream.Client
 	proxies *proxyCache
+	roots   rootCache
 	// now is the clock: upload times, upload key ages; tests replace it.
 	now func() time.Time
 }

@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/smartregistry/smartregistry/core"
 	"github.com/smartregistry/smartregistry/upstream"
@@ -117,7 +118,8 @@ func (h *Handler) upstreamDoc(ctx context.Context, req *core.RequestContext, nam
 // metadataPath returns where the upstreams of name keep its /p2/ file:
 // the metadata-url of the packages.json of the first upstream that
 // answers, resolved against it (an absolute URL, asked of that upstream);
-// "/p2/<name>.json" below each upstream's URL when none names one.
+// "/p2/<name>.json" below each upstream's URL when none names one. The
+// metadata-url of a set of upstreams is remembered for the metadata TTL.
 func (h *Handler) metadataPath(ctx context.Context, name string, dev bool) string {
 	pkg := name
 	if dev {
@@ -128,12 +130,28 @@ func (h *Handler) metadataPath(ctx context.Context, name string, dev bool) strin
 	if len(ups) == 0 {
 		return fallback
 	}
-	set := sha256.New()
+	var set strings.Builder
 	for _, u := range ups {
-		fmt.Fprintf(set, "%s\n", u.URL)
+		set.WriteString(u.URL)
+		set.WriteByte('\n')
 	}
+	tmpl, ok := h.roots.get(set.String(), time.Now())
+	if !ok {
+		tmpl = h.metadataURL(ctx, name, ups, set.String())
+		h.roots.put(set.String(), tmpl, time.Now().Add(h.up.Policy().MetadataTTL))
+	}
+	if tmpl == "" {
+		return fallback
+	}
+	return strings.ReplaceAll(tmpl, "%package%", pkg)
+}
+
+// metadataURL returns the metadata-url of the packages.json of the first
+// of ups that answers, as an absolute URL, or "" when none names one.
+func (h *Handler) metadataURL(ctx context.Context, name string, ups []core.Upstream, set string) string {
+	sum := sha256.Sum256([]byte(set))
 	doc, err := h.up.Metadata(ctx, upstream.MetadataRequest{
-		Name: name, Key: upstreamRootKey(hex.EncodeToString(set.Sum(nil))[:32]), Path: "/packages.json",
+		Name: name, Key: upstreamRootKey(hex.EncodeToString(sum[:16])), Path: "/packages.json",
 		Check: func(body []byte, _ core.Upstream) ([]byte, error) {
 			var root map[string]json.RawMessage
 			if err := json.Unmarshal(body, &root); err != nil {
@@ -143,13 +161,13 @@ func (h *Handler) metadataPath(ctx context.Context, name string, dev bool) strin
 		},
 	})
 	if err != nil {
-		return fallback
+		return ""
 	}
 	var root struct {
 		MetadataURL string `json:"metadata-url"`
 	}
 	if json.Unmarshal(doc.Body, &root) != nil || !strings.Contains(root.MetadataURL, "%package%") {
-		return fallback
+		return ""
 	}
 	var from core.Upstream
 	for _, u := range ups {
@@ -159,18 +177,50 @@ func (h *Handler) metadataPath(ctx context.Context, name string, dev bool) strin
 	}
 	base, err := url.Parse(strings.TrimSuffix(from.URL, "/") + "/packages.json")
 	if err != nil || from.URL == "" {
-		return fallback
+		return ""
 	}
-	ref, err := url.Parse(strings.ReplaceAll(root.MetadataURL, "%package%", pkg))
+	// %package% is kept through parsing as a placeholder without percent.
+	ref, err := url.Parse(strings.ReplaceAll(root.MetadataURL, "%package%", "PACKAGE-PLACEHOLDER"))
 	if err != nil {
-		return fallback
+		return ""
 	}
 	abs := base.ResolveReference(ref)
 	abs.User = nil
 	if abs.Scheme != "http" && abs.Scheme != "https" {
-		return fallback
+		return ""
 	}
-	return abs.String()
+	return strings.ReplaceAll(abs.String(), "PACKAGE-PLACEHOLDER", "%package%")
+}
+
+// rootCache remembers the metadata-url of each set of upstreams until a
+// deadline.
+type rootCache struct {
+	mu      sync.Mutex
+	entries map[string]rootEntry
+}
+
+type rootEntry struct {
+	tmpl  string
+	until time.Time
+}
+
+func (c *rootCache) get(set string, now time.Time) (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[set]
+	if !ok || now.After(e.until) {
+		return "", false
+	}
+	return e.tmpl, true
+}
+
+func (c *rootCache) put(set, tmpl string, until time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.entries == nil || len(c.entries) >= 64 {
+		c.entries = map[string]rootEntry{}
+	}
+	c.entries[set] = rootEntry{tmpl: tmpl, until: until}
 }
 
 // upstreamDist serves GET /dists/<vendor>/<package>/<token>.zip for a
