@@ -260,6 +260,11 @@ func TestProxyBadUpstreamZipNotCached(t *testing.T) {
 				}
 			}
 			for _, k := range e.keys(ctx) {
+				// A fill's lease may outlive the failed response for a moment
+				// (it expires anyway): it is no cached zip.
+				if strings.HasSuffix(k, ".lease") {
+					continue
+				}
 				if strings.Contains(k, "/dists/") || strings.HasPrefix(k, uploadsPrefix) {
 					t.Errorf("left in storage: %s", k)
 				}
