@@ -82,4 +82,12 @@
 // Config.IndexTTL. A crash between a package's first publish and its
 // marker leaves it out of those lists, not out of its /p2/ files, until
 // a retry of the upload or RebuildIndex.
+//
+// # Proxying
+//
+// With upstreams configured (core.Deps.Upstream, Config.Upstream), a
+// package not held here is fetched from them: its /p2/ files cached with
+// a TTL and served with dist.url pointing here, its zips verified against
+// dist.shasum and cached for good; see upstream.go. packages.json then
+// leaves available-packages out, so that composer asks about every name.
 package composer

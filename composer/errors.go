@@ -27,7 +27,7 @@ type errorBody struct {
 // registry, once, and shown to the client only as "internal error".
 func (h *Handler) ErrorResponse(_ context.Context, _ *core.RequestContext, err error) *core.Response {
 	status := core.HTTPStatus(err)
-	msg := core.HideKeys(core.ClientMessage(err), packagesPrefix, distsPrefix, uploadsPrefix, indexPrefix)
+	msg := core.HideKeys(core.ClientMessage(err), packagesPrefix, distsPrefix, uploadsPrefix, indexPrefix, upstreamPrefix)
 	resp := core.JSONResponse(status, errorBody{Status: "error", Message: msg})
 	switch status {
 	case http.StatusUnauthorized:

@@ -35,6 +35,9 @@ func (h *Handler) metadataFile(ctx context.Context, req *core.RequestContext, p 
 		return nil, err
 	}
 	r, err := h.load(ctx, name, req.BaseURL)
+	if h.proxied(err) {
+		return h.upstreamFile(ctx, req, name, dev)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -71,6 +74,9 @@ func (h *Handler) download(ctx context.Context, req *core.RequestContext, p rout
 		return nil, err
 	}
 	r, err := h.load(ctx, name, req.BaseURL)
+	if h.proxied(err) {
+		return h.upstreamDist(ctx, req, name, p["reference"])
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/smartregistry/smartregistry/core"
 	"github.com/smartregistry/smartregistry/internal/route"
+	"github.com/smartregistry/smartregistry/upstream"
 )
 
 // Config configures the Composer handler. The zero value of every field
@@ -43,6 +44,9 @@ type Config struct {
 	// background sweep of the temporary upload objects older than
 	// UploadMaxAge; default 10m, negative disables it.
 	UploadCleanupInterval time.Duration
+	// Upstream is the cache policy of packages fetched from the upstreams
+	// that core.Deps.Upstream names (see upstream.go and package upstream).
+	Upstream upstream.Policy
 }
 
 const (
@@ -76,6 +80,11 @@ type Handler struct {
 	written   map[string]string
 	closing   chan struct{} // closed by Close: pending renderings are dropped
 	closeOnce sync.Once
+	// up fetches from the upstreams (nil: none); proxies keeps parsed
+	// upstream /p2/ files.
+	up      *upstream.Client
+	proxies *proxyCache
+	roots   rootCache
 	// now is the clock: upload times, upload key ages; tests replace it.
 	now func() time.Time
 }
@@ -110,6 +119,11 @@ func New(deps core.Deps, cfg Config) (*Handler, error) {
 	}
 	h.sweeper = core.NewSweeper(deps.Storage, uploadsPrefix, cfg.UploadMaxAge, cfg.UploadCleanupInterval, h.log,
 		func() time.Time { return h.now() })
+	up, err := newUpstreamClient(deps, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("composer: %w", err)
+	}
+	h.up, h.proxies = up, newProxyCache(16<<20)
 	h.addRoutes()
 	return h, nil
 }
@@ -147,6 +161,9 @@ func (h *Handler) Close(ctx context.Context) error {
 	err := h.sweeper.Close(ctx)
 	h.closeOnce.Do(func() { close(h.closing) })
 	h.renders.Wait()
+	if h.up != nil {
+		err = errors.Join(err, h.up.Close(ctx))
+	}
 	return err
 }
 

@@ -102,7 +102,7 @@ func (h *Handler) readableNames(ctx context.Context, req *core.RequestContext) (
 // rootFile is packages.json for composer 2.
 type rootFile struct {
 	MetadataURL       string   `json:"metadata-url"`
-	AvailablePackages []string `json:"available-packages"`
+	AvailablePackages []string `json:"available-packages,omitempty"`
 	Search            string   `json:"search"`
 	List              string   `json:"list"`
 }
@@ -118,6 +118,9 @@ func (h *Handler) packagesJSON(ctx context.Context, req *core.RequestContext, _ 
 	names := make([]string, len(markers))
 	for i, o := range markers {
 		names[i] = nameOfIndexKey(o.Key)
+	}
+	if h.up != nil {
+		names = nil // composer must ask about any package: the upstreams may have it
 	}
 	resp := core.JSONResponse(200, rootFile{
 		MetadataURL: req.BaseURL + "/p2/%package%.json", AvailablePackages: names,
