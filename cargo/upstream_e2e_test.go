@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -119,8 +118,8 @@ func cargoUpstreamScenario(t *testing.T, opts e2etest.Options) {
 
 	// Both upstreams stop: builds go on from the cache, from a fresh
 	// CARGO_HOME.
-	stopServer(t, public)
-	stopServer(t, private)
+	public.Stop(t)
+	private.Stop(t)
 	time.Sleep(time.Until(fetched.Add(ttl + 100*time.Millisecond))) // the cached index files are stale now
 	if out := build(false, map[string]string{plain: "=1.1.0", scoped: "1"}, sum); !strings.Contains(out, "sum=12") {
 		t.Fatalf("build with the upstreams down: %s", out)
@@ -166,23 +165,4 @@ func brokenUpstream(name string, crate []byte, cut *atomic.Bool, dlHits *atomic.
 			http.NotFound(w, r)
 		}
 	}
-}
-
-// stopServer stops an example server the test started and waits until it
-// no longer answers.
-func stopServer(t *testing.T, s *e2etest.Server) {
-	t.Helper()
-	if err := syscall.Kill(s.PID, syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		resp, err := http.Get(s.URL + "/healthz")
-		if err != nil {
-			return
-		}
-		resp.Body.Close()
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("server %s still answers", s.URL)
 }

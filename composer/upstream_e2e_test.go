@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -108,8 +107,8 @@ func composerUpstreamScenario(t *testing.T, opts e2etest.Options) {
 
 	// Both upstreams stop: installs go on from the cache, with a fresh
 	// composer cache.
-	stopServer(t, public)
-	stopServer(t, private)
+	public.Stop(t)
+	private.Stop(t)
 	time.Sleep(time.Until(start.Add(2*ttl + 100*time.Millisecond))) // the cached documents are stale now
 	cache = filepath.Join(work, "cache2")
 	app2 := newProject(t, filepath.Join(work, "app2"), repo)
@@ -157,23 +156,4 @@ func brokenComposerUpstream(name string, zip []byte, cut *atomic.Bool) http.Hand
 			http.NotFound(w, r)
 		}
 	}
-}
-
-// stopServer stops an example server the test started and waits until it
-// no longer answers.
-func stopServer(t *testing.T, s *e2etest.Server) {
-	t.Helper()
-	if err := syscall.Kill(s.PID, syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		resp, err := http.Get(s.URL + "/healthz")
-		if err != nil {
-			return
-		}
-		resp.Body.Close()
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("server %s still answers", s.URL)
 }

@@ -13,7 +13,6 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -81,8 +80,8 @@ func npmUpstreamScenario(t *testing.T, opts e2etest.Options) {
 
 	// Both upstreams stop: installs go on from the cache, with a fresh npm
 	// cache, and the breakers show on /healthz.
-	stopServer(t, public)
-	stopServer(t, private)
+	public.Stop(t)
+	private.Stop(t)
 	time.Sleep(time.Until(start.Add(2*ttl + 100*time.Millisecond))) // the cached documents are stale now
 	npm.cache = filepath.Join(t.TempDir(), "cache")
 	app3 := newApp(t, work, "app3")
@@ -164,23 +163,4 @@ func assertInstalled(t *testing.T, app, pkg, version string) {
 	if err != nil || !strings.Contains(string(b), `"version":"`+version+`"`) {
 		t.Fatalf("installed %s: %v %s", pkg, err, b)
 	}
-}
-
-// stopServer stops an example server the test started and waits until it
-// no longer answers.
-func stopServer(t *testing.T, s *e2etest.Server) {
-	t.Helper()
-	if err := syscall.Kill(s.PID, syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		resp, err := http.Get(s.URL + "/healthz")
-		if err != nil {
-			return
-		}
-		resp.Body.Close()
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("server %s still answers", s.URL)
 }

@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -103,8 +102,8 @@ func pipUpstreamScenario(t *testing.T, opts e2etest.Options) {
 
 	// Both upstreams stop: installs go on from the cache (pip runs with
 	// --no-cache-dir, so nothing comes from its own cache).
-	stopUpstream(t, public)
-	stopUpstream(t, private)
+	public.Stop(t)
+	private.Stop(t)
 	time.Sleep(time.Until(fetched.Add(ttl + 100*time.Millisecond))) // the cached pages are stale now
 	if got := pip.install(t, plain+"==1.1", scoped); got != mod(plain)+"-1.1 "+mod(scoped)+"-1.0" {
 		t.Fatalf("with the upstreams down pip installed %q", got)
@@ -149,23 +148,4 @@ func brokenPyPI(d dist, wheel []byte, cut *atomic.Bool) http.HandlerFunc {
 			http.NotFound(w, r)
 		}
 	}
-}
-
-// stopUpstream stops an example server the test started and waits until
-// it no longer answers.
-func stopUpstream(t *testing.T, s *e2etest.Server) {
-	t.Helper()
-	if err := syscall.Kill(s.PID, syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		resp, err := http.Get(s.URL + "/healthz")
-		if err != nil {
-			return
-		}
-		resp.Body.Close()
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("server %s still answers", s.URL)
 }

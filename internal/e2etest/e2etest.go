@@ -117,6 +117,8 @@ type Server struct {
 	PID int
 
 	logPath string
+	proc    *os.Process
+	exited  chan struct{} // closed once the process has exited
 }
 
 var (
@@ -224,6 +226,7 @@ func StartServer(t testing.TB, opts Options) *Server {
 	}
 	s.PID = cmd.Process.Pid
 	done := make(chan struct{})
+	s.proc, s.exited = cmd.Process, done
 	t.Cleanup(func() {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		select {
@@ -259,6 +262,21 @@ func StartServer(t testing.TB, opts Options) *Server {
 	s.Host = strings.TrimPrefix(s.URL, "http://")
 	s.waitHealthy(t)
 	return s
+}
+
+// Stop stops the server (SIGTERM) before the test ends, e.g. to show that
+// what it served is still available elsewhere, and waits until its process
+// has exited.
+func (s *Server) Stop(t testing.TB) {
+	t.Helper()
+	if err := s.proc.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-s.exited:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("server %s did not exit within 30s of SIGTERM", s.URL)
+	}
 }
 
 func (s *Server) waitHealthy(t testing.TB) {
