@@ -193,27 +193,27 @@ func GetEntryDoc[H any](ctx context.Context, s *Storage, key string) (*EntryDoc[
 // errSegmentGone: a segment the root named was merged away since.
 var errSegmentGone = errors.New("document segment replaced")
 
-// readEntryDoc reads the document at key and the replay of its segments
-// (base, nil when there is none).
-func readEntryDoc[H any](ctx context.Context, s *Storage, key string) (*EntryDoc[H], *readState, ObjectInfo, error) {
+// readEntryDoc reads the document at key, and returns it with the root
+// object it was read from.
+func readEntryDoc[H any](ctx context.Context, s *Storage, key string) (*EntryDoc[H], entryRoot, ObjectInfo, error) {
 	b, info, err := readDocument(ctx, s, key)
 	if err != nil {
-		return nil, nil, info, err
+		return nil, entryRoot{}, info, err
 	}
 	root, err := parseRoot(b)
 	if err != nil {
-		return nil, nil, info, fmt.Errorf("%s: %w", key, err)
+		return nil, root, info, fmt.Errorf("%s: %w", key, err)
 	}
 	d := new(EntryDoc[H])
 	if err := json.Unmarshal(root.head, &d.Head); err != nil {
-		return nil, nil, info, fmt.Errorf("%s: decode document head: %w", key, err)
+		return nil, root, info, fmt.Errorf("%s: decode document head: %w", key, err)
 	}
 	base, err := s.loadBase(ctx, key, root.segs)
 	if errors.Is(err, ErrNotFound) {
-		return nil, nil, info, fmt.Errorf("%s: %w", key, errSegmentGone)
+		return nil, root, info, fmt.Errorf("%s: %w", key, errSegmentGone)
 	}
 	if err != nil {
-		return nil, nil, info, err
+		return nil, root, info, err
 	}
 	// The replay of the segments is shared (and cached): copy its entry
 	// lists, share its index, then apply the tail.
@@ -223,18 +223,11 @@ func readEntryDoc[H any](ctx context.Context, s *Storage, key string) (*EntryDoc
 		if op.del {
 			d.Delete(op.id)
 		} else if err := d.Set(op.id, op.data); err != nil {
-			return nil, nil, info, fmt.Errorf("%s: %w", key, err)
+			return nil, root, info, fmt.Errorf("%s: %w", key, err)
 		}
 	}
-	for _, seg := range root.segs {
-		info.Size += seg.size
-	}
-	return d, &readState{root: root}, info, nil
-}
-
-// readState is what an update read: the root.
-type readState struct {
-	root entryRoot
+	info.Size += segmentsSize(root.segs)
+	return d, root, info, nil
 }
 
 // UpdateEntryDoc is a lost-update-free read-modify-write of the document at
@@ -249,13 +242,13 @@ type readState struct {
 // layout in entrystore.go), and reads what it has not cached.
 func UpdateEntryDoc[H any](ctx context.Context, s *Storage, key string, change func(d *EntryDoc[H], exists bool) error) (*EntryDoc[H], ObjectInfo, error) {
 	for attempt := 0; attempt < maxUpdateAttempts; attempt++ {
-		doc, st, info, err := readEntryDoc[H](ctx, s, key)
+		doc, read, info, err := readEntryDoc[H](ctx, s, key)
 		exists := err == nil
 		switch {
 		case errors.Is(err, errSegmentGone):
 			continue
 		case errors.Is(err, ErrNotFound):
-			doc, st = new(EntryDoc[H]), &readState{}
+			doc, read = new(EntryDoc[H]), entryRoot{}
 		case err != nil:
 			return nil, info, err
 		}
@@ -272,7 +265,7 @@ func UpdateEntryDoc[H any](ctx context.Context, s *Storage, key string, change f
 		if err != nil {
 			return nil, ObjectInfo{}, fmt.Errorf("encode document head: %w", err)
 		}
-		root := entryRoot{head: head, segs: st.root.segs, tail: mergeOps(st.root.tail, ops, len(st.root.segs) == 0)}
+		root := entryRoot{head: head, segs: read.segs, tail: mergeOps(read.tail, ops, len(read.segs) == 0)}
 		var written, replaced []string
 		if len(root.tail) > tailOps || opsSize(root.tail) > tailLimit {
 			root.segs, written, replaced, err = s.seal(ctx, key, root.segs, root.tail)
