@@ -228,34 +228,34 @@ func (e *entries) compact() {
 }
 
 // mergeOps merges two consecutive operation lists into one with the same
-// effect on any document; with oldest set (a is the first segment) the
-// deletes are dropped, there being nothing before a to delete from.
+// effect on any document: both are folded, so that for each id what is
+// left is its last set, or one delete, or a delete and then a set. With
+// oldest set (a is the first segment) the deletes are dropped, there being
+// nothing before a to delete from.
 func mergeOps(a, b []entryOp, oldest bool) []entryOp {
 	out := make([]entryOp, 0, len(a)+len(b))
-	out = append(out, a...)
-	last := make(map[string]int, len(out))
-	for i, o := range out {
-		last[o.id] = i
-	}
+	last := make(map[string]int, len(a)+len(b))
 	removed := false
-	for _, o := range b {
-		i, seen := last[o.id]
-		switch {
-		case o.del && seen:
-			// Everything before about this id collapses into one delete.
-			for j := range out {
-				if out[j].id == o.id {
-					out[j].id = ""
+	for _, ops := range [][]entryOp{a, b} {
+		for _, o := range ops {
+			i, seen := last[o.id]
+			switch {
+			case o.del && seen:
+				// Everything before about this id collapses into one delete.
+				for j := range out {
+					if out[j].id == o.id {
+						out[j].id = ""
+					}
 				}
+				removed = true
+				last[o.id] = len(out)
+				out = append(out, o)
+			case !o.del && seen && !out[i].del:
+				out[i].data = o.data
+			default:
+				last[o.id] = len(out)
+				out = append(out, o)
 			}
-			removed = true
-			last[o.id] = len(out)
-			out = append(out, o)
-		case !o.del && seen && !out[i].del:
-			out[i].data = o.data
-		default:
-			last[o.id] = len(out)
-			out = append(out, o)
 		}
 	}
 	if !removed && !oldest {
