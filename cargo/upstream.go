@@ -112,7 +112,7 @@ func (h *Handler) upstreamIndexFile(ctx context.Context, req *core.RequestContex
 	if err != nil {
 		return nil, err
 	}
-	return indexResponse(req, doc.Body, `"up-`+doc.Sum+`"`, doc.Fetched.UTC().Truncate(time.Second))
+	return indexResponse(req, doc.Body, `"up-`+doc.Sum+`"`, doc.Modified.UTC().Truncate(time.Second))
 }
 
 // upstreamDownload serves a .crate of a crate held upstream: from the

@@ -33,7 +33,15 @@ import (
 // streamed to the client while it is checked against dist.shasum (sha1,
 // when the upstream gives one), and cached for good. A package held
 // locally shadows the upstream one entirely, unless Config.Upstream.Merge
-// adds the upstream's versions it lacks (merge.go). Reading (the read scope) is
+// adds the upstream's versions it lacks (merge.go). A proxied /p2/ file
+// carries an ETag and a Last-Modified (upstream.Document.Modified: the
+// upstream's, else when its content was first fetched) and answers
+// If-None-Match and If-Modified-Since with 304 as local files do.
+// list.json and search.json list the packages held here only, not those
+// fetched: the cache holds whatever someone happened to ask for (and
+// remembers names no upstream has), so listing it would make the answer
+// depend on past requests without making it the upstream's list; the
+// upstream's own list and search are where its packages are found. Reading (the read scope) is
 // all a fetch needs, unless Config.Upstream.NewNamesNeedWrite asks for
 // write before a name is first fetched.
 
@@ -56,7 +64,10 @@ func (h *Handler) proxied(err error) bool {
 	return h.up != nil && errors.Is(err, core.ErrNotFound)
 }
 
-// upstreamFile serves a /p2/ file of a package held upstream.
+// upstreamFile serves a /p2/ file of a package held upstream, with an
+// ETag and a Last-Modified (the upstream's, else when the cached content
+// was first fetched), answering If-None-Match and If-Modified-Since with
+// 304 like local files.
 func (h *Handler) upstreamFile(ctx context.Context, req *core.RequestContext, name string, dev bool) (*core.Response, error) {
 	d, err := h.upstreamDoc(ctx, req, name, dev)
 	if err != nil {
@@ -66,14 +77,7 @@ func (h *Handler) upstreamFile(ctx context.Context, req *core.RequestContext, na
 	if err != nil {
 		return nil, err
 	}
-	if m := req.Header.Get("If-None-Match"); m != "" && m == etag {
-		resp := core.NewResponse(http.StatusNotModified)
-		resp.Header.Set("ETag", etag)
-		return resp, nil
-	}
-	resp := core.BytesResponse(http.StatusOK, "application/json", body)
-	resp.Header.Set("ETag", etag)
-	return resp, nil
+	return fileResponse(req, body, etag, d.modified), nil
 }
 
 // upstreamDoc returns the upstream /p2/ file of name (~dev when dev),
@@ -112,7 +116,7 @@ func (h *Handler) upstreamDoc(ctx context.Context, req *core.RequestContext, nam
 	if err != nil {
 		return nil, fmt.Errorf("%w: upstream %s: %w", core.ErrUnavailable, name, err)
 	}
-	d.sum, d.from, d.modified = doc.Sum, doc.Upstream, doc.Fetched
+	d.sum, d.from, d.modified = doc.Sum, doc.Upstream, doc.Modified
 	h.proxies.put(ck, d)
 	return d, nil
 }
@@ -285,7 +289,7 @@ func (h *Handler) upstreamDist(ctx context.Context, req *core.RequestContext, na
 // its top-level fields and the (minified) version entries of the package.
 type proxyFile struct {
 	sum, from string
-	// modified is when this version of the file was first fetched.
+	// modified is when the file last changed (upstream.Document.Modified).
 	modified time.Time
 	name     string
 	key      string // the key of the package in "packages", as sent

@@ -232,6 +232,43 @@ func TestProxyMergesLocalAndUpstreamVersions(t *testing.T) {
 	}
 }
 
+// A proxied /p2/ file carries the upstream's Last-Modified and an ETag,
+// and answers If-Modified-Since and If-None-Match with 304 like a local
+// file; list.json and search.json show local packages only.
+func TestProxyFileValidators(t *testing.T) {
+	ctx := t.Context()
+	origin := newTestEnv(t)
+	seed(t, origin)
+	e := newProxyEnv(t, Config{}, core.Upstream{Name: "origin", URL: origin.serve().URL, Token: adminToken})
+	e.mustUpload(ctx, pkg{name: "acme/local", version: "1.0.0"}, "")
+	want := origin.do(ctx, request{method: "GET", path: "/p2/acme/util.json", token: adminToken}).header.Get("Last-Modified")
+	r := e.do(ctx, request{method: "GET", path: "/p2/acme/util.json", token: utilReader})
+	lm, etag := r.header.Get("Last-Modified"), r.header.Get("ETag")
+	if r.status != http.StatusOK || want == "" || lm != want || etag == "" {
+		t.Fatalf("proxied file: %d, Last-Modified %q (upstream's %q), ETag %q", r.status, lm, want, etag)
+	}
+	for _, tc := range []struct {
+		header map[string]string
+		status int
+	}{
+		{map[string]string{"If-Modified-Since": lm}, http.StatusNotModified},
+		{map[string]string{"If-Modified-Since": "Mon, 02 Jan 2006 15:04:05 GMT"}, http.StatusOK},
+		{map[string]string{"If-None-Match": etag}, http.StatusNotModified},
+		{map[string]string{"If-None-Match": `"other"`, "If-Modified-Since": lm}, http.StatusOK},
+	} {
+		r := e.do(ctx, request{method: "GET", path: "/p2/acme/util.json", token: utilReader, header: tc.header})
+		if r.status != tc.status || (r.status == http.StatusNotModified && r.header.Get("Last-Modified") != lm) {
+			t.Errorf("%v: %d %v, want %d", tc.header, r.status, r.header, tc.status)
+		}
+	}
+	// What was fetched is a cache, not a package of this registry.
+	for _, path := range []string{"/packages/list.json", "/search.json?q=acme"} {
+		if r := e.do(ctx, request{method: "GET", path: path, token: adminToken}); !strings.Contains(r.body, "acme/local") || strings.Contains(r.body, "acme/util") {
+			t.Errorf("%s: %s", path, r.body)
+		}
+	}
+}
+
 func TestProxyNewNamesNeedWrite(t *testing.T) {
 	ctx := t.Context()
 	origin := newTestEnv(t)
