@@ -35,6 +35,9 @@ func (h *Handler) download(ctx context.Context, req *core.RequestContext, p rout
 	}
 	hd := &e.doc.Head
 	rec, ok := record(e.doc, vers)
+	if !ok && h.merging() && upstreamAddition(e.doc, p["version"]) {
+		return h.upstreamDownload(ctx, principal, hd.Name, p["version"])
+	}
 	if !ok || rec.Vers != p["version"] {
 		return nil, fmt.Errorf("%w: %s %s", core.ErrNotFound, hd.Name, p["version"])
 	}

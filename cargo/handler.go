@@ -61,6 +61,8 @@ type Handler struct {
 	sweeper *core.Sweeper
 	// up fetches crates held upstream; nil when none are configured.
 	up *upstream.Client
+	// merged keeps merged index files (Config.Upstream.Merge).
+	merged *mergeCache
 }
 
 // routeFunc serves one route with the wildcard values of its pattern.
@@ -88,7 +90,7 @@ func New(deps core.Deps, cfg Config) (*Handler, error) {
 	}
 	var err error
 	h := &Handler{deps: deps, cfg: cfg, log: deps.Logger, cache: newIndexCache(cfg.IndexCacheSize),
-		search: newSearcher(deps.Storage), now: time.Now}
+		search: newSearcher(deps.Storage), now: time.Now, merged: newMergeCache(max(cfg.IndexCacheSize/4, 0))}
 	if h.log == nil {
 		h.log = slog.Default()
 	}

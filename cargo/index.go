@@ -244,17 +244,27 @@ func (h *Handler) indexFile(ctx context.Context, req *core.RequestContext, p rou
 	if err := h.deps.Auth.Authorize(ctx, principal, crateScope(e.doc.Head.Name, core.ActionRead)); err != nil {
 		return nil, err
 	}
-	etag := httpETag(e.etag)
-	lastModified := e.modTime.UTC().Truncate(time.Second)
+	if h.merging() {
+		if body, etag, ok := h.mergedIndex(ctx, principal, name, e); ok {
+			return indexResponse(req, body, etag, time.Time{})
+		}
+	}
+	return indexResponse(req, e.rendered(), httpETag(e.etag), e.modTime.UTC().Truncate(time.Second))
+}
+
+// indexResponse serves an index file with its validators (lastModified
+// may be zero), or 304 when the request's match.
+func indexResponse(req *core.RequestContext, body []byte, etag string, lastModified time.Time) (*core.Response, error) {
 	if notModified(req.Header, etag, lastModified) {
 		resp := core.NewResponse(http.StatusNotModified)
 		resp.Header.Set("ETag", etag)
-		resp.Header.Set("Last-Modified", lastModified.Format(http.TimeFormat))
+		if !lastModified.IsZero() {
+			resp.Header.Set("Last-Modified", lastModified.Format(http.TimeFormat))
+		}
 		return resp, nil
 	}
-	body := e.rendered()
 	if len(body) == 0 { // every version deleted
-		return nil, fmt.Errorf("%w: crate %s has no versions", core.ErrNotFound, name)
+		return nil, fmt.Errorf("%w: %s has no versions", core.ErrNotFound, req.Path)
 	}
 	resp := core.BytesResponse(http.StatusOK, "text/plain; charset=utf-8", body)
 	resp.Header.Set("ETag", etag)

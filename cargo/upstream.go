@@ -3,12 +3,16 @@ package cargo
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/smartregistry/smartregistry/core"
 	"github.com/smartregistry/smartregistry/upstream"
@@ -24,10 +28,11 @@ import (
 // from the dl of the upstream the index file came from (its config.json,
 // cached like an index file), streamed to the client while it is checked
 // against the index line's cksum, and cached for good. A crate held
-// locally shadows the upstream one entirely: versions are not merged
-// (Policy.Merge is ignored). Reading (the read scope) is all a fetch
-// needs, unless Config.Upstream.NewNamesNeedWrite asks for write before a
-// crate is first fetched.
+// locally shadows the upstream one entirely, unless Config.Upstream.Merge
+// adds the upstream's versions it lacks (see mergedIndex). Reading (the
+// read scope) is all a fetch needs, unless
+// Config.Upstream.NewNamesNeedWrite asks for write before a crate is first
+// fetched.
 
 // newUpstreamClient returns the client of deps.Upstream, or nil when the
 // registry proxies nothing.
@@ -107,16 +112,7 @@ func (h *Handler) upstreamIndexFile(ctx context.Context, req *core.RequestContex
 	if err != nil {
 		return nil, err
 	}
-	etag := `"up-` + doc.Sum + `"`
-	if notModified(req.Header, etag, doc.Fetched) {
-		resp := core.NewResponse(http.StatusNotModified)
-		resp.Header.Set("ETag", etag)
-		return resp, nil
-	}
-	resp := core.BytesResponse(http.StatusOK, "text/plain; charset=utf-8", doc.Body)
-	resp.Header.Set("ETag", etag)
-	resp.Header.Set("Cache-Control", "no-cache")
-	return resp, nil
+	return indexResponse(req, doc.Body, `"up-`+doc.Sum+`"`, doc.Modified.UTC().Truncate(time.Second))
 }
 
 // upstreamDownload serves a .crate of a crate held upstream: from the
@@ -252,4 +248,114 @@ func dlURL(dl, name, vers, cksum string) string {
 	}
 	return strings.NewReplacer("{crate}", name, "{version}", vers, "{prefix}", prefix,
 		"{lowerprefix}", strings.ToLower(prefix), "{sha256-checksum}", cksum).Replace(dl)
+}
+
+// Merging (Config.Upstream.Merge): the index file of a local crate also
+// lists the upstream's versions it lacks, and their .crate files download
+// through the cache like those of an upstream-only crate. A version is
+// the local one when the crate has it (build metadata ignored, as cargo
+// does), and a version deleted locally (its tombstone) stays gone. An
+// upstream line naming the crate in another spelling than the local one
+// is left out: cargo keeps one name per crate. Publishing a version the
+// upstream has is allowed, as with npm and PyPI: from then on the local
+// one is served.
+
+// merging reports whether local crates show their upstream versions too.
+func (h *Handler) merging() bool { return h.up != nil && h.cfg.Upstream.Merge }
+
+// upstreamAddition reports whether vers, which the local crate does not
+// list, may be served from the upstream beside it.
+func upstreamAddition(d *crateDoc, vers string) bool {
+	v, err := ParseVersion(vers)
+	if err != nil {
+		return false
+	}
+	if _, deleted := d.Head.Deleted[v.withoutBuild()]; deleted {
+		return false
+	}
+	_, local := record(d, v)
+	return !local
+}
+
+// mergedIndex returns the index file of the local crate e with the
+// upstream's additions, and its ETag; false when there are none to add
+// (no upstream has the crate, or none answers and nothing is cached).
+func (h *Handler) mergedIndex(ctx context.Context, principal *core.Principal, name string, e *cachedCrate) ([]byte, string, bool) {
+	doc, err := h.upstreamIndexDoc(ctx, principal, name)
+	if err != nil {
+		if !errors.Is(err, core.ErrNotFound) {
+			h.log.WarnContext(ctx, "cargo: upstream versions left out", "crate", name, "error", err)
+		}
+		return nil, "", false
+	}
+	crate := NormalizeName(name)
+	sum := sha256.Sum256([]byte(e.etag + "\n" + doc.Sum))
+	etag := `"merge-` + hex.EncodeToString(sum[:16]) + `"`
+	if body, ok := h.merged.get(crate, etag); ok {
+		return body, etag, true
+	}
+	lines, err := upstreamLines(crate, doc.Body)
+	if err != nil {
+		return nil, "", false
+	}
+	body := bytes.Clone(e.rendered())
+	for line := range bytes.SplitSeq(doc.Body, []byte("\n")) {
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		l := lines[0]
+		lines = lines[1:]
+		if l.Name == e.doc.Head.Name && upstreamAddition(e.doc, l.Vers) {
+			body = append(append(body, line...), '\n')
+		}
+	}
+	h.merged.put(crate, etag, body)
+	return body, etag, true
+}
+
+// mergeCache keeps the last merged index file of each crate, by ETag,
+// within a byte budget; when full, arbitrary entries go.
+type mergeCache struct {
+	mu      sync.Mutex
+	max     int64
+	size    int64
+	entries map[string]mergedFile
+}
+
+type mergedFile struct {
+	etag string
+	body []byte
+}
+
+func newMergeCache(max int64) *mergeCache {
+	return &mergeCache{max: max, entries: map[string]mergedFile{}}
+}
+
+func (c *mergeCache) get(crate, etag string) ([]byte, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	f, ok := c.entries[crate]
+	return f.body, ok && f.etag == etag
+}
+
+func (c *mergeCache) put(crate, etag string, body []byte) {
+	size := int64(len(body) + len(crate) + 64)
+	if size > c.max {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if old, ok := c.entries[crate]; ok {
+		c.size -= int64(len(old.body) + len(crate) + 64)
+		delete(c.entries, crate)
+	}
+	for k, old := range c.entries {
+		if c.size+size <= c.max {
+			break
+		}
+		c.size -= int64(len(old.body) + len(k) + 64)
+		delete(c.entries, k)
+	}
+	c.entries[crate] = mergedFile{etag: etag, body: body}
+	c.size += size
 }

@@ -169,6 +169,84 @@ func TestProxyLocalCrateShadowsUpstream(t *testing.T) {
 	}
 }
 
+// With Merge, a local crate's index file also lists the upstream's
+// versions it lacks (local lines win, a version deleted locally stays
+// gone), and their .crate files download through the cache, checked
+// against the upstream's cksum; without Merge the local crate shadows the
+// upstream one.
+func TestProxyMergesLocalAndUpstreamVersions(t *testing.T) {
+	ctx := t.Context()
+	up1 := testCrate{name: "mixed", vers: "1.0.0"}
+	up2 := testCrate{name: "mixed", vers: "2.0.0", payload: 100}
+	up4 := testCrate{name: "mixed", vers: "4.0.0"}
+	origin, _, up := originWith(t, up1, up2, up4)
+	e := newProxyEnv(t, Config{Upstream: upstream.Policy{Merge: true}}, up)
+	local2 := testCrate{name: "mixed", vers: "2.0.0", payload: 200}
+	for _, c := range []testCrate{local2, {name: "mixed", vers: "3.0.0"}, {name: "mixed", vers: "4.0.0"}} {
+		e.mustPublish(ctx, c)
+	}
+	if r := e.do(ctx, request{method: http.MethodDelete, path: "/api/v1/crates/mixed/4.0.0", token: adminToken}); r.status != http.StatusOK {
+		t.Fatalf("delete 4.0.0: %d %s", r.status, r.body)
+	}
+	lines := e.indexLines(ctx, "mixed")
+	got := map[string]string{}
+	for _, l := range lines {
+		got[l.Vers] = l.Cksum
+	}
+	want := map[string]string{"1.0.0": sha256Hex(up1.crateFile(t)), "2.0.0": sha256Hex(local2.crateFile(t)),
+		"3.0.0": sha256Hex(testCrate{name: "mixed", vers: "3.0.0"}.crateFile(t))}
+	if len(got) != len(want) || len(lines) != len(want) {
+		t.Fatalf("merged index: %+v", lines)
+	}
+	for v, sum := range want {
+		if got[v] != sum {
+			t.Errorf("%s: cksum %s, want %s", v, got[v], sum)
+		}
+	}
+	// The upstream line is served byte for byte.
+	if o := origin.get(ctx, "/mi/xe/mixed"); !strings.Contains(e.get(ctx, "/mi/xe/mixed").body, strings.SplitN(o.body, "\n", 2)[0]+"\n") {
+		t.Fatalf("upstream line rewritten")
+	}
+	r := e.get(ctx, "/mi/xe/mixed")
+	if nm := e.do(ctx, request{method: http.MethodGet, path: "/mi/xe/mixed", token: adminToken,
+		header: map[string]string{"If-None-Match": r.header.Get("ETag")}}); nm.status != http.StatusNotModified {
+		t.Fatalf("If-None-Match on a merged file: %d", nm.status)
+	}
+	for _, tc := range []struct {
+		vers   string
+		status int
+		body   []byte
+	}{
+		{"1.0.0", http.StatusOK, up1.crateFile(t)},
+		{"2.0.0", http.StatusOK, local2.crateFile(t)},
+		{"4.0.0", http.StatusNotFound, nil},
+		{"9.0.0", http.StatusNotFound, nil},
+	} {
+		d := e.get(ctx, "/api/v1/crates/mixed/"+tc.vers+"/download")
+		if d.status != tc.status || (tc.body != nil && d.body != string(tc.body)) {
+			t.Errorf("download %s: %d, %d bytes", tc.vers, d.status, len(d.body))
+		}
+	}
+	if _, err := e.storage.Stat(ctx, upstreamFileKey("mixed", "1.0.0")); err != nil {
+		t.Fatalf("upstream crate of a merged crate not cached: %v", err)
+	}
+	// A new local version changes the merged file (and its ETag).
+	e.mustPublish(ctx, testCrate{name: "mixed", vers: "5.0.0"})
+	if r2 := e.get(ctx, "/mi/xe/mixed"); r2.header.Get("ETag") == r.header.Get("ETag") || !strings.Contains(r2.body, `"vers":"5.0.0"`) {
+		t.Fatalf("after a publish: %s %s", r2.header.Get("ETag"), r2.body)
+	}
+
+	// Without Merge the local crate shadows the upstream one.
+	plain := newProxyEnv(t, Config{}, up)
+	plain.mustPublish(ctx, local2)
+	if l := plain.indexLines(ctx, "mixed"); len(l) != 1 || l[0].Vers != "2.0.0" {
+		t.Fatalf("not merging: %+v", l)
+	}
+	if d := plain.get(ctx, "/api/v1/crates/mixed/1.0.0/download"); d.status != http.StatusNotFound {
+		t.Fatalf("not merging, yet the upstream's 1.0.0 downloads: %d", d.status)
+	}
+}
+
 // lyingUpstream forwards to inner but answers downloads with bad bodies:
 // "short" claims the whole length and breaks off halfway, "wrong" sends
 // other bytes of the same length.

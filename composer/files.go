@@ -49,17 +49,38 @@ func (h *Handler) metadataFile(ctx context.Context, req *core.RequestContext, p 
 		nb, _ := json.Marshal(name)
 		body = []byte(`{"minified":"composer/2.0","packages":{` + string(nb) + `:[]}}`)
 	}
-	modified := r.modTime.UTC().Truncate(time.Second)
-	if ims, err := http.ParseTime(req.Header.Get("If-Modified-Since")); err == nil && !modified.IsZero() && !modified.After(ims) {
-		resp := core.NewResponse(http.StatusNotModified)
-		resp.Header.Set("Last-Modified", modified.Format(http.TimeFormat))
-		return resp, nil
+	modified := r.modTime
+	if h.merging() {
+		if mb, mt, ok := h.mergedFile(ctx, req, name, dev, r); ok {
+			body, modified = mb, mt
+		}
 	}
-	resp := core.BytesResponse(http.StatusOK, "application/json", body)
+	return fileResponse(req, body, "", modified), nil
+}
+
+// fileResponse serves a /p2/ file with its validators: Last-Modified
+// (when modified is known) and ETag (when etag is not ""); 304 when
+// If-None-Match matches, or, without it, when If-Modified-Since is not
+// older than modified.
+func fileResponse(req *core.RequestContext, body []byte, etag string, modified time.Time) *core.Response {
+	modified = modified.UTC().Truncate(time.Second)
+	fresh := false
+	if inm := req.Header.Get("If-None-Match"); inm != "" {
+		fresh = etag != "" && inm == etag
+	} else if ims, err := http.ParseTime(req.Header.Get("If-Modified-Since")); err == nil && !modified.IsZero() {
+		fresh = !modified.After(ims)
+	}
+	resp := core.NewResponse(http.StatusNotModified)
+	if !fresh {
+		resp = core.BytesResponse(http.StatusOK, "application/json", body)
+	}
 	if !modified.IsZero() {
 		resp.Header.Set("Last-Modified", modified.Format(http.TimeFormat))
 	}
-	return resp, nil
+	if etag != "" {
+		resp.Header.Set("ETag", etag)
+	}
+	return resp
 }
 
 // download serves GET /dists/<vendor>/<package>/<reference>.zip: the zip
@@ -75,12 +96,15 @@ func (h *Handler) download(ctx context.Context, req *core.RequestContext, p rout
 	}
 	r, err := h.load(ctx, name, req.BaseURL)
 	if h.proxied(err) {
-		return h.upstreamDist(ctx, req, name, p["reference"])
+		return h.upstreamDist(ctx, req, name, p["reference"], nil)
 	}
 	if err != nil {
 		return nil, err
 	}
 	id, ok := r.refs[p["reference"]]
+	if !ok && h.merging() {
+		return h.upstreamDist(ctx, req, name, p["reference"], r)
+	}
 	if !ok {
 		return nil, fmt.Errorf("%w: %s has no dist %s", core.ErrNotFound, name, p["reference"])
 	}

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -31,7 +32,16 @@ import (
 // dist.shasum untouched); a dist zip is fetched when first asked for,
 // streamed to the client while it is checked against dist.shasum (sha1,
 // when the upstream gives one), and cached for good. A package held
-// locally shadows the upstream one entirely. Reading (the read scope) is
+// locally shadows the upstream one entirely, unless Config.Upstream.Merge
+// adds the upstream's versions it lacks (merge.go). A proxied /p2/ file
+// carries an ETag and a Last-Modified (upstream.Document.Modified: the
+// upstream's, else when its content was first fetched) and answers
+// If-None-Match and If-Modified-Since with 304 as local files do.
+// list.json and search.json list the packages held here only, not those
+// fetched: the cache holds whatever someone happened to ask for (and
+// remembers names no upstream has), so listing it would make the answer
+// depend on past requests without making it the upstream's list; the
+// upstream's own list and search are where its packages are found. Reading (the read scope) is
 // all a fetch needs, unless Config.Upstream.NewNamesNeedWrite asks for
 // write before a name is first fetched.
 
@@ -54,7 +64,10 @@ func (h *Handler) proxied(err error) bool {
 	return h.up != nil && errors.Is(err, core.ErrNotFound)
 }
 
-// upstreamFile serves a /p2/ file of a package held upstream.
+// upstreamFile serves a /p2/ file of a package held upstream, with an
+// ETag and a Last-Modified (the upstream's, else when the cached content
+// was first fetched), answering If-None-Match and If-Modified-Since with
+// 304 like local files.
 func (h *Handler) upstreamFile(ctx context.Context, req *core.RequestContext, name string, dev bool) (*core.Response, error) {
 	d, err := h.upstreamDoc(ctx, req, name, dev)
 	if err != nil {
@@ -64,14 +77,7 @@ func (h *Handler) upstreamFile(ctx context.Context, req *core.RequestContext, na
 	if err != nil {
 		return nil, err
 	}
-	if m := req.Header.Get("If-None-Match"); m != "" && m == etag {
-		resp := core.NewResponse(http.StatusNotModified)
-		resp.Header.Set("ETag", etag)
-		return resp, nil
-	}
-	resp := core.BytesResponse(http.StatusOK, "application/json", body)
-	resp.Header.Set("ETag", etag)
-	return resp, nil
+	return fileResponse(req, body, etag, d.modified), nil
 }
 
 // upstreamDoc returns the upstream /p2/ file of name (~dev when dev),
@@ -110,7 +116,7 @@ func (h *Handler) upstreamDoc(ctx context.Context, req *core.RequestContext, nam
 	if err != nil {
 		return nil, fmt.Errorf("%w: upstream %s: %w", core.ErrUnavailable, name, err)
 	}
-	d.sum, d.from = doc.Sum, doc.Upstream
+	d.sum, d.from, d.modified = doc.Sum, doc.Upstream, doc.Modified
 	h.proxies.put(ck, d)
 	return d, nil
 }
@@ -226,7 +232,9 @@ func (c *rootCache) put(set, tmpl string, until time.Time) {
 // upstreamDist serves GET /dists/<vendor>/<package>/<token>.zip for a
 // package held upstream: from the cache, else fetched from the dist.url
 // the upstream's /p2/ file gives and verified against its dist.shasum.
-func (h *Handler) upstreamDist(ctx context.Context, req *core.RequestContext, name, token string) (*core.Response, error) {
+// local, when not nil, is the rendering of the local package the upstream
+// versions are merged into: a version it has is not fetched.
+func (h *Handler) upstreamDist(ctx context.Context, req *core.RequestContext, name, token string, local *rendered) (*core.Response, error) {
 	ctx = core.WithObject(ctx, core.ObjectRef{Package: name})
 	key := upstreamDistKey(name, token)
 	serve := func(resp *core.Response) *core.Response {
@@ -253,6 +261,10 @@ func (h *Handler) upstreamDist(ctx context.Context, req *core.RequestContext, na
 			break
 		}
 	}
+	if ok && local != nil {
+		_, shadowed := local.versions[dist.Normalized]
+		ok = !shadowed
+	}
 	if !ok {
 		return nil, fmt.Errorf("%w: %s has no dist %s", core.ErrNotFound, name, token)
 	}
@@ -277,11 +289,13 @@ func (h *Handler) upstreamDist(ctx context.Context, req *core.RequestContext, na
 // its top-level fields and the (minified) version entries of the package.
 type proxyFile struct {
 	sum, from string
-	name      string
-	key       string // the key of the package in "packages", as sent
-	top       map[string]json.RawMessage
-	entries   []map[string]json.RawMessage
-	size      int64
+	// modified is when the file last changed (upstream.Document.Modified).
+	modified time.Time
+	name     string
+	key      string // the key of the package in "packages", as sent
+	top      map[string]json.RawMessage
+	entries  []map[string]json.RawMessage
+	size     int64
 
 	mu      sync.Mutex
 	renders map[string]rendering
@@ -296,9 +310,10 @@ type rendering struct {
 
 // proxyDist is what a zip fetch needs from a version's dist.
 type proxyDist struct {
-	Version string
-	URL     string
-	Shasum  string
+	Version    string
+	Normalized string
+	URL        string
+	Shasum     string
 }
 
 // parseProxyFile parses an upstream /p2/ file of name.
@@ -357,10 +372,14 @@ func (d *proxyFile) dist(token string) (proxyDist, bool) {
 	defer d.mu.Unlock()
 	if d.dists == nil {
 		d.dists = map[string]proxyDist{}
-		var version string
+		var version, normalized string
 		d.walk(func(i int, dist map[string]json.RawMessage) {
 			if raw, ok := d.entries[i]["version"]; ok {
 				_ = json.Unmarshal(raw, &version)
+				normalized, _ = NormalizeVersion(version)
+			}
+			if raw, ok := d.entries[i]["version_normalized"]; ok {
+				_ = json.Unmarshal(raw, &normalized)
 			}
 			var u, ref, sum string
 			_ = json.Unmarshal(dist["url"], &u)
@@ -371,7 +390,7 @@ func (d *proxyFile) dist(token string) (proxyDist, bool) {
 			}
 			t := distToken(ref, u)
 			if _, ok := d.dists[t]; !ok {
-				d.dists[t] = proxyDist{Version: version, URL: u, Shasum: sum}
+				d.dists[t] = proxyDist{Version: version, Normalized: normalized, URL: u, Shasum: sum}
 			}
 		})
 	}
@@ -395,23 +414,8 @@ func (d *proxyFile) rendered(base string) ([]byte, string, error) {
 			out[i] = e
 			return
 		}
-		var u, ref string
-		_ = json.Unmarshal(dist["url"], &u)
-		_ = json.Unmarshal(dist["reference"], &ref)
-		if u == "" {
-			out[i] = e
-			return
-		}
-		nd := make(map[string]json.RawMessage, len(dist))
-		for k, v := range dist {
-			nd[k] = v
-		}
-		nd["url"], _ = json.Marshal(distURL(base, d.name, distToken(ref, u)))
-		ne := make(map[string]json.RawMessage, len(e))
-		for k, v := range e {
-			ne[k] = v
-		}
-		ne["dist"], _ = json.Marshal(nd)
+		ne := maps.Clone(e)
+		ne["dist"] = d.proxyDistValue(base, e["dist"])
 		out[i] = ne
 	})
 	top := make(map[string]json.RawMessage, len(d.top))
@@ -429,14 +433,8 @@ func (d *proxyFile) rendered(base string) ([]byte, string, error) {
 	if r.body, err = json.Marshal(top); err != nil {
 		return nil, "", err
 	}
-	s := sha256.Sum256([]byte(d.sum + "\n" + base))
-	r.etag = `"` + hex.EncodeToString(s[:16]) + `"`
-	d.mu.Lock()
-	if len(d.renders) >= 8 {
-		clear(d.renders)
-	}
-	d.renders[base] = r
-	d.mu.Unlock()
+	r.etag = renderingETag(d.sum, base)
+	d.keep(base, r)
 	return r.body, r.etag, nil
 }
 

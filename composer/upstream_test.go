@@ -167,6 +167,108 @@ func TestProxyLocalShadowsUpstream(t *testing.T) {
 	}
 }
 
+// With Merge, a local package's /p2/ files also list the upstream's
+// versions it lacks, whose zips come through us; local versions win.
+func TestProxyMergesLocalAndUpstreamVersions(t *testing.T) {
+	ctx := t.Context()
+	origin := newTestEnv(t)
+	zips := seed(t, origin)
+	up := core.Upstream{Name: "origin", URL: origin.serve().URL, Token: adminToken}
+	upstreamDists := p2Dists(t, origin.do(ctx, request{method: "GET", path: "/p2/acme/util.json", token: adminToken}).body)
+	e := newProxyEnv(t, Config{Upstream: upstream.Policy{Merge: true}}, up)
+	local11 := pkg{name: "acme/util", label: "local 1.1.0"}
+	e.mustUpload(ctx, local11, "1.1.0")
+	e.mustUpload(ctx, pkg{name: "acme/util", version: "3.0.0"}, "")
+
+	vs := e.versions(ctx, "acme/util.json")
+	var order []string
+	for _, v := range vs {
+		var version string
+		json.Unmarshal(v["version"], &version)
+		order = append(order, version)
+	}
+	if want := []string{"3.0.0", "v2.0.0-beta1", "1.1.0", "1.0.0"}; !slices.Equal(order, want) {
+		t.Fatalf("merged versions %v, want %v", order, want)
+	}
+	r := e.do(ctx, request{method: "GET", path: "/p2/acme/util.json", token: utilReader})
+	got := p2Dists(t, r.body)
+	if got["1.1.0"]["shasum"] != hexSHA1(string(local11.zip(t))) {
+		t.Errorf("1.1.0 is not the local one: %v", got["1.1.0"])
+	}
+	for _, v := range []string{"1.0.0", "v2.0.0-beta1"} {
+		d, w := got[v], upstreamDists[v]
+		if d["shasum"] != w["shasum"] || d["reference"] != w["reference"] || d["url"] != testBaseURL+"/dists/acme/util/"+w["reference"]+".zip" {
+			t.Errorf("%s: dist %v, upstream's %v", v, d, w)
+		}
+	}
+	for _, tc := range []struct {
+		url    string
+		status int
+		zip    []byte
+	}{
+		{got["1.0.0"]["url"], http.StatusOK, zips["acme/util@1.0.0"]},
+		{got["1.1.0"]["url"], http.StatusOK, local11.zip(t)},
+		{upstreamDists["1.1.0"]["url"], http.StatusNotFound, nil}, // the upstream's 1.1.0, shadowed
+	} {
+		path := "/dists/acme/util/" + tc.url[strings.LastIndexByte(tc.url, '/')+1:]
+		d := e.do(ctx, request{method: "GET", path: path, token: utilReader})
+		if d.status != tc.status || (tc.zip != nil && d.body != string(tc.zip)) {
+			t.Errorf("GET %s: %d (%d bytes)", path, d.status, len(d.body))
+		}
+	}
+	// The ~dev file has the upstream's branches, the local package none.
+	if dev := p2Dists(t, e.do(ctx, request{method: "GET", path: "/p2/acme/util~dev.json", token: utilReader}).body); len(dev) != 2 {
+		t.Errorf("merged dev versions: %v", dev)
+	}
+	// Last-Modified and If-Modified-Since, as for a local file.
+	lm := r.header.Get("Last-Modified")
+	if nm := e.do(ctx, request{method: "GET", path: "/p2/acme/util.json", token: utilReader,
+		header: map[string]string{"If-Modified-Since": lm}}); lm == "" || nm.status != http.StatusNotModified {
+		t.Errorf("If-Modified-Since %q: %d", lm, nm.status)
+	}
+	if old := e.do(ctx, request{method: "GET", path: "/p2/acme/util.json", token: utilReader,
+		header: map[string]string{"If-Modified-Since": "Mon, 02 Jan 2006 15:04:05 GMT"}}); old.status != http.StatusOK {
+		t.Errorf("old If-Modified-Since: %d", old.status)
+	}
+}
+
+// A proxied /p2/ file carries the upstream's Last-Modified and an ETag,
+// and answers If-Modified-Since and If-None-Match with 304 like a local
+// file; list.json and search.json show local packages only.
+func TestProxyFileValidators(t *testing.T) {
+	ctx := t.Context()
+	origin := newTestEnv(t)
+	seed(t, origin)
+	e := newProxyEnv(t, Config{}, core.Upstream{Name: "origin", URL: origin.serve().URL, Token: adminToken})
+	e.mustUpload(ctx, pkg{name: "acme/local", version: "1.0.0"}, "")
+	want := origin.do(ctx, request{method: "GET", path: "/p2/acme/util.json", token: adminToken}).header.Get("Last-Modified")
+	r := e.do(ctx, request{method: "GET", path: "/p2/acme/util.json", token: utilReader})
+	lm, etag := r.header.Get("Last-Modified"), r.header.Get("ETag")
+	if r.status != http.StatusOK || want == "" || lm != want || etag == "" {
+		t.Fatalf("proxied file: %d, Last-Modified %q (upstream's %q), ETag %q", r.status, lm, want, etag)
+	}
+	for _, tc := range []struct {
+		header map[string]string
+		status int
+	}{
+		{map[string]string{"If-Modified-Since": lm}, http.StatusNotModified},
+		{map[string]string{"If-Modified-Since": "Mon, 02 Jan 2006 15:04:05 GMT"}, http.StatusOK},
+		{map[string]string{"If-None-Match": etag}, http.StatusNotModified},
+		{map[string]string{"If-None-Match": `"other"`, "If-Modified-Since": lm}, http.StatusOK},
+	} {
+		r := e.do(ctx, request{method: "GET", path: "/p2/acme/util.json", token: utilReader, header: tc.header})
+		if r.status != tc.status || (r.status == http.StatusNotModified && r.header.Get("Last-Modified") != lm) {
+			t.Errorf("%v: %d %v, want %d", tc.header, r.status, r.header, tc.status)
+		}
+	}
+	// What was fetched is a cache, not a package of this registry.
+	for _, path := range []string{"/packages/list.json", "/search.json?q=acme"} {
+		if r := e.do(ctx, request{method: "GET", path: path, token: adminToken}); !strings.Contains(r.body, "acme/local") || strings.Contains(r.body, "acme/util") {
+			t.Errorf("%s: %s", path, r.body)
+		}
+	}
+}
+
 func TestProxyNewNamesNeedWrite(t *testing.T) {
 	ctx := t.Context()
 	origin := newTestEnv(t)

@@ -81,7 +81,11 @@
 // the TTL of Config.Upstream and served with every file URL pointing here,
 // hashes and core metadata keys kept; files and their .metadata are
 // fetched on first download, verified against the page's hashes and
-// cached for good. See upstream.go.
+// cached for good. The JSON API of such a project is built from its page
+// (upstreamjson.go). The /simple/ root index lists the projects held here
+// only, not those fetched from the upstreams: it would otherwise list
+// whatever someone happened to ask for, neither this registry's projects
+// nor the upstream's, and pip never reads it. See upstream.go.
 //
 // # Auth
 //

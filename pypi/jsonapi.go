@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"strings"
@@ -100,6 +101,13 @@ func (h *Handler) serveJSON(ctx context.Context, req *core.RequestContext, proje
 		return nil, err
 	}
 	doc, _, err := h.loadServedProject(ctx, project)
+	readMetadata := func(f fileRecord) (Metadata, error) { return h.readStoredMetadata(ctx, project, f) }
+	if h.proxiedProject(ctx, project, err) {
+		var page *proxyPage
+		if doc, page, err = h.upstreamProject(ctx, req, project); err == nil {
+			readMetadata = func(f fileRecord) (Metadata, error) { return h.upstreamMetadata(ctx, req, project, page, f), nil }
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -132,7 +140,7 @@ func (h *Handler) serveJSON(ctx context.Context, req *core.RequestContext, proje
 	}
 	meta := Metadata{Name: doc.Name, Version: version}
 	if first != nil {
-		if meta, err = h.readStoredMetadata(ctx, project, *first); err != nil {
+		if meta, err = readMetadata(*first); err != nil {
 			return nil, err
 		}
 	}
@@ -210,6 +218,7 @@ func toJSONFile(base, project string, f fileRecord, rel releaseRecord) jsonFile 
 		URL:               base + "/packages/" + project + "/" + url.PathEscape(f.Filename),
 		Yanked:            rel.Yanked,
 	}
+	maps.DeleteFunc(jf.Digests, func(_, sum string) bool { return sum == "" }) // an upstream page may give only sha256
 	if f.RequiresPython != "" {
 		rp := f.RequiresPython
 		jf.RequiresPython = &rp

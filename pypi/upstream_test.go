@@ -398,3 +398,74 @@ func TestProxyCacheFillsGoThroughHooks(t *testing.T) {
 		}
 	}
 }
+
+// The JSON API of a project held only upstream is built from its proxied
+// page: files with our URLs and the page's digests, info from the core
+// metadata fetched through the cache, releases yanked as the page says.
+func TestProxyJSONAPI(t *testing.T) {
+	ctx := t.Context()
+	v1, v2 := dist{name: "Foo", version: "1.0"}, dist{name: "Foo", version: "2.0", requires: []string{"bar>=1"}, requiresPython: ">=3.8"}
+	origin, _, up := originWith(t, v1, v2)
+	if r := origin.do(ctx, request{method: http.MethodPut, path: "/foo/1.0/yank", token: adminToken}); r.status/100 != 2 {
+		t.Fatalf("yank upstream 1.0: %d %s", r.status, r.body)
+	}
+	e := newProxyEnv(t, Config{}, up)
+	var doc jsonProject
+	r := e.do(ctx, request{method: http.MethodGet, path: "/foo/json", token: adminToken})
+	if r.status != http.StatusOK {
+		t.Fatalf("GET /foo/json: %d %s", r.status, r.body)
+	}
+	if err := json.Unmarshal([]byte(r.body), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.Info.Name != "Foo" || doc.Info.Version != "2.0" || doc.Info.Summary != "test package Foo" ||
+		len(doc.Info.RequiresDist) != 1 || doc.Info.RequiresPython != ">=3.8" {
+		t.Errorf("info: %+v", doc.Info)
+	}
+	if len(doc.Releases) != 2 || len(doc.URLs) != 2 { // a wheel and an sdist each
+		t.Fatalf("releases %v, urls %v", doc.Releases, doc.URLs)
+	}
+	if f := doc.Releases["1.0"]; len(f) != 2 || !f[0].Yanked {
+		t.Errorf("1.0 not yanked: %+v", f)
+	}
+	u := doc.URLs[0]
+	if u.PackageType != TypeWheel {
+		u = doc.URLs[1]
+	}
+	if _, ok := u.Digests["md5"]; ok {
+		t.Errorf("a digest the page does not give: %v", u.Digests)
+	}
+	if u.URL != testBaseURL+"/packages/foo/"+v2.wheelName() || u.Digests["sha256"] != sha256Hex(v2.wheel(t)) || u.Size != int64(len(v2.wheel(t))) {
+		t.Errorf("url: %+v", u)
+	}
+	if d := e.do(ctx, request{method: http.MethodGet, path: strings.TrimPrefix(u.URL, testBaseURL), token: adminToken}); d.status != http.StatusOK || d.body != string(v2.wheel(t)) {
+		t.Errorf("download from the JSON API's url: %d", d.status)
+	}
+	if _, err := e.storage.Stat(ctx, upstreamFileKey("foo", v2.wheelName())+".metadata"); err != nil {
+		t.Errorf("metadata not cached: %v", err)
+	}
+	var rel jsonProject
+	r = e.do(ctx, request{method: http.MethodGet, path: "/foo/1.0/json", token: adminToken})
+	if err := json.Unmarshal([]byte(r.body), &rel); r.status != http.StatusOK || err != nil {
+		t.Fatalf("GET /foo/1.0/json: %d %s", r.status, r.body)
+	}
+	if rel.Info.Version != "1.0" || !rel.Info.Yanked || len(rel.URLs) != 2 || rel.Releases != nil {
+		t.Errorf("release JSON: %+v", rel)
+	}
+	for _, tc := range []struct {
+		path, token string
+		status      int
+	}{
+		{"/foo/3.0/json", adminToken, http.StatusNotFound},
+		{"/nowhere/json", adminToken, http.StatusNotFound},
+		{"/foo/json", "", http.StatusUnauthorized},
+	} {
+		if r := e.do(ctx, request{method: http.MethodGet, path: tc.path, token: tc.token}); r.status != tc.status {
+			t.Errorf("%s: %d, want %d", tc.path, r.status, tc.status)
+		}
+	}
+	// The root index lists what this registry holds, not what it proxied.
+	if r := e.do(ctx, request{method: http.MethodGet, path: "/simple/", token: adminToken}); strings.Contains(r.body, "foo") {
+		t.Errorf("a proxied project in /simple/:\n%s", r.body)
+	}
+}

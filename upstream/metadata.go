@@ -47,6 +47,14 @@ type Document struct {
 	Upstream string
 	// Fetched is when it was fetched or last revalidated.
 	Fetched time.Time
+	// Modified is when the document last changed, a validator for
+	// If-Modified-Since: the upstream's Last-Modified when it sent one,
+	// else when this content was first fetched. A revalidation that finds
+	// the content unchanged keeps it; new content always moves it forward
+	// (to the fetch time when the upstream's Last-Modified is not later,
+	// as after a switch to another upstream), so that a client holding
+	// the old content never gets a 304.
+	Modified time.Time
 	// Sum is the hex SHA-256 of Body: a validator for the client (an
 	// HTTP ETag) and a key for caches of renderings.
 	Sum string
@@ -63,6 +71,17 @@ type envelope struct {
 	ETag        string    `json:"etag,omitempty"`
 	ContentType string    `json:"contentType,omitempty"`
 	Sum         string    `json:"sum,omitempty"`
+	// Modified is Document.Modified; zero in copies cached before it
+	// existed, which read it as Fetched.
+	Modified time.Time `json:"modified,omitzero"`
+}
+
+// modified is Document.Modified of the copy.
+func (e envelope) modified() time.Time {
+	if e.Modified.IsZero() {
+		return e.Fetched
+	}
+	return e.Modified
 }
 
 // cached is a decoded cached document: a copy (Status 200) or a
@@ -81,7 +100,7 @@ func (d *cached) document(stale bool) *Document {
 		return d.fresh
 	}
 	return &Document{Body: d.body, ContentType: d.env.ContentType, Upstream: d.env.Upstream, Fetched: d.env.Fetched,
-		Sum: d.env.Sum, Stale: stale}
+		Modified: d.env.modified(), Sum: d.env.Sum, Stale: stale}
 }
 
 // ready builds the Document served while d is fresh; d is read only after.
@@ -270,6 +289,13 @@ func (c *Client) refresh(ctx context.Context, req MetadataRequest, d *cached) (*
 	}
 	sum := sha256.Sum256(body)
 	env.Sum = hex.EncodeToString(sum[:])
+	env.Modified = env.Fetched
+	prev := d != nil && d.env.Status == http.StatusOK
+	if lm, err := http.ParseTime(resp.Header.Get("Last-Modified")); prev && d.env.Sum == env.Sum {
+		env.Modified = d.env.modified()
+	} else if err == nil && (!prev || lm.After(d.env.modified())) {
+		env.Modified = lm.UTC()
+	}
 	nd := c.store(ctx, req.Key, env, body)
 	return nd.result(false)
 }

@@ -83,6 +83,46 @@ func TestMetadataTTLRevalidationAndStaleServing(t *testing.T) {
 	get("v3", false, 5)
 }
 
+// Document.Modified is the upstream's Last-Modified when it sends one,
+// else when the content was first fetched: a revalidation (304, or a 200
+// with the same body) keeps it, a new body moves it.
+func TestMetadataModified(t *testing.T) {
+	o := newDocOrigin(t, "v1")
+	clock := newClock()
+	c := newTestClient(t, nil, clock, Policy{MetadataTTL: time.Minute}, BreakerSettings{}, core.Upstream{Name: "o", URL: o.URL})
+	modified := func() time.Time {
+		t.Helper()
+		d, err := c.Metadata(t.Context(), metaReq())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d.Modified
+	}
+	first := clock.Now()
+	if m := modified(); !m.Equal(first) {
+		t.Fatalf("first fetch: modified %v, want %v", m, first)
+	}
+	clock.advance(2 * time.Minute)
+	if m := modified(); !m.Equal(first) { // 304
+		t.Fatalf("after a revalidation: modified %v, want %v", m, first)
+	}
+	o.set("v2", 200)
+	clock.advance(2 * time.Minute)
+	if m := modified(); !m.Equal(clock.Now()) {
+		t.Fatalf("after a change: modified %v, want %v", m, clock.Now())
+	}
+
+	lm := time.Date(2025, 5, 6, 7, 8, 9, 0, time.UTC)
+	withLM := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Last-Modified", lm.Format(http.TimeFormat))
+		io.WriteString(w, "doc")
+	})
+	c = newTestClient(t, nil, clock, Policy{MetadataTTL: time.Minute}, BreakerSettings{}, core.Upstream{Name: "lm", URL: withLM.URL})
+	if m := modified(); !m.Equal(lm) {
+		t.Fatalf("upstream Last-Modified: modified %v, want %v", m, lm)
+	}
+}
+
 func TestMetadataStaleWhileRevalidate(t *testing.T) {
 	o := newDocOrigin(t, "v1")
 	clock := newClock()
