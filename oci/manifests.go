@@ -87,13 +87,26 @@ func (h *Handler) getManifest(ctx context.Context, req *core.RequestContext, p r
 		return nil, err
 	}
 	d, err := h.resolve(ctx, name, ref)
+	var link manifestLink
+	if err == nil {
+		link, err = h.manifestInfo(ctx, name, d)
+	}
+	if errors.Is(err, ErrManifestUnknown) {
+		if ok, perr := h.proxied(ctx, name); perr != nil {
+			return nil, perr
+		} else if ok {
+			return h.upstreamManifest(ctx, req, name, ref)
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
-	link, err := h.manifestInfo(ctx, name, d)
-	if err != nil {
-		return nil, err
-	}
+	return h.serveManifest(ctx, req, name, d, link)
+}
+
+// serveManifest answers GET or HEAD of manifest d of repository name,
+// described by link, from blobs/.
+func (h *Handler) serveManifest(ctx context.Context, req *core.RequestContext, name string, d Digest, link manifestLink) (*core.Response, error) {
 	var resp *core.Response
 	if req.Method == http.MethodHead {
 		resp = core.NewResponse(http.StatusOK)
