@@ -165,10 +165,14 @@ type registryTransport struct {
 	// scopes remembers, per upstream and repository, the scope its last
 	// challenge named.
 	scopes map[tokenKey]string
+	// basic holds the upstreams (origin and credentials) that asked for
+	// HTTP Basic: they get it at once from then on.
+	basic map[tokenKey]bool
 }
 
 func newRegistryTransport(base http.RoundTripper) *registryTransport {
-	return &registryTransport{base: base, now: time.Now, tokens: map[tokenKey]cachedToken{}, scopes: map[tokenKey]string{}}
+	return &registryTransport{base: base, now: time.Now, tokens: map[tokenKey]cachedToken{}, scopes: map[tokenKey]string{},
+		basic: map[tokenKey]bool{}}
 }
 
 // RoundTrip sends req, answering one challenge.
@@ -181,9 +185,12 @@ func (t *registryTransport) RoundTrip(req *http.Request) (*http.Response, error)
 	origin := req.URL.Scheme + "://" + req.URL.Host
 	_, repo, _, _ := splitAPIPath(req.URL.Path)
 	repoKey := tokenKey{origin: origin, credentials: creds, scope: repo}
+	basicKey := tokenKey{origin: origin, credentials: creds}
 	sent := req
 	if tok, ok := t.cached(repoKey); ok {
 		sent = withAuthorization(req, "Bearer "+tok)
+	} else if t.wantsBasic(basicKey) {
+		return t.base.RoundTrip(withAuthorization(req, creds))
 	}
 	resp, err := t.base.RoundTrip(sent)
 	if err != nil || resp.StatusCode != http.StatusUnauthorized || (req.Body != nil && req.Body != http.NoBody) {
@@ -195,6 +202,12 @@ func (t *registryTransport) RoundTrip(req *http.Request) (*http.Response, error)
 		return resp, nil
 	case c.scheme == "basic" && strings.HasPrefix(creds, "Basic "):
 		drainBody(resp.Body)
+		t.mu.Lock()
+		if len(t.basic) >= maxCachedTokens {
+			clear(t.basic)
+		}
+		t.basic[basicKey] = true
+		t.mu.Unlock()
 		return t.base.RoundTrip(withAuthorization(req, creds))
 	case c.scheme != "bearer" || c.params["realm"] == "":
 		return resp, nil
@@ -213,6 +226,13 @@ func (t *registryTransport) RoundTrip(req *http.Request) (*http.Response, error)
 	t.scopes[repoKey] = key.scope
 	t.mu.Unlock()
 	return t.base.RoundTrip(withAuthorization(req, "Bearer "+tok))
+}
+
+// wantsBasic reports whether the upstream of key asked for HTTP Basic.
+func (t *registryTransport) wantsBasic(key tokenKey) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.basic[key]
 }
 
 // cached returns the unexpired token last used for a repository.
