@@ -52,7 +52,7 @@ func (c *hits) count(prefix string) int {
 }
 
 // newProxyServer serves a handler on st (memory when nil) proxying ups.
-func newProxyServer(t *testing.T, st *core.Storage, cfg Config, ups ...core.Upstream) *testServer {
+func newProxyServer(t testing.TB, st *core.Storage, cfg Config, ups ...core.Upstream) *testServer {
 	t.Helper()
 	if st == nil {
 		st = core.NewStorage(memory.New(), core.StorageHooks{})
