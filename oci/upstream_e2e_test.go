@@ -71,6 +71,9 @@ func ociUpstreamScenario(t *testing.T, opts e2etest.Options) {
 	brokenSrv := httptest.NewServer(broken)
 	t.Cleanup(brokenSrv.Close)
 
+	// Each upstream URL is the registry host a client would be pointed at
+	// (an example server serves the API at /v2/ at its root, not below
+	// /oci): ours asks <URL>/v2/<name>/....
 	const ttl = 2 * time.Second
 	opts.Env = append(opts.Env,
 		"SMARTREGISTRY_UPSTREAM_OCI="+strings.Join([]string{
