@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/smartregistry/smartregistry/core"
@@ -77,8 +78,9 @@ type Handler struct {
 	// fills sweeps the staged upstream fills a crash left behind.
 	fills *core.Sweeper
 	// kept holds "<name>@<digest>" of the upstream manifests of tags this
-	// instance has stored by digest.
-	kept sync.Map
+	// instance has stored by digest; keptCount counts them.
+	kept      sync.Map
+	keptCount atomic.Int64
 }
 
 // endpoint serves one route; params are the route's wildcards.

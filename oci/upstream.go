@@ -268,22 +268,7 @@ func (h *Handler) upstreamManifest(ctx context.Context, req *core.RequestContext
 	if _, err := core.PutJSON(core.WithKind(ctx, core.KindMetadata), h.deps.Storage, upstreamManifestKey(name, d), link, core.PutOptions{}); err != nil {
 		return nil, fmt.Errorf("link upstream manifest %s into %s: %w", d, name, err)
 	}
-	return manifestBytes(req, d, link, body), nil
-}
-
-// manifestBytes answers GET or HEAD of manifest d held in memory.
-func manifestBytes(req *core.RequestContext, d Digest, link manifestLink, body []byte) *core.Response {
-	var resp *core.Response
-	if req.Method == http.MethodHead {
-		resp = core.NewResponse(http.StatusOK)
-		resp.Header.Set("Content-Type", link.MediaType)
-		resp.Header.Set("Content-Length", strconv.FormatInt(link.Size, 10))
-	} else {
-		resp = core.BytesResponse(http.StatusOK, link.MediaType, body)
-	}
-	resp.Header.Set("Docker-Content-Digest", d.String())
-	resp.Header.Set("Etag", `"`+d.String()+`"`)
-	return resp
+	return manifestResponse(req, d, link, io.NopCloser(bytes.NewReader(body))), nil
 }
 
 // upstreamTagDoc returns the upstream's manifest of tag, through the
@@ -322,8 +307,11 @@ func (h *Handler) upstreamTag(ctx context.Context, req *core.RequestContext, nam
 	if err := h.keepManifest(ctx, name, d, link, doc.Body); err != nil {
 		h.log.WarnContext(ctx, "oci: keeping an upstream manifest by digest failed", "repository", name, "digest", d.String(), "error", err)
 	}
-	return manifestBytes(req, d, link, doc.Body), nil
+	return manifestResponse(req, d, link, io.NopCloser(bytes.NewReader(doc.Body))), nil
 }
+
+// maxKept bounds the entries of Handler.kept.
+const maxKept = 1 << 16
 
 // keepManifest stores an upstream manifest by digest (once per process
 // and repository).
@@ -331,6 +319,10 @@ func (h *Handler) keepManifest(ctx context.Context, name string, d Digest, link 
 	id := name + "@" + d.String()
 	if _, ok := h.kept.Load(id); ok {
 		return nil
+	}
+	if h.keptCount.Add(1) > maxKept {
+		h.kept.Clear() // forgetting costs a Stat and a small write
+		h.keptCount.Store(1)
 	}
 	ctx = core.WithObject(ctx, core.ObjectRef{Version: d.String()})
 	st := h.deps.Storage

@@ -284,7 +284,7 @@ func TestUpstreamStaleWhenUpstreamIsLost(t *testing.T) {
 	origin.Close()
 	tag.name = "stale tag"
 	runSteps(t, proxy, []step{tag,
-		{name: "stale tags list", method: "GET", url: "/v2/team-a/app/tags/list", header: admin(), status: 503}})
+		{name: "tags list never fetched", method: "GET", url: "/v2/team-a/app/tags/list", header: admin(), status: 503}})
 }
 
 func TestUpstreamFillsAreSeenByStorageHooks(t *testing.T) {
