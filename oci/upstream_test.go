@@ -352,3 +352,38 @@ func TestUpstreamNewNamesNeedWriteAndPushesStayLocal(t *testing.T) {
 		t.Fatalf("pushes went upstream: %d requests", n-before)
 	}
 }
+
+func TestUpstreamReadIsEnoughByDefault(t *testing.T) {
+	origin := newTestServer(t, nil, Config{})
+	manifest, _ := pushImage(t, origin, "team-a/app", "v1", "layer")
+	proxy := newProxyServer(t, nil, Config{}, upstreamOf(origin))
+	runSteps(t, proxy, []step{
+		{name: "alice pulls a new name", method: "GET", url: "/v2/team-a/app/manifests/v1", header: basic(aliceUser, alicePass),
+			status: 200, wantBody: manifest},
+		{name: "but not outside her scope", method: "GET", url: "/v2/team-b/app/manifests/v1", header: basic(aliceUser, alicePass), status: 403},
+	})
+}
+
+func TestUpstreamStagedFillsAreSwept(t *testing.T) {
+	st := core.NewStorage(memory.New(), core.StorageHooks{})
+	proxy := newProxyServer(t, st, Config{}, core.Upstream{Name: "none", URL: "http://127.0.0.1:1"})
+	ctx := t.Context()
+	// Fills are judged by the creation time in their key (and their
+	// modification time, which is now for both here).
+	old := core.StageKey(fillsPrefix, time.Now().Add(-48*time.Hour))
+	fresh := core.StageKey(fillsPrefix, time.Now().Add(time.Hour))
+	for _, k := range []string{old, fresh} {
+		if _, err := st.Put(ctx, k, strings.NewReader("half a blob"), 11, core.PutOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := proxy.h.Load().CleanUploads(ctx, time.Now().Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Stat(ctx, old); !errors.Is(err, core.ErrNotFound) {
+		t.Errorf("the abandoned fill is still there: %v", err)
+	}
+	if _, err := st.Stat(ctx, fresh); err != nil {
+		t.Errorf("a fill in progress was swept: %v", err)
+	}
+}
