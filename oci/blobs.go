@@ -25,9 +25,22 @@ func (h *Handler) getBlob(ctx context.Context, req *core.RequestContext, p route
 		return nil, err
 	}
 	info, err := h.statBlob(ctx, name, d)
+	if errors.Is(err, ErrBlobUnknown) {
+		if ok, perr := h.proxied(ctx, name); perr != nil {
+			return nil, perr
+		} else if ok {
+			return h.upstreamBlob(ctx, req, name, d)
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
+	return h.serveBlob(ctx, req, d, info)
+}
+
+// serveBlob answers GET or HEAD of blob d, described by info, honouring
+// a Range header.
+func (h *Handler) serveBlob(ctx context.Context, req *core.RequestContext, d Digest, info core.ObjectInfo) (*core.Response, error) {
 	rng, err := parseRange(req.Header.Get("Range"), info.Size)
 	if err != nil {
 		return nil, &rangeError{err: err, size: info.Size}
@@ -47,14 +60,19 @@ func (h *Handler) getBlob(ctx context.Context, req *core.RequestContext, p route
 		}
 		resp = core.StreamResponse(status, "", rc, length)
 	}
-	resp.Header.Set("Content-Type", "application/octet-stream")
-	resp.Header.Set("Docker-Content-Digest", d.String())
-	resp.Header.Set("Accept-Ranges", "bytes")
-	resp.Header.Set("Etag", `"`+d.String()+`"`)
+	blobHeaders(resp, d)
 	if rng != nil {
 		resp.Header.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", rng.Offset, rng.Offset+rng.Length-1, info.Size))
 	}
 	return resp, nil
+}
+
+// blobHeaders sets the headers of every blob answer.
+func blobHeaders(resp *core.Response, d Digest) {
+	resp.Header.Set("Content-Type", "application/octet-stream")
+	resp.Header.Set("Docker-Content-Digest", d.String())
+	resp.Header.Set("Accept-Ranges", "bytes")
+	resp.Header.Set("Etag", `"`+d.String()+`"`)
 }
 
 // statBlob describes blob d if it is visible in repository name.

@@ -42,6 +42,11 @@ func (h *Handler) listTags(ctx context.Context, req *core.RequestContext, p rout
 		// It would reach the storage listing as a key to start after.
 		return nil, fmt.Errorf("%w: last=%q is not a tag", core.ErrInvalidArgument, last)
 	}
+	if ok, err := h.proxied(ctx, name); err != nil {
+		return nil, err
+	} else if ok {
+		return h.listUpstreamTags(ctx, req, name, n, last)
+	}
 	prefix := tagsPrefix(name)
 	list := tagList{Name: name, Tags: []string{}}
 	opts := core.ListOptions{}

@@ -35,6 +35,13 @@
 // listing scopes ("oci:catalog:<pattern>:read") for the holder's read
 // scopes, so it lists the same as Basic credentials but pulls nothing.
 //
+// With upstreams configured (core.Deps.Upstream; each URL a registry host
+// such as https://registry-1.docker.io, asked at <URL>/v2/), the handler is
+// a pull-through cache: manifests, blobs and tags lists of repositories not
+// held locally are fetched from the upstreams, Bearer challenges answered,
+// and cached (tags with Config.Upstream.MetadataTTL, content by digest for
+// good); see upstream.go.
+//
 // Clients: crane and skopeo need nothing but credentials, e.g.
 //
 //	crane auth login registry.example.com -u USER -p PASSWORD

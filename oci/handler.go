@@ -8,10 +8,12 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/smartregistry/smartregistry/core"
 	"github.com/smartregistry/smartregistry/internal/route"
+	"github.com/smartregistry/smartregistry/upstream"
 )
 
 // apiVersion is the value of the Docker-Distribution-API-Version header.
@@ -47,6 +49,14 @@ type Config struct {
 	// UploadCleanupInterval is how often a background goroutine runs
 	// CleanUploads; default 1h, negative disables it.
 	UploadCleanupInterval time.Duration
+	// Upstream is the cache policy of what is fetched from the upstream
+	// registries core.Deps.Upstream names (see upstream.go and package
+	// upstream): MetadataTTL is how long a tag and a tags list are served
+	// before the upstream is asked again; Merge lists the upstream's tags
+	// of a repository held here too, and serves its manifests where no
+	// local tag has the name; NewNamesNeedWrite asks for push rights
+	// before a repository is first fetched.
+	Upstream upstream.Policy
 }
 
 // Handler serves the OCI Distribution API (v1.1) below its base path and,
@@ -62,6 +72,15 @@ type Handler struct {
 	// cataloged holds the repository names this instance knows are in the
 	// catalog index.
 	cataloged sync.Map
+
+	// up fetches what upstreams serve; nil when none are configured.
+	up *upstream.Client
+	// fills sweeps the staged upstream fills a crash left behind.
+	fills *core.Sweeper
+	// kept holds "<name>@<digest>" of the upstream manifests of tags this
+	// instance has stored by digest; keptCount counts them.
+	kept      sync.Map
+	keptCount atomic.Int64
 }
 
 // endpoint serves one route; params are the route's wildcards.
@@ -88,6 +107,11 @@ func New(deps core.Deps, cfg Config) (*Handler, error) {
 	h := &Handler{deps: deps, cfg: cfg, log: deps.Logger}
 	if h.log == nil {
 		h.log = slog.Default()
+	}
+	h.fills = core.NewSweeper(deps.Storage, fillsPrefix, cfg.UploadMaxAge, cfg.UploadCleanupInterval, h.log, nil)
+	var err error
+	if h.up, err = newUpstreamClient(deps, cfg); err != nil {
+		return nil, fmt.Errorf("oci: %w", err)
 	}
 	h.addRoutes()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -122,11 +146,16 @@ func (h *Handler) Handle(ctx context.Context, req *core.RequestContext) (*core.R
 	return resp, nil
 }
 
-// Close stops the background upload cleanup.
-func (h *Handler) Close(context.Context) error {
+// Close stops the background upload cleanup and the upstream client's
+// background work, waiting for them to end or ctx to be done.
+func (h *Handler) Close(ctx context.Context) error {
 	h.stop()
 	h.cleaned.Wait()
-	return nil
+	err := h.fills.Close(ctx)
+	if h.up != nil {
+		err = errors.Join(err, h.up.Close(ctx))
+	}
+	return err
 }
 
 func (h *Handler) cleanLoop(ctx context.Context) {

@@ -87,31 +87,53 @@ func (h *Handler) getManifest(ctx context.Context, req *core.RequestContext, p r
 		return nil, err
 	}
 	d, err := h.resolve(ctx, name, ref)
+	var link manifestLink
+	if err == nil {
+		link, err = h.manifestInfo(ctx, name, d)
+	}
+	if errors.Is(err, ErrManifestUnknown) {
+		if ok, perr := h.proxied(ctx, name); perr != nil {
+			return nil, perr
+		} else if ok {
+			return h.upstreamManifest(ctx, req, name, ref)
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
-	link, err := h.manifestInfo(ctx, name, d)
+	return h.serveManifest(ctx, req, name, d, link)
+}
+
+// serveManifest answers GET or HEAD of manifest d of repository name,
+// described by link, from blobs/.
+func (h *Handler) serveManifest(ctx context.Context, req *core.RequestContext, name string, d Digest, link manifestLink) (*core.Response, error) {
+	if req.Method == http.MethodHead {
+		return manifestResponse(req, d, link, nil), nil
+	}
+	rc, _, err := h.deps.Storage.Get(ctx, blobKey(d), nil)
 	if err != nil {
+		if errors.Is(err, core.ErrNotFound) {
+			return nil, fmt.Errorf("%w: %s@%s", ErrManifestUnknown, name, d)
+		}
 		return nil, err
 	}
+	return manifestResponse(req, d, link, rc), nil
+}
+
+// manifestResponse answers GET of manifest d with body, or HEAD with its
+// headers only.
+func manifestResponse(req *core.RequestContext, d Digest, link manifestLink, body io.ReadCloser) *core.Response {
 	var resp *core.Response
 	if req.Method == http.MethodHead {
 		resp = core.NewResponse(http.StatusOK)
 		resp.Header.Set("Content-Type", link.MediaType)
 		resp.Header.Set("Content-Length", strconv.FormatInt(link.Size, 10))
 	} else {
-		rc, _, err := h.deps.Storage.Get(ctx, blobKey(d), nil)
-		if err != nil {
-			if errors.Is(err, core.ErrNotFound) {
-				return nil, fmt.Errorf("%w: %s@%s", ErrManifestUnknown, name, d)
-			}
-			return nil, err
-		}
-		resp = core.StreamResponse(http.StatusOK, link.MediaType, rc, link.Size)
+		resp = core.StreamResponse(http.StatusOK, link.MediaType, body, link.Size)
 	}
 	resp.Header.Set("Docker-Content-Digest", d.String())
 	resp.Header.Set("Etag", `"`+d.String()+`"`)
-	return resp, nil
+	return resp
 }
 
 // putManifest serves PUT of a manifest by tag or digest. The digest is

@@ -21,6 +21,15 @@ import (
 //	│   │   └── tags/<tag>                 tagLink JSON: the digest the tag points at
 //	│   └── _referrers/<alg>/<hex>/<ralg>/<rhex>
 //	│                                      Descriptor JSON of a manifest (ralg:rhex) whose subject is alg:hex
+//	├── upstream/<name>/                   what the upstreams serve of repository <name>, fetched through it (see
+//	│   │                                  upstream.go); outside repositories/, so a proxied name is no local one
+//	│   ├── _layers/<alg>/<hex>            empty link: an upstream serves blob alg:hex in <name> (bytes in blobs/)
+//	│   ├── _manifests/<alg>/<hex>         manifestLink JSON: a manifest an upstream serves in <name> (bytes in blobs/)
+//	│   ├── _tags/<tag>                    the upstream's manifest of <tag>, a document cached with a TTL the
+//	│   │                                  way package upstream caches one (a JSON line, then the body)
+//	│   └── _taglist                       the upstream's tags list, cached the same way
+//	├── fills/<created>-<uuid>             a blob or manifest arriving from an upstream (core.StageKey), moved to
+//	│                                      blobs/ once its digest is checked; what a crash leaves is swept
 //	└── uploads/<id>/                      one blob upload session, <id> a random UUID
 //	    ├── session.json                   uploadSession JSON: repository, bytes received, chunk offsets and
 //	    │                                  the marshalled running sha256 and sha512 states
@@ -51,7 +60,8 @@ func catalogName(key string) (string, bool) {
 
 // keyPrefixes are the beginnings of every key above, which error messages
 // must not show (core.HideKeys).
-var keyPrefixes = []string{prefix + "blobs/", prefix + "repositories/", prefix + "uploads/", catalogPrefix}
+var keyPrefixes = []string{prefix + "blobs/", prefix + "repositories/", prefix + "uploads/", catalogPrefix,
+	upstreamPrefix, fillsPrefix}
 
 func blobKey(d Digest) string {
 	return prefix + "blobs/" + d.Algorithm + "/" + d.Hex[:2] + "/" + d.Hex + "/data"
@@ -78,6 +88,26 @@ func referrersPrefix(name string, subject Digest) string {
 func referrerKey(name string, subject, d Digest) string {
 	return referrersPrefix(name, subject) + d.Algorithm + "/" + d.Hex
 }
+
+const (
+	upstreamPrefix = prefix + "upstream/"
+	fillsPrefix    = prefix + "fills/"
+)
+
+// upstreamRepoKey is the prefix of what the upstreams serve of name.
+func upstreamRepoKey(name string) string { return upstreamPrefix + name + "/" }
+
+func upstreamLayerKey(name string, d Digest) string {
+	return upstreamRepoKey(name) + "_layers/" + d.Algorithm + "/" + d.Hex
+}
+
+func upstreamManifestKey(name string, d Digest) string {
+	return upstreamRepoKey(name) + "_manifests/" + d.Algorithm + "/" + d.Hex
+}
+
+func upstreamTagKey(name, tag string) string { return upstreamRepoKey(name) + "_tags/" + tag }
+
+func upstreamTagListKey(name string) string { return upstreamRepoKey(name) + "_taglist" }
 
 const uploadsPrefix = prefix + "uploads/"
 

@@ -237,10 +237,14 @@ func (h *Handler) deleteUpload(ctx context.Context, id string) error {
 }
 
 // CleanUploads removes the uploads not touched since before (abandoned by
-// their clients) and returns how many it removed. An upload counts as
+// their clients), and the upstream fills staged before before (left by a
+// crashed process), and returns how many it removed. An upload counts as
 // touched when its session or any of its chunks was written.
 func (h *Handler) CleanUploads(ctx context.Context, before time.Time) (int, error) {
-	removed := 0
+	removed, err := h.fills.Sweep(ctx, before)
+	if err != nil {
+		return removed, err
+	}
 	opts := core.ListOptions{Delimiter: "/"}
 	for {
 		page, err := h.deps.Storage.List(ctx, uploadsPrefix, opts)

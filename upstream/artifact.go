@@ -182,7 +182,7 @@ func (c *Client) fill(ctx context.Context, req ArtifactRequest, f *flight) (*Art
 		cancel()
 		c.flights.finish(key, f, nil, err)
 	}
-	resp, err := c.fetch(fctx, req.Name, req.Path, req.Header, req.From)
+	resp, err := c.fetch(fctx, http.MethodGet, req.Name, req.Path, req.Header, req.From)
 	if err != nil {
 		end(err)
 		return nil, err

@@ -209,12 +209,19 @@ type Response struct {
 // With no answer it returns [ErrNotFound] when every upstream asked said
 // 404 or 410, else [ErrUnavailable] wrapping the last failure.
 func (c *Client) Fetch(ctx context.Context, name, path string, header http.Header) (*Response, error) {
-	return c.fetch(ctx, name, path, header, "")
+	return c.fetch(ctx, http.MethodGet, name, path, header, "")
 }
 
-// fetch is Fetch where an absolute URL goes to the upstream named prefer
-// when it serves name.
-func (c *Client) fetch(ctx context.Context, name, path string, header http.Header, prefer string) (*Response, error) {
+// Head is [Client.Fetch] with the HEAD method: it asks for an object's
+// headers only (its size, say) and caches nothing. The answer's Body is
+// empty; the caller closes it.
+func (c *Client) Head(ctx context.Context, name, path string, header http.Header) (*Response, error) {
+	return c.fetch(ctx, http.MethodHead, name, path, header, "")
+}
+
+// fetch is Fetch with method, where an absolute URL goes to the upstream
+// named prefer when it serves name.
+func (c *Client) fetch(ctx context.Context, method, name, path string, header http.Header, prefer string) (*Response, error) {
 	ups := c.Upstreams(ctx, name)
 	if len(ups) == 0 {
 		return nil, fmt.Errorf("%w: no upstream serves %s", ErrNotFound, name)
@@ -225,7 +232,7 @@ func (c *Client) fetch(ctx context.Context, name, path string, header http.Heade
 	var last error
 	allNotFound := true
 	for _, u := range ups {
-		resp, err := c.try(ctx, u, path, header)
+		resp, err := c.try(ctx, method, u, path, header)
 		if err == nil {
 			return resp, nil
 		}
@@ -278,13 +285,13 @@ var errMissing = errors.New("not found")
 var errSkipped = errors.New("circuit breaker open")
 
 // try asks one upstream, through its breaker.
-func (c *Client) try(ctx context.Context, u core.Upstream, path string, header http.Header) (*Response, error) {
+func (c *Client) try(ctx context.Context, method string, u core.Upstream, path string, header http.Header) (*Response, error) {
 	br := c.breakers.get(c.cfg.Protocol, u)
 	done, err := br.cb.Allow()
 	if err != nil {
 		return nil, fmt.Errorf("upstream %s: %w", u.Name, errSkipped)
 	}
-	resp, err := c.do(ctx, u, path, header)
+	resp, err := c.do(ctx, method, u, path, header)
 	switch {
 	case err == nil, errors.Is(err, errMissing), errors.Is(err, errRefused):
 		done(nil)
@@ -303,7 +310,7 @@ var errRefused = errors.New("refused")
 var errTimeout = errors.New("timed out")
 
 // do sends one request to u.
-func (c *Client) do(ctx context.Context, u core.Upstream, path string, header http.Header) (*Response, error) {
+func (c *Client) do(ctx context.Context, method string, u core.Upstream, path string, header http.Header) (*Response, error) {
 	rctx, cancel := context.WithCancelCause(ctx)
 	timer := time.AfterFunc(c.policy.RequestTimeout, func() { cancel(errTimeout) })
 	fail := func(err error) (*Response, error) {
@@ -318,7 +325,7 @@ func (c *Client) do(ctx context.Context, u core.Upstream, path string, header ht
 	if isAbsolute(path) {
 		target = path
 	}
-	req, err := http.NewRequestWithContext(rctx, http.MethodGet, target, nil)
+	req, err := http.NewRequestWithContext(rctx, method, target, nil)
 	if err != nil {
 		return fail(err)
 	}

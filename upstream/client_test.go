@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/smartregistry/smartregistry/core"
+	"github.com/smartregistry/smartregistry/core/storage/memory"
 )
 
 func TestFetchAsksUpstreamsInOrderWithTheirCredentials(t *testing.T) {
@@ -172,5 +173,28 @@ func waitState(t *testing.T, c *Client, state string) {
 			t.Fatalf("breaker still %s", c.Breakers().States()[0].State)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestHeadSendsHEADAndCachesNothing(t *testing.T) {
+	var method string
+	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		method = r.Method
+		w.Header().Set("Content-Length", "1234")
+		w.WriteHeader(http.StatusOK)
+	})
+	st := core.NewStorage(memory.New(), core.StorageHooks{})
+	c := newTestClient(t, st, nil, Policy{}, BreakerSettings{}, core.Upstream{Name: "o", URL: o.URL})
+	resp, err := c.Head(t.Context(), "pkg", "/pkg", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if method != http.MethodHead || resp.Header.Get("Content-Length") != "1234" {
+		t.Fatalf("method %s, Content-Length %q", method, resp.Header.Get("Content-Length"))
+	}
+	page, err := st.List(t.Context(), "", core.ListOptions{})
+	if err != nil || len(page.Objects) != 0 {
+		t.Fatalf("HEAD stored %v (%v)", page.Objects, err)
 	}
 }
