@@ -284,14 +284,16 @@ func (h *Handler) download(ctx context.Context, req *core.RequestContext, p rout
 
 // fullNameSplits yields the (name, versionID) pairs a full name
 // ("<name>-<version>[-<platform>]") may stand for: names hold "-" too, so
-// every split before a digit that leaves a valid name.
+// every split before a digit that leaves a valid name and version.
 func fullNameSplits(full string) iter.Seq2[string, string] {
 	return func(yield func(string, string) bool) {
 		for i := 0; i < len(full)-1; i++ {
 			if full[i] != '-' || full[i+1] < '0' || full[i+1] > '9' {
 				continue
 			}
-			if name := full[:i]; ValidateName(name) == nil && !yield(name, full[i+1:]) {
+			name, id := full[:i], full[i+1:]
+			version, _, _ := strings.Cut(id, "-")
+			if ValidateName(name) == nil && ValidateVersion(version) == nil && !yield(name, id) {
 				return
 			}
 		}
