@@ -216,9 +216,7 @@ func (h *Handler) upstreamDownload(ctx context.Context, req *core.RequestContext
 	if err != nil {
 		return nil, err
 	}
-	resp = core.StreamResponse(http.StatusOK, a.ContentType, a.Body, a.Size)
-	resp.Header.Set("ETag", `"`+v.sha256+`"`)
-	return resp, nil
+	return core.StreamResponse(http.StatusOK, a.ContentType, a.Body, a.Size), nil
 }
 
 // upstreamQuickSpec serves /quick/Marshal.4.8/<full>.gemspec.rz of a gem
