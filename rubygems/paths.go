@@ -89,4 +89,6 @@ func upstreamSpecKey(name, full string) string {
 }
 
 // upstreamGemKey is a cached upstream .gem.
-func upstreamGemKey(name, full string) string { return upstreamPrefix + "gems/" + name + "/" + full + ".gem" }
+func upstreamGemKey(name, full string) string {
+	return upstreamPrefix + "gems/" + name + "/" + full + ".gem"
+}
