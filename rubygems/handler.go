@@ -68,6 +68,8 @@ type Handler struct {
 	up *upstream.Client
 	// merged is /versions with the upstreams' gems, last rendered.
 	merged mergedCache
+	// md5s are the MD5s of upstream /info files served.
+	md5s md5Cache
 }
 
 // routeFunc serves one route with the wildcard values of its pattern.

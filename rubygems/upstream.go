@@ -135,8 +135,35 @@ func (h *Handler) upstreamInfo(ctx context.Context, req *core.RequestContext, na
 		return nil, err
 	}
 	sum, _ := hex.DecodeString(doc.Sum)
+	return serveIndexFile(req, doc.Body, h.md5s.of(doc), sum)
+}
+
+// md5Cache keeps the MD5 (hex) of upstream /info files by their sha256,
+// so that serving a cached one hashes nothing. When full, it starts over.
+type md5Cache struct {
+	mu   sync.Mutex
+	sums map[string]string
+}
+
+// maxMD5s bounds the MD5s kept.
+const maxMD5s = 4096
+
+func (c *md5Cache) of(doc *upstream.Document) string {
+	c.mu.Lock()
+	s, ok := c.sums[doc.Sum]
+	c.mu.Unlock()
+	if ok {
+		return s
+	}
 	m := md5.Sum(doc.Body)
-	return serveIndexFile(req, doc.Body, hex.EncodeToString(m[:]), sum)
+	s = hex.EncodeToString(m[:])
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.sums == nil || len(c.sums) >= maxMD5s {
+		c.sums = map[string]string{}
+	}
+	c.sums[doc.Sum] = s
+	return s
 }
 
 // upstreamVersion is a version of a gem held upstream, as its /info file
