@@ -226,31 +226,25 @@ func (h *Handler) upstreamFind(ctx context.Context, req *core.RequestContext, fu
 // the cache, else fetched and checked against the checksum of its /info
 // line.
 func (h *Handler) upstreamDownload(ctx context.Context, req *core.RequestContext, full string) (*core.Response, error) {
-	resp, v, err := h.upstreamFind(ctx, req, full, func(name string) (*core.Response, error) {
-		rc, info, err := h.deps.Storage.Get(core.WithKind(ctx, core.KindArtifact), upstreamGemKey(name, full), nil)
-		if err != nil {
-			return nil, err
-		}
-		return core.StreamResponse(http.StatusOK, "application/octet-stream", rc, info.Size), nil
-	})
-	if err != nil || resp != nil {
-		return resp, err
-	}
-	digest, _ := upstream.HexDigest("sha256", v.sha256) // checked by parseUpstreamInfo
-	a, err := h.up.Artifact(core.WithObject(ctx, core.ObjectRef{Package: v.name, Version: v.id}), upstream.ArtifactRequest{
-		Name: v.name, Key: upstreamGemKey(v.name, full), Path: "/gems/" + full + ".gem", From: v.from,
-		StagePrefix: uploadsPrefix, Digests: []upstream.Digest{digest}})
-	if err != nil {
-		return nil, err
-	}
-	return core.StreamResponse(http.StatusOK, a.ContentType, a.Body, a.Size), nil
+	return h.upstreamFile(ctx, req, full, "/gems/"+full+".gem", true,
+		func(name string) string { return upstreamGemKey(name, full) })
 }
 
 // upstreamQuickSpec serves /quick/Marshal.4.8/<full>.gemspec.rz of a gem
 // held upstream: the upstream's, kept for good once fetched.
 func (h *Handler) upstreamQuickSpec(ctx context.Context, req *core.RequestContext, full string) (*core.Response, error) {
+	return h.upstreamFile(ctx, req, full, "/quick/Marshal.4.8/"+full+".gemspec.rz", false,
+		func(name string) string { return upstreamSpecKey(name, full) })
+}
+
+// upstreamFile serves a file of an upstream version (path below the
+// upstream's URL): from the cache (keyOf the gem's name), else fetched
+// and kept for good, checked against the version's /info checksum when
+// checked is set.
+func (h *Handler) upstreamFile(ctx context.Context, req *core.RequestContext, full, path string, checked bool,
+	keyOf func(name string) string) (*core.Response, error) {
 	resp, v, err := h.upstreamFind(ctx, req, full, func(name string) (*core.Response, error) {
-		rc, info, err := h.deps.Storage.Get(core.WithKind(ctx, core.KindArtifact), upstreamSpecKey(name, full), nil)
+		rc, info, err := h.deps.Storage.Get(core.WithKind(ctx, core.KindArtifact), keyOf(name), nil)
 		if err != nil {
 			return nil, err
 		}
@@ -259,9 +253,13 @@ func (h *Handler) upstreamQuickSpec(ctx context.Context, req *core.RequestContex
 	if err != nil || resp != nil {
 		return resp, err
 	}
+	var digests []upstream.Digest
+	if checked {
+		d, _ := upstream.HexDigest("sha256", v.sha256) // checked by parseUpstreamInfo
+		digests = append(digests, d)
+	}
 	a, err := h.up.Artifact(core.WithObject(ctx, core.ObjectRef{Package: v.name, Version: v.id}), upstream.ArtifactRequest{
-		Name: v.name, Key: upstreamSpecKey(v.name, full), Path: "/quick/Marshal.4.8/" + full + ".gemspec.rz",
-		From: v.from, StagePrefix: uploadsPrefix})
+		Name: v.name, Key: keyOf(v.name), Path: path, From: v.from, StagePrefix: uploadsPrefix, Digests: digests})
 	if err != nil {
 		return nil, err
 	}
