@@ -517,3 +517,23 @@ func TestProxyCacheFillsGoThroughHooks(t *testing.T) {
 		}
 	}
 }
+
+// FuzzUpstreamInfo: any upstream /info file is accepted or refused
+// without panicking; an accepted one gives every version a valid id and
+// a sha256, so that its download path stays one file below /gems/.
+func FuzzUpstreamInfo(f *testing.F) {
+	f.Add("---\n1.0.0 dep:>= 1|checksum:" + strings.Repeat("ab", 32) + ",ruby:>= 2.5\n")
+	f.Add("---\n1.0.0-x86_64-linux |checksum:" + strings.Repeat("ab", 32) + "\n")
+	f.Add("---\n1.0.0 |\n")
+	f.Fuzz(func(t *testing.T, body string) {
+		sums, err := parseUpstreamInfo([]byte(body))
+		if err != nil {
+			return
+		}
+		for id, sum := range sums {
+			if len(sum) != 64 || strings.ContainsAny(id, "/ \n") {
+				t.Fatalf("accepted %q %q", id, sum)
+			}
+		}
+	})
+}
