@@ -4,10 +4,10 @@ import (
 	"io"
 	"net/http"
 	"testing"
-	"time"
 
 	"github.com/smartregistry/smartregistry/core"
 	"github.com/smartregistry/smartregistry/core/storage/filesystem"
+	"github.com/smartregistry/smartregistry/internal/handlertest"
 )
 
 // BenchmarkUpstreamCached compares, on the filesystem backend, GETs of
@@ -51,25 +51,7 @@ func BenchmarkUpstreamCached(b *testing.B) {
 			}
 			get(proxy) // fills the cache
 			get(proxy)
-			const round = 100
-			var tLocal, tCached time.Duration
-			n := 0
-			for b.Loop() {
-				start := time.Now()
-				for range round {
-					get(local)
-				}
-				mid := time.Now()
-				for range round {
-					get(proxy)
-				}
-				tLocal += mid.Sub(start)
-				tCached += time.Since(mid)
-				n += round
-			}
-			b.ReportMetric(float64(n)/tLocal.Seconds(), "local-req/s")
-			b.ReportMetric(float64(n)/tCached.Seconds(), "cached-req/s")
-			b.ReportMetric(tCached.Seconds()/tLocal.Seconds(), "cached/local-time")
+			handlertest.CompareRates(b, func() { get(local) }, func() { get(proxy) })
 		})
 	}
 }

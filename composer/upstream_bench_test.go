@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/smartregistry/smartregistry/core"
 	"github.com/smartregistry/smartregistry/core/storage/filesystem"
@@ -54,25 +53,7 @@ func BenchmarkUpstreamCached(b *testing.B) {
 		{"zip", localZip, proxyZip},
 	} {
 		b.Run(c.name, func(b *testing.B) {
-			const round = 100
-			var tLocal, tCached time.Duration
-			n := 0
-			for b.Loop() {
-				start := time.Now()
-				for range round {
-					get(local, c.localPath)
-				}
-				mid := time.Now()
-				for range round {
-					get(proxy, c.proxyPath)
-				}
-				tLocal += mid.Sub(start)
-				tCached += time.Since(mid)
-				n += round
-			}
-			b.ReportMetric(float64(n)/tLocal.Seconds(), "local-req/s")
-			b.ReportMetric(float64(n)/tCached.Seconds(), "cached-req/s")
-			b.ReportMetric(tCached.Seconds()/tLocal.Seconds(), "cached/local-time")
+			handlertest.CompareRates(b, func() { get(local, c.localPath) }, func() { get(proxy, c.proxyPath) })
 		})
 	}
 }

@@ -7,10 +7,10 @@ import (
 	"net/http"
 	"strconv"
 	"testing"
-	"time"
 
 	"github.com/smartregistry/smartregistry/core"
 	"github.com/smartregistry/smartregistry/core/storage/filesystem"
+	"github.com/smartregistry/smartregistry/internal/handlertest"
 	"github.com/smartregistry/smartregistry/upstream"
 )
 
@@ -58,23 +58,5 @@ func BenchmarkUpstreamPageCached(b *testing.B) {
 		resp.Body.Close()
 	}
 	get(proxy) // fills the cache
-	const round = 200
-	var tLocal, tCached time.Duration
-	n := 0
-	for b.Loop() {
-		start := time.Now()
-		for range round {
-			get(local)
-		}
-		mid := time.Now()
-		for range round {
-			get(proxy)
-		}
-		tLocal += mid.Sub(start)
-		tCached += time.Since(mid)
-		n += round
-	}
-	b.ReportMetric(float64(n)/tLocal.Seconds(), "local-req/s")
-	b.ReportMetric(float64(n)/tCached.Seconds(), "cached-req/s")
-	b.ReportMetric(tCached.Seconds()/tLocal.Seconds(), "cached/local-time")
+	handlertest.CompareRates(b, func() { get(local) }, func() { get(proxy) })
 }

@@ -23,7 +23,7 @@ func (h *Handler) versionsIndex(ctx context.Context, req *core.RequestContext, _
 	if err := h.mayReadIndex(ctx, req); err != nil {
 		return nil, err
 	}
-	snap, err := h.versions.current(ctx)
+	snap, err := h.versionsWithUpstreams(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -97,6 +97,9 @@ func (h *Handler) info(ctx context.Context, req *core.RequestContext, p route.Pa
 		return nil, err
 	}
 	e, err := h.loadInfo(ctx, name)
+	if h.proxied(err) {
+		return h.upstreamInfo(ctx, req, name)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -72,4 +72,16 @@
 //	gem install --clear-sources --source http://__token__:TOKEN@127.0.0.1:8080/rubygems my_gem
 //	Gemfile:  source "http://127.0.0.1:8080/rubygems"
 //	          (bundle config set --global http://127.0.0.1:8080/rubygems/ __token__:TOKEN)
+//
+// # Proxying
+//
+// With upstreams configured (core.Deps.Upstream; each URL a gem source
+// such as https://rubygems.org), gems not held locally are proxied: their
+// /info file is the upstream's (cached with the TTL of Config.Upstream),
+// /versions lists them after the local gems with the upstream's lines, and
+// their quick gemspecs and .gem files are kept for good once fetched, the
+// .gem checked against its /info checksum. Listing them in /versions is
+// needed: bundler (2.3) fetches /info/<gem> only of gems /versions lists,
+// and only when the MD5 there differs from its copy's; gem install reads
+// /info/<gem> directly. See upstream.go.
 package rubygems

@@ -24,7 +24,7 @@ var ErrRepush = fmt.Errorf("%w: Repushing of gem versions is not allowed.", core
 // error".
 func (h *Handler) ErrorResponse(_ context.Context, _ *core.RequestContext, err error) *core.Response {
 	status := core.HTTPStatus(err)
-	msg := core.HideKeys(core.ClientMessage(err), gemsPrefix, filesPrefix, versionsPrefix, uploadsPrefix)
+	msg := core.HideKeys(core.ClientMessage(err), gemsPrefix, filesPrefix, versionsPrefix, uploadsPrefix, upstreamPrefix)
 	if errors.Is(err, ErrRepush) {
 		msg = "Repushing of gem versions is not allowed."
 	}

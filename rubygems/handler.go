@@ -9,6 +9,7 @@ import (
 
 	"github.com/smartregistry/smartregistry/core"
 	"github.com/smartregistry/smartregistry/internal/route"
+	"github.com/smartregistry/smartregistry/upstream"
 )
 
 // Config configures the RubyGems handler. The zero value of every field
@@ -34,6 +35,10 @@ type Config struct {
 	// background sweep of old temporary push objects; default 10m,
 	// negative disables it.
 	UploadCleanupInterval time.Duration
+	// Upstream is the cache policy of gems fetched from the upstreams that
+	// core.Deps.Upstream names (see upstream.go and package upstream).
+	// Merge is ignored: a local gem shadows the upstream gem of its name.
+	Upstream upstream.Policy
 }
 
 const (
@@ -59,6 +64,12 @@ type Handler struct {
 	sweeper   *core.Sweeper
 	specs     specsCache
 	namesFile namesCache
+	// up fetches gems held upstream; nil when none are configured.
+	up *upstream.Client
+	// merged is /versions with the upstreams' gems, last rendered.
+	merged mergedCache
+	// md5s are the MD5s of upstream /info files served.
+	md5s md5Cache
 }
 
 // routeFunc serves one route with the wildcard values of its pattern.
@@ -94,6 +105,10 @@ func New(deps core.Deps, cfg Config) (*Handler, error) {
 	h.versions = newVersionsFile(deps.Storage, cfg.CompactEvery, func() time.Time { return h.now() })
 	h.sweeper = core.NewSweeper(deps.Storage, uploadsPrefix, cfg.UploadMaxAge, cfg.UploadCleanupInterval, h.log,
 		func() time.Time { return h.now() })
+	var err error
+	if h.up, err = newUpstreamClient(deps, cfg); err != nil {
+		return nil, fmt.Errorf("rubygems: %w", err)
+	}
 	h.addRoutes()
 	return h, nil
 }
@@ -110,8 +125,15 @@ func (h *Handler) Handle(ctx context.Context, req *core.RequestContext) (*core.R
 	return fn(ctx, req, params)
 }
 
-// Close waits for the background sweep of abandoned pushes.
-func (h *Handler) Close(ctx context.Context) error { return h.sweeper.Close(ctx) }
+// Close waits for the background sweep of abandoned pushes and the
+// upstream client's background work, until they end or ctx is done.
+func (h *Handler) Close(ctx context.Context) error {
+	err := h.sweeper.Close(ctx)
+	if h.up != nil {
+		err = errors.Join(err, h.up.Close(ctx))
+	}
+	return err
+}
 
 // CleanUploads removes temporary push objects created before before: what
 // pushes of crashed processes left behind. It returns how many it removed.

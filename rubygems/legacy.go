@@ -6,6 +6,7 @@ import (
 	"compress/zlib"
 	"context"
 	"fmt"
+	"iter"
 	"net/http"
 	"slices"
 	"strings"
@@ -237,6 +238,9 @@ func (h *Handler) quickSpec(ctx context.Context, req *core.RequestContext, p rou
 		return nil, fmt.Errorf("%w: %s", core.ErrNotFound, p["file"])
 	}
 	rec, err := h.findVersion(ctx, req, full)
+	if h.proxied(err) {
+		return h.upstreamQuickSpec(ctx, req, full)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -262,6 +266,9 @@ func (h *Handler) download(ctx context.Context, req *core.RequestContext, p rout
 		return nil, fmt.Errorf("%w: %s", core.ErrNotFound, p["file"])
 	}
 	rec, err := h.findVersion(ctx, req, full)
+	if h.proxied(err) {
+		return h.upstreamDownload(ctx, req, full)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -275,21 +282,31 @@ func (h *Handler) download(ctx context.Context, req *core.RequestContext, p rout
 	return resp, nil
 }
 
-// findVersion finds the version a full name ("<name>-<version>[-<platform>]")
-// stands for, not yanked, in a gem the caller may read. Names hold "-"
-// too, so every split before a digit is tried; a caller who may not read
+// fullNameSplits yields the (name, versionID) pairs a full name
+// ("<name>-<version>[-<platform>]") may stand for: names hold "-" too, so
+// every split before a digit that leaves a valid name and version.
+func fullNameSplits(full string) iter.Seq2[string, string] {
+	return func(yield func(string, string) bool) {
+		for i := 0; i < len(full)-1; i++ {
+			if full[i] != '-' || full[i+1] < '0' || full[i+1] > '9' {
+				continue
+			}
+			name, id := full[:i], full[i+1:]
+			version, _, _ := strings.Cut(id, "-")
+			if ValidateName(name) == nil && ValidateVersion(version) == nil && !yield(name, id) {
+				return
+			}
+		}
+	}
+}
+
+// findVersion finds the version a full name stands for, not yanked, in a
+// gem the caller may read (see fullNameSplits); a caller who may not read
 // a candidate gem learns nothing of it, and is refused (rather than told
 // "not found") when no other candidate has the version.
 func (h *Handler) findVersion(ctx context.Context, req *core.RequestContext, full string) (*versionRecord, error) {
 	var refused error
-	for i := 0; i < len(full)-1; i++ {
-		if full[i] != '-' || full[i+1] < '0' || full[i+1] > '9' {
-			continue
-		}
-		name, id := full[:i], full[i+1:]
-		if ValidateName(name) != nil {
-			continue
-		}
+	for name, id := range fullNameSplits(full) {
 		if _, err := h.authorize(ctx, req, name, core.ActionRead); err != nil {
 			if refused == nil {
 				refused = err

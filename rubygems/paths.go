@@ -2,6 +2,7 @@ package rubygems
 
 import (
 	"fmt"
+	"net/url"
 	"path"
 	"strconv"
 	"strings"
@@ -28,9 +29,15 @@ import (
 //	│   │                         holds only the created_at header), so that readers need not read every record
 //	│   └── log/<seq>             one record appended after a change of a gem's versions: the lines it adds,
 //	│                             written only if absent, so records form one gapless sequence across replicas
-//	└── uploads/
-//	    └── <created>-<random>    a push in flight, deleted when its request ends; <created> is its start,
-//	                              UTC, so that what a crashed process left behind is found by age
+//	├── uploads/
+//	│   └── <created>-<random>    a push in flight, deleted when its request ends; <created> is its start,
+//	│                             UTC, so that what a crashed process left behind is found by age (also where
+//	│                             upstream fills are staged)
+//	└── upstream/                 what was fetched from the upstreams (upstream.go), apart from the local gems
+//	    ├── versions/<upstream>   an upstream's /versions, as package upstream caches documents (TTL)
+//	    ├── info/<name>           a gem's upstream /info file, cached the same way
+//	    ├── specs/<name>/<full>.gemspec.rz   a quick gemspec, as the upstream sent it, kept for good
+//	    └── gems/<name>/<full>.gem           a .gem checked against its /info checksum, kept for good
 const (
 	rootPrefix     = "rubygems/"
 	gemsPrefix     = rootPrefix + "gems/"
@@ -39,6 +46,7 @@ const (
 	basePrefix     = versionsPrefix + "base/"
 	logPrefix      = versionsPrefix + "log/"
 	uploadsPrefix  = rootPrefix + "uploads/"
+	upstreamPrefix = rootPrefix + "upstream/"
 )
 
 // gemKey is the document of a gem.
@@ -65,3 +73,22 @@ func seqOf(key string) (int64, bool) {
 
 // uploadKey is the temporary object a push streams into.
 func uploadKey(created time.Time) string { return core.StageKey(uploadsPrefix, created) }
+
+// upstreamVersionsKey is the cached /versions of the upstream named name.
+func upstreamVersionsKey(name string) string {
+	return upstreamPrefix + "versions/" + url.PathEscape(name)
+}
+
+// upstreamInfoKey is the cached upstream /info file of a gem.
+func upstreamInfoKey(name string) string { return upstreamPrefix + "info/" + name }
+
+// upstreamSpecKey is a cached upstream quick gemspec (full: the gem's full
+// name).
+func upstreamSpecKey(name, full string) string {
+	return upstreamPrefix + "specs/" + name + "/" + full + ".gemspec.rz"
+}
+
+// upstreamGemKey is a cached upstream .gem.
+func upstreamGemKey(name, full string) string {
+	return upstreamPrefix + "gems/" + name + "/" + full + ".gem"
+}

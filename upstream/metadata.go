@@ -29,6 +29,10 @@ type MetadataRequest struct {
 	Path string
 	// Header is added to the upstream request (Accept, for instance).
 	Header http.Header
+	// Upstream, when set, names the one upstream (of [Client.All]) to
+	// ask, for a document of the upstream's own rather than of a package
+	// (an index of all its packages); Name then only labels it.
+	Upstream string
 	// Check, when set, validates an upstream's body before it is cached,
 	// and may return it rewritten (for instance in a normalised form). An
 	// error keeps the body out of the cache and fails the request like an
@@ -257,7 +261,7 @@ func (c *Client) refresh(ctx context.Context, req MetadataRequest, d *cached) (*
 		}
 		header.Set("If-None-Match", d.env.ETag)
 	}
-	resp, err := c.Fetch(ctx, req.Name, req.Path, header)
+	resp, err := c.fetchFor(ctx, req, header)
 	switch {
 	case errors.Is(err, ErrNotFound):
 		if c.policy.NegativeTTL > 0 {

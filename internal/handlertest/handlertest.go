@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/smartregistry/smartregistry/core"
 )
@@ -127,4 +128,29 @@ func Serve(t testing.TB, h core.ProtocolHandler) *httptest.Server {
 	}))
 	t.Cleanup(srv.Close)
 	return srv
+}
+
+// CompareRates runs b's loop in alternating rounds of local and cached,
+// so that both see the same machine, and reports each one's rate and
+// cached/local time (issue 15 asks for cached within 10% of local).
+func CompareRates(b *testing.B, local, cached func()) {
+	const round = 100
+	var tLocal, tCached time.Duration
+	n := 0
+	for b.Loop() {
+		start := time.Now()
+		for range round {
+			local()
+		}
+		mid := time.Now()
+		for range round {
+			cached()
+		}
+		tLocal += mid.Sub(start)
+		tCached += time.Since(mid)
+		n += round
+	}
+	b.ReportMetric(float64(n)/tLocal.Seconds(), "local-req/s")
+	b.ReportMetric(float64(n)/tCached.Seconds(), "cached-req/s")
+	b.ReportMetric(tCached.Seconds()/tLocal.Seconds(), "cached/local-time")
 }
