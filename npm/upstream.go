@@ -19,8 +19,9 @@ import (
 // (integrity and shasum untouched); a tarball is fetched when first asked
 // for, streamed to the client while it is checked against the packument's
 // dist.integrity and dist.shasum, and cached for good. A package held
-// locally shadows the upstream one entirely: local and upstream versions
-// are not merged. Reading (the read scope) is all a fetch needs, unless
+// locally shadows the upstream one entirely, unless Config.Upstream.Merge
+// is set: then its packument also lists the upstream versions it lacks
+// (see mergePackuments). Reading (the read scope) is all a fetch needs, unless
 // Config.Upstream.NewNamesNeedWrite asks for write before a name is first
 // fetched.
 
