@@ -264,16 +264,34 @@ func (h *Handler) renderGroup(ctx context.Context, group string) (*rendered, err
 	})
 }
 
+// localMetadata is the local metadata a directory's maven-metadata.xml
+// is, and who asked for it.
+type localMetadata struct {
+	r *rendered
+	// level, group and artifact say which metadata it is (artifact "*" at
+	// group level).
+	level           Level
+	group, artifact string
+	// principal is the caller, nil when anonymous.
+	principal *core.Principal
+}
+
 // metadataAt finds the metadata a directory's maven-metadata.xml is: the
 // SNAPSHOT version level when the directory is a SNAPSHOT version with
 // files, else the artifact level when it is an artifact with versions,
 // else the group level when it is a group with plugins. The caller must
 // be allowed to read what it is asked for; a caller whose credentials are
-// wrong is refused even where there is nothing.
-func (h *Handler) metadataAt(ctx context.Context, req *core.RequestContext, dir []string) (*rendered, error) {
+// wrong is refused even where there is nothing. When nothing is found the
+// error is core.ErrNotFound and the result still names the caller.
+func (h *Handler) metadataAt(ctx context.Context, req *core.RequestContext, dir []string) (localMetadata, error) {
 	n := len(dir)
 	ctx = core.WithKind(ctx, core.KindMetadata)
+	p, err := h.identify(ctx, req)
+	if err != nil {
+		return localMetadata{}, err
+	}
 	type candidate struct {
+		level           Level
 		group, artifact string
 		render          func() (*rendered, error)
 	}
@@ -282,7 +300,7 @@ func (h *Handler) metadataAt(ctx context.Context, req *core.RequestContext, dir 
 		g, err := joinGroup(dir[:n-2])
 		c := Coordinates{Group: g, Artifact: dir[n-2], Version: dir[n-1]}
 		if err == nil && c.validate() == nil {
-			cands = append(cands, candidate{c.Group, c.Artifact, func() (*rendered, error) {
+			cands = append(cands, candidate{LevelVersion, c.Group, c.Artifact, func() (*rendered, error) {
 				return h.renderVersion(ctx, c.Group, c.Artifact, c.Version)
 			}})
 		}
@@ -291,11 +309,11 @@ func (h *Handler) metadataAt(ctx context.Context, req *core.RequestContext, dir 
 		g, err := joinGroup(dir[:n-1])
 		a := dir[n-1]
 		if err == nil && ValidateID("artifactId", a) == nil {
-			cands = append(cands, candidate{g, a, func() (*rendered, error) { return h.renderArtifact(ctx, g, a) }})
+			cands = append(cands, candidate{LevelArtifact, g, a, func() (*rendered, error) { return h.renderArtifact(ctx, g, a) }})
 		}
 	}
 	if g, err := joinGroup(dir); err == nil {
-		cands = append(cands, candidate{g, "*", func() (*rendered, error) { return h.renderGroup(ctx, g) }})
+		cands = append(cands, candidate{LevelGroup, g, "*", func() (*rendered, error) { return h.renderGroup(ctx, g) }})
 	}
 	// The first candidate that exists answers; the caller must be allowed
 	// to read it (group metadata: every artifact of the group).
@@ -305,17 +323,14 @@ func (h *Handler) metadataAt(ctx context.Context, req *core.RequestContext, dir 
 			continue
 		}
 		if err != nil {
-			return nil, err
+			return localMetadata{}, err
 		}
-		if _, err := h.authorize(ctx, req, c.group, c.artifact, core.ActionRead); err != nil {
-			return nil, err
+		if err := h.deps.Auth.Authorize(ctx, p, ArtifactScope(c.group, c.artifact, core.ActionRead)); err != nil {
+			return localMetadata{}, err
 		}
-		return r, nil
+		return localMetadata{r: r, level: c.level, group: c.group, artifact: c.artifact, principal: p}, nil
 	}
-	if _, err := h.identify(ctx, req); err != nil {
-		return nil, err
-	}
-	return nil, fmt.Errorf("%w: %s/%s", core.ErrNotFound, strings.Join(dir, "/"), MetadataFile)
+	return localMetadata{principal: p}, fmt.Errorf("%w: %s/%s", core.ErrNotFound, strings.Join(dir, "/"), MetadataFile)
 }
 
 // putMetadata merges an uploaded maven-metadata.xml into the server's own

@@ -121,6 +121,7 @@ func (o options) registryConfig(log *slog.Logger, out io.Writer) (smartregistry.
 	cfg.PyPI.Upstream.MetadataTTL = o.upstreams.ttl
 	cfg.Cargo.Upstream.MetadataTTL = o.upstreams.ttl
 	cfg.Composer.Upstream.MetadataTTL = o.upstreams.ttl
+	cfg.Maven.Upstream.MetadataTTL = o.upstreams.ttl
 
 	for proto, pc := range map[core.Protocol]*core.ProtocolConfig{
 		core.ProtocolOCI: &cfg.OCI.ProtocolConfig, core.ProtocolNPM: &cfg.NPM.ProtocolConfig,
