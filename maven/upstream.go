@@ -184,7 +184,7 @@ func (h *Handler) fetchMetadata(ctx context.Context, p *core.Principal, group, a
 		Check: func(body []byte, from core.Upstream) ([]byte, error) {
 			m, err := ParseMetadata(bytes.NewReader(body), limit)
 			if err != nil {
-				return nil, fmt.Errorf("upstream %s: %s/%s: %w", from.Name, path, MetadataFile, err)
+				return nil, fmt.Errorf("upstream %s: %s/%s: %v", from.Name, path, MetadataFile, err) // not the client's fault
 			}
 			if !metadataFits(m, dir) {
 				return nil, fmt.Errorf("upstream %s: %s/%s names other coordinates", from.Name, path, MetadataFile)
@@ -425,7 +425,7 @@ func (h *Handler) fetchDigest(ctx context.Context, name, url, alg string) (upstr
 	}
 	sum, err := parseChecksum(body, alg)
 	if err != nil {
-		return upstream.Digest{}, fmt.Errorf("%w: %s.%s: %w", core.ErrUnavailable, url, alg, err)
+		return upstream.Digest{}, fmt.Errorf("%w: %s.%s: %v", core.ErrUnavailable, url, alg, err)
 	}
 	return upstream.HexDigest(alg, sum)
 }
