@@ -104,3 +104,36 @@ func TestProxyCrashStates(t *testing.T) {
 		t.Fatalf("sweep: %d, %v", n, err)
 	}
 }
+
+// Two replicas on one storage, 20 concurrent downloads of one proxied jar
+// and its .sha1: all get the right bytes, and the jar is cached whole.
+func TestProxyConcurrentMisses(t *testing.T) {
+	ctx := t.Context()
+	jar := strings.Repeat("popular jar ", 5000)
+	_, _, up := originWith(t, map[string]string{upJar: jar})
+	backend := memory.New()
+	replicas := []*testEnv{newProxyEnvOn(t, backend, core.StorageHooks{}, Config{}, up),
+		newProxyEnvOn(t, backend, core.StorageHooks{}, Config{}, up)}
+	var wg sync.WaitGroup
+	errs := make(chan error, 20)
+	for i := range 20 {
+		p, want := upJar, jar
+		if i%4 == 3 {
+			p, want = upJar+".sha1", sha1Hex(jar)
+		}
+		wg.Go(func() {
+			if r := replicas[i%2].get(ctx, p); r.status != http.StatusOK || r.body != want {
+				errs <- fmt.Errorf("GET %d %s: %d, %d bytes", i, p, r.status, len(r.body))
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	c := Coordinates{Group: "com.example", Artifact: "lib", Version: "1.0", File: "lib-1.0.jar"}
+	if info, err := replicas[0].storage.Stat(ctx, upstreamFileKey(c)); err != nil || info.Size != int64(len(jar)) {
+		t.Fatalf("cached jar: %+v %v", info, err)
+	}
+}
