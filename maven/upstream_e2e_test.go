@@ -109,6 +109,12 @@ func mavenUpstreamScenario(t *testing.T, opts e2etest.Options) {
 		t.Fatalf("artifact metadata through ours:\n%s", md)
 	}
 
+	// The squatter's upstream never saw a read of the squatted files (its
+	// deployer read the artifact's metadata, no more).
+	if logs := public.Logs(); strings.Contains(logs, "method=GET path=/maven/"+groupPath(acmeG)+"/core/1.0/") {
+		t.Fatalf("the public upstream was asked for %s:\n%s", acmeG, logs)
+	}
+
 	// Both upstreams stop: builds go on from the cache, with a fresh local
 	// repository.
 	public.Stop(t)
@@ -119,7 +125,9 @@ func mavenUpstreamScenario(t *testing.T, opts e2etest.Options) {
 	// A jar cut off by the upstream fails the build and is not cached;
 	// once the upstream sends it whole, the build works.
 	brokenDeps := []string{brokenG + ":lib:1.0"}
-	build(true, brokenDeps)
+	if out := build(true, brokenDeps); !strings.Contains(out, brokenG+":lib:jar:1.0") {
+		t.Fatalf("the build failed, but not on the truncated jar:\n%s", tail(out, 30))
+	}
 	if ours.DataDir != "" {
 		key := upstreamFileKey(Coordinates{Group: brokenG, Artifact: "lib", Version: "1.0", File: "lib-1.0.jar"})
 		if _, err := os.Stat(filepath.Join(ours.DataDir, filepath.FromSlash(key))); !os.IsNotExist(err) {
