@@ -30,7 +30,7 @@ func (h *Handler) get(ctx context.Context, req *core.RequestContext, p route.Par
 		case err == nil && lm.level == LevelArtifact && h.merging():
 			r = h.mergedMetadata(ctx, lm, dir)
 		case errors.Is(err, core.ErrNotFound) && h.up != nil:
-			if r, err = h.upstreamMetadata(ctx, lm.principal, dir); err != nil {
+			if r, err = h.upstreamMetadata(ctx, lm, dir); err != nil {
 				return nil, err
 			}
 		case err != nil:

@@ -119,6 +119,9 @@ func (h *Handler) cachedRender(ctx context.Context, key string, render func(ctx 
 	return r, nil
 }
 
+// errNoVersions: the artifact document exists but lists no version.
+var errNoVersions = fmt.Errorf("%w: the artifact has no versions", core.ErrNotFound)
+
 // renderArtifact renders artifact-level metadata from the artifact
 // document: its versions in the order they were first deployed.
 func (h *Handler) renderArtifact(ctx context.Context, group, artifact string) (*rendered, error) {
@@ -128,7 +131,7 @@ func (h *Handler) renderArtifact(ctx context.Context, group, artifact string) (*
 			return nil, "", err
 		}
 		if ed.Len() == 0 {
-			return nil, "", fmt.Errorf("%w: %s:%s has no versions", core.ErrNotFound, group, artifact)
+			return nil, "", fmt.Errorf("%w: %s:%s", errNoVersions, group, artifact)
 		}
 		return newRendered(renderArtifactXML(ed), ed.Head.LastUpdated), info.ETag, nil
 	})
@@ -274,6 +277,9 @@ type localMetadata struct {
 	group, artifact string
 	// principal is the caller, nil when anonymous.
 	principal *core.Principal
+	// local is set when nothing was found but the document of the artifact
+	// the directory would be exists (localArtifact without a second look).
+	local bool
 }
 
 // metadataAt finds the metadata a directory's maven-metadata.xml is: the
@@ -317,9 +323,11 @@ func (h *Handler) metadataAt(ctx context.Context, req *core.RequestContext, dir 
 	}
 	// The first candidate that exists answers; the caller must be allowed
 	// to read it (group metadata: every artifact of the group).
+	local := false
 	for _, c := range cands {
 		r, err := c.render()
 		if errors.Is(err, core.ErrNotFound) {
+			local = local || (c.level == LevelArtifact && errors.Is(err, errNoVersions))
 			continue
 		}
 		if err != nil {
@@ -330,7 +338,7 @@ func (h *Handler) metadataAt(ctx context.Context, req *core.RequestContext, dir 
 		}
 		return localMetadata{r: r, level: c.level, group: c.group, artifact: c.artifact, principal: p}, nil
 	}
-	return localMetadata{principal: p}, fmt.Errorf("%w: %s/%s", core.ErrNotFound, strings.Join(dir, "/"), MetadataFile)
+	return localMetadata{principal: p, local: local}, fmt.Errorf("%w: %s/%s", core.ErrNotFound, strings.Join(dir, "/"), MetadataFile)
 }
 
 // putMetadata merges an uploaded maven-metadata.xml into the server's own

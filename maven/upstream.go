@@ -143,24 +143,25 @@ func metadataOwner(dir []string) (group, artifact string, snapshot bool, err err
 }
 
 // upstreamMetadata serves the maven-metadata.xml of a directory that holds
-// none locally, from the upstreams.
-func (h *Handler) upstreamMetadata(ctx context.Context, p *core.Principal, dir []string) (*rendered, error) {
+// none locally (lm says what metadataAt saw), from the upstreams.
+func (h *Handler) upstreamMetadata(ctx context.Context, lm localMetadata, dir []string) (*rendered, error) {
 	notFound := fmt.Errorf("%w: %s/%s", core.ErrNotFound, strings.Join(dir, "/"), MetadataFile)
 	g, a, snapshot, err := metadataOwner(dir)
 	if err != nil {
 		return nil, notFound
 	}
+	p := lm.principal
 	if err := h.deps.Auth.Authorize(ctx, p, ArtifactScope(g, a, core.ActionRead)); err != nil {
 		return nil, err
 	}
-	if a != "*" {
-		local, err := h.localArtifact(ctx, g, a)
-		if err != nil {
+	local := lm.local // metadataAt looked at the artifact already, unless it is a SNAPSHOT's
+	if snapshot {
+		if local, err = h.localArtifact(ctx, g, a); err != nil {
 			return nil, err
 		}
-		if local && !(snapshot && h.merging()) {
-			return nil, notFound
-		}
+	}
+	if a != "*" && local && !(snapshot && h.merging()) {
+		return nil, notFound
 	}
 	doc, err := h.fetchMetadata(ctx, p, g, a, dir)
 	if err != nil {

