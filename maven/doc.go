@@ -33,6 +33,13 @@
 // from the documents, then removes the bytes; a deleted release file may
 // be deployed again.
 //
+// Proxying: with upstreams (core.Deps.Upstream), a path this repository
+// does not hold is fetched from them and cached, maven-metadata.xml for
+// Config.Upstream.MetadataTTL, every other file for good after it is
+// checked against the upstream's checksums; a local artifact shadows the
+// upstream one (Config.Upstream.Merge lists both's versions). Scope rules
+// match <groupId>:<artifactId>. See upstream.go.
+//
 // Auth: HTTP Basic (user and password, or user and token) and Bearer.
 // A request that needs credentials and has none is 401 with
 // WWW-Authenticate: Basic realm="maven", so Maven retries with the

@@ -23,8 +23,17 @@ func (h *Handler) get(ctx context.Context, req *core.RequestContext, p route.Par
 	last := segs[len(segs)-1]
 	base, alg, isSum := splitChecksum(last)
 	if base == MetadataFile {
-		r, err := h.metadataAt(ctx, req, segs[:len(segs)-1])
-		if err != nil {
+		dir := segs[:len(segs)-1]
+		lm, err := h.metadataAt(ctx, req, dir)
+		r := lm.r
+		switch {
+		case err == nil && lm.level == LevelArtifact && h.merging():
+			r = h.mergedMetadata(ctx, lm, dir)
+		case errors.Is(err, core.ErrNotFound) && h.up != nil:
+			if r, err = h.upstreamMetadata(ctx, lm, dir); err != nil {
+				return nil, err
+			}
+		case err != nil:
 			return nil, err
 		}
 		if isSum {
@@ -42,11 +51,21 @@ func (h *Handler) get(ctx context.Context, req *core.RequestContext, p route.Par
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", core.ErrNotFound, err)
 	}
-	if _, err := h.authorize(ctx, req, c.Group, c.Artifact, core.ActionRead); err != nil {
+	principal, err := h.authorize(ctx, req, c.Group, c.Artifact, core.ActionRead)
+	if err != nil {
 		return nil, err
 	}
 	ctx = core.WithObject(ctx, core.ObjectRef{Package: c.Group + ":" + c.Artifact, Version: c.Version})
 	rec, err := h.lookupFile(ctx, c, fn)
+	if errors.Is(err, core.ErrNotFound) && h.up != nil {
+		proxied, perr := h.proxiedFile(ctx, c)
+		if perr != nil {
+			return nil, perr
+		}
+		if proxied {
+			return h.upstreamFile(ctx, req, principal, c, fn, alg, isSum)
+		}
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -44,17 +44,17 @@ var settingsTmpl = template.Must(template.New("settings").Parse(`<settings>
   <servers>
     <server><id>ours</id><username>{{.User}}</username><password>{{.Password}}</password></server>
   </servers>
-  <pluginGroups><pluginGroup>{{.PluginGroup}}</pluginGroup></pluginGroups>
+{{if .PluginGroup}}  <pluginGroups><pluginGroup>{{.PluginGroup}}</pluginGroup></pluginGroups>
   <profiles><profile><id>ours</id>
     <pluginRepositories><pluginRepository><id>ours</id><url>{{.Repo}}</url></pluginRepository></pluginRepositories>
   </profile></profiles>
   <activeProfiles><activeProfile>ours</activeProfile></activeProfiles>
-</settings>
+{{end}}</settings>
 `))
 
 // newMvn writes a settings.xml whose server "ours" has the credentials,
 // with a plugin repository at repo whose plugins of pluginGroup are found
-// by prefix.
+// by prefix (none when pluginGroup is empty).
 func newMvn(t testing.TB, mvn, dir, user, password, repo, pluginGroup string) *mvnClient {
 	t.Helper()
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -183,10 +183,7 @@ func (p project) write(t testing.TB, dir string) string {
 // send it); and a Maven plugin is deployed and then run by its prefix. On
 // filesystem and on S3.
 func TestMavenDeployAndResolve(t *testing.T) {
-	mvn := e2etest.RequireTool(t, "mvn")
-	if _, err := os.Stat(filepath.Join(debianRepo, "org/apache/maven/plugins/maven-deploy-plugin")); err != nil {
-		e2etest.Missing(t, "Debian's Maven plugins are not installed in "+debianRepo+" (make test installs them)")
-	}
+	mvn := requireMvn(t)
 	for _, tc := range []struct {
 		name string
 		opts e2etest.Options
@@ -196,6 +193,16 @@ func TestMavenDeployAndResolve(t *testing.T) {
 			deployAndResolve(t, mvn, srv)
 		})
 	}
+}
+
+// requireMvn returns mvn, and checks that Debian's Maven plugins are
+// there.
+func requireMvn(t *testing.T) string {
+	mvn := e2etest.RequireTool(t, "mvn")
+	if _, err := os.Stat(filepath.Join(debianRepo, "org/apache/maven/plugins/maven-deploy-plugin")); err != nil {
+		e2etest.Missing(t, "Debian's Maven plugins are not installed in "+debianRepo+" (make test installs them)")
+	}
+	return mvn
 }
 
 func deployAndResolve(t *testing.T, mvn string, srv *e2etest.Server) {

@@ -3,11 +3,13 @@ package maven
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/smartregistry/smartregistry/core"
 	"github.com/smartregistry/smartregistry/internal/route"
+	"github.com/smartregistry/smartregistry/upstream"
 )
 
 // Config configures the Maven handler. The zero value of every field other
@@ -37,6 +39,11 @@ type Config struct {
 	// background sweep of abandoned temporary uploads; default 10m,
 	// negative disables it.
 	UploadCleanupInterval time.Duration
+	// Upstream is the cache policy of artifacts fetched from the upstreams
+	// that core.Deps.Upstream names (see upstream.go and package
+	// upstream): MetadataTTL for maven-metadata.xml, Merge to list the
+	// upstream's versions of an artifact held locally too.
+	Upstream upstream.Policy
 }
 
 const (
@@ -62,6 +69,8 @@ type Handler struct {
 	sweeper *core.Sweeper
 	// now is the clock: upload times, SNAPSHOT ages; tests replace it.
 	now func() time.Time
+	// up fetches what the upstreams hold; nil when none are configured.
+	up *upstream.Client
 }
 
 // routeFunc serves one route with the wildcard values of its pattern.
@@ -96,6 +105,10 @@ func New(deps core.Deps, cfg Config) (*Handler, error) {
 	}
 	h.sweeper = core.NewSweeper(deps.Storage, uploadsPrefix, cfg.UploadMaxAge, cfg.UploadCleanupInterval, h.log,
 		func() time.Time { return h.now() })
+	var err error
+	if h.up, err = newUpstreamClient(deps, cfg); err != nil {
+		return nil, fmt.Errorf("maven: %w", err)
+	}
 	h.addRoutes()
 	return h, nil
 }
@@ -112,8 +125,15 @@ func (h *Handler) Handle(ctx context.Context, req *core.RequestContext) (*core.R
 	return fn(ctx, req, params)
 }
 
-// Close stops the background sweep of abandoned uploads.
-func (h *Handler) Close(ctx context.Context) error { return h.sweeper.Close(ctx) }
+// Close stops the background sweep of abandoned uploads and the upstream
+// client's background work, waiting for them to end or ctx to be done.
+func (h *Handler) Close(ctx context.Context) error {
+	err := h.sweeper.Close(ctx)
+	if h.up != nil {
+		err = errors.Join(err, h.up.Close(ctx))
+	}
+	return err
+}
 
 // CleanUploads removes the temporary upload objects created and written
 // before before (left behind by a process that crashed mid-deploy) and

@@ -119,6 +119,9 @@ func (h *Handler) cachedRender(ctx context.Context, key string, render func(ctx 
 	return r, nil
 }
 
+// errNoVersions: the artifact document exists but lists no version.
+var errNoVersions = fmt.Errorf("%w: the artifact has no versions", core.ErrNotFound)
+
 // renderArtifact renders artifact-level metadata from the artifact
 // document: its versions in the order they were first deployed.
 func (h *Handler) renderArtifact(ctx context.Context, group, artifact string) (*rendered, error) {
@@ -128,7 +131,7 @@ func (h *Handler) renderArtifact(ctx context.Context, group, artifact string) (*
 			return nil, "", err
 		}
 		if ed.Len() == 0 {
-			return nil, "", fmt.Errorf("%w: %s:%s has no versions", core.ErrNotFound, group, artifact)
+			return nil, "", fmt.Errorf("%w: %s:%s", errNoVersions, group, artifact)
 		}
 		return newRendered(renderArtifactXML(ed), ed.Head.LastUpdated), info.ETag, nil
 	})
@@ -264,16 +267,37 @@ func (h *Handler) renderGroup(ctx context.Context, group string) (*rendered, err
 	})
 }
 
+// localMetadata is the local metadata a directory's maven-metadata.xml
+// is, and who asked for it.
+type localMetadata struct {
+	r *rendered
+	// level, group and artifact say which metadata it is (artifact "*" at
+	// group level).
+	level           Level
+	group, artifact string
+	// principal is the caller, nil when anonymous.
+	principal *core.Principal
+	// local is set when nothing was found but the document of the artifact
+	// the directory would be exists (localArtifact without a second look).
+	local bool
+}
+
 // metadataAt finds the metadata a directory's maven-metadata.xml is: the
 // SNAPSHOT version level when the directory is a SNAPSHOT version with
 // files, else the artifact level when it is an artifact with versions,
 // else the group level when it is a group with plugins. The caller must
 // be allowed to read what it is asked for; a caller whose credentials are
-// wrong is refused even where there is nothing.
-func (h *Handler) metadataAt(ctx context.Context, req *core.RequestContext, dir []string) (*rendered, error) {
+// wrong is refused even where there is nothing. When nothing is found the
+// error is core.ErrNotFound and the result still names the caller.
+func (h *Handler) metadataAt(ctx context.Context, req *core.RequestContext, dir []string) (localMetadata, error) {
 	n := len(dir)
 	ctx = core.WithKind(ctx, core.KindMetadata)
+	p, err := h.identify(ctx, req)
+	if err != nil {
+		return localMetadata{}, err
+	}
 	type candidate struct {
+		level           Level
 		group, artifact string
 		render          func() (*rendered, error)
 	}
@@ -282,7 +306,7 @@ func (h *Handler) metadataAt(ctx context.Context, req *core.RequestContext, dir 
 		g, err := joinGroup(dir[:n-2])
 		c := Coordinates{Group: g, Artifact: dir[n-2], Version: dir[n-1]}
 		if err == nil && c.validate() == nil {
-			cands = append(cands, candidate{c.Group, c.Artifact, func() (*rendered, error) {
+			cands = append(cands, candidate{LevelVersion, c.Group, c.Artifact, func() (*rendered, error) {
 				return h.renderVersion(ctx, c.Group, c.Artifact, c.Version)
 			}})
 		}
@@ -291,31 +315,30 @@ func (h *Handler) metadataAt(ctx context.Context, req *core.RequestContext, dir 
 		g, err := joinGroup(dir[:n-1])
 		a := dir[n-1]
 		if err == nil && ValidateID("artifactId", a) == nil {
-			cands = append(cands, candidate{g, a, func() (*rendered, error) { return h.renderArtifact(ctx, g, a) }})
+			cands = append(cands, candidate{LevelArtifact, g, a, func() (*rendered, error) { return h.renderArtifact(ctx, g, a) }})
 		}
 	}
 	if g, err := joinGroup(dir); err == nil {
-		cands = append(cands, candidate{g, "*", func() (*rendered, error) { return h.renderGroup(ctx, g) }})
+		cands = append(cands, candidate{LevelGroup, g, "*", func() (*rendered, error) { return h.renderGroup(ctx, g) }})
 	}
 	// The first candidate that exists answers; the caller must be allowed
 	// to read it (group metadata: every artifact of the group).
+	local := false
 	for _, c := range cands {
 		r, err := c.render()
 		if errors.Is(err, core.ErrNotFound) {
+			local = local || (c.level == LevelArtifact && errors.Is(err, errNoVersions))
 			continue
 		}
 		if err != nil {
-			return nil, err
+			return localMetadata{}, err
 		}
-		if _, err := h.authorize(ctx, req, c.group, c.artifact, core.ActionRead); err != nil {
-			return nil, err
+		if err := h.deps.Auth.Authorize(ctx, p, ArtifactScope(c.group, c.artifact, core.ActionRead)); err != nil {
+			return localMetadata{}, err
 		}
-		return r, nil
+		return localMetadata{r: r, level: c.level, group: c.group, artifact: c.artifact, principal: p}, nil
 	}
-	if _, err := h.identify(ctx, req); err != nil {
-		return nil, err
-	}
-	return nil, fmt.Errorf("%w: %s/%s", core.ErrNotFound, strings.Join(dir, "/"), MetadataFile)
+	return localMetadata{principal: p, local: local}, fmt.Errorf("%w: %s/%s", core.ErrNotFound, strings.Join(dir, "/"), MetadataFile)
 }
 
 // putMetadata merges an uploaded maven-metadata.xml into the server's own

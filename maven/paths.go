@@ -30,15 +30,28 @@ import (
 //	│   └── <group path>/<artifact>/<version>/
 //	│       └── <object>                    a file exactly as uploaded; <object> is its upload's core.StageID,
 //	│                                       unique to one upload, and the version document names it
-//	└── uploads/
-//	    └── <created>-<random>              an upload in flight, moved into files/ or deleted when its request
-//	                                        ends; <created> is its start (core.StageKey), so that what a crashed
-//	                                        process left behind is swept by age
+//	├── uploads/
+//	│   └── <created>-<random>              an upload in flight, moved into files/ or deleted when its request
+//	│                                       ends; <created> is its start (core.StageKey), so that what a crashed
+//	│                                       process left behind is swept by age; upstream files are staged here
+//	│                                       too while they arrive
+//	└── upstream/                           what proxying fetched (upstream.go), apart from the local artifacts
+//	    ├── meta/<dir>/@metadata            an upstream's maven-metadata.xml of a repository directory, as sent,
+//	    │                                   cached by package upstream with the TTL
+//	    ├── files/<group path>/<artifact>/<version>/<file>@
+//	    │                                   an upstream file, verified against the upstream's checksums, for good
+//	    └── sums/<group path>/<artifact>/<version>/<file>@
+//	                                        JSON fileSums: the four checksums of that cached file, computed from
+//	                                        its bytes when first asked for
+//
+// The "@" that ends upstream keys is in no Maven path segment, so no file
+// name meets a key package upstream puts beside a cached one (<key>.lease).
 const (
-	rootPrefix    = "maven/"
-	metaPrefix    = rootPrefix + "meta/"
-	filesPrefix   = rootPrefix + "files/"
-	uploadsPrefix = rootPrefix + "uploads/"
+	rootPrefix     = "maven/"
+	metaPrefix     = rootPrefix + "meta/"
+	filesPrefix    = rootPrefix + "files/"
+	uploadsPrefix  = rootPrefix + "uploads/"
+	upstreamPrefix = rootPrefix + "upstream/"
 
 	groupDocName    = "@group"
 	artifactDocName = "@artifact"
@@ -72,3 +85,19 @@ func dirPrefix(dir string) string { return metaPrefix + dir }
 
 // uploadKey is the temporary object an upload streams into.
 func uploadKey(now time.Time) string { return core.StageKey(uploadsPrefix, now) }
+
+// upstreamMetaKey is the cached upstream maven-metadata.xml of a repository
+// directory ("com/example/app").
+func upstreamMetaKey(dir string) string { return upstreamPrefix + "meta/" + dir + "/@metadata" }
+
+// upstreamFileKey is a cached upstream file.
+func upstreamFileKey(c Coordinates) string { return upstreamPrefix + "files/" + c.Path() + "@" }
+
+// upstreamFilesPrefix is the prefix of the cached upstream files of an
+// artifact.
+func upstreamFilesPrefix(group, artifact string) string {
+	return upstreamPrefix + "files/" + groupPath(group) + "/" + artifact + "/"
+}
+
+// upstreamSumsKey holds the checksums of a cached upstream file.
+func upstreamSumsKey(c Coordinates) string { return upstreamPrefix + "sums/" + c.Path() + "@" }

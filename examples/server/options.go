@@ -123,6 +123,7 @@ func (o options) registryConfig(log *slog.Logger, out io.Writer) (smartregistry.
 	cfg.Composer.Upstream.MetadataTTL = o.upstreams.ttl
 	cfg.OCI.Upstream.MetadataTTL = o.upstreams.ttl
 	cfg.RubyGems.Upstream.MetadataTTL = o.upstreams.ttl
+	cfg.Maven.Upstream.MetadataTTL = o.upstreams.ttl
 
 	for proto, pc := range map[core.Protocol]*core.ProtocolConfig{
 		core.ProtocolOCI: &cfg.OCI.ProtocolConfig, core.ProtocolNPM: &cfg.NPM.ProtocolConfig,

@@ -1,0 +1,139 @@
+package maven
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/smartregistry/smartregistry/core"
+	"github.com/smartregistry/smartregistry/core/storage/memory"
+	"github.com/smartregistry/smartregistry/core/storage/storagetest"
+)
+
+// Storage hooks see the cache fills with their kinds, group:artifact and
+// version; a hook that refuses the fill (a quota) leaves the download
+// working, uncached.
+func TestProxyCacheFillsGoThroughHooks(t *testing.T) {
+	ctx := t.Context()
+	_, _, up := originWith(t, libFiles())
+	var mu sync.Mutex
+	var seen []string
+	var refuse atomic.Bool
+	refuse.Store(true)
+	hooks := core.StorageHooks{
+		BeforePut: func(_ context.Context, ev core.HookEvent) error {
+			if ev.Kind == core.KindTemporary && refuse.Load() {
+				return fmt.Errorf("%w: quota exceeded", core.ErrTooLarge)
+			}
+			return nil
+		},
+		AfterPut: func(_ context.Context, ev core.HookEvent) {
+			mu.Lock()
+			defer mu.Unlock()
+			seen = append(seen, fmt.Sprintf("%s %s %s", ev.Kind, ev.Package, ev.Version))
+		},
+	}
+	e := newProxyEnvOn(t, memory.New(), hooks, Config{}, up)
+	c := Coordinates{Group: "com.example", Artifact: "lib", Version: "1.0", File: "lib-1.0.jar"}
+	for range 2 { // refused, then allowed
+		for _, p := range []string{upJar, upJar, upJar + ".sha1", "/com/example/lib/maven-metadata.xml"} {
+			if r := e.get(ctx, p); r.status != http.StatusOK {
+				t.Fatalf("%s: %d %s", p, r.status, r.body)
+			}
+		}
+		_, err := e.storage.Stat(ctx, upstreamFileKey(c))
+		if refuse.Load() != errors.Is(err, core.ErrNotFound) {
+			t.Fatalf("refused=%v, cached: %v", refuse.Load(), err)
+		}
+		refuse.Store(false)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	joined := strings.Join(seen, "\n")
+	for _, want := range []string{"metadata com.example:lib \n", "artifact com.example:lib 1.0", "metadata com.example:lib 1.0"} {
+		if !strings.Contains(joined+"\n", want) {
+			t.Fatalf("hooks saw:\n%s\nwant %q", joined, want)
+		}
+	}
+}
+
+// Lost answers to the cache writes (metadata, the file's move into
+// place, its checksums) never fail a download nor leave a half-written
+// cache entry; what a crash leaves in the middle of a fill (a staged
+// file) is swept like an abandoned deploy.
+func TestProxyCrashStates(t *testing.T) {
+	ctx := t.Context()
+	_, _, up := originWith(t, libFiles())
+	var lose atomic.Bool
+	lose.Store(true)
+	backend := &storagetest.LostAnswers{Backend: memory.New(), Lose: func(key string) bool {
+		return lose.Load() && strings.HasPrefix(key, upstreamPrefix)
+	}}
+	e := newProxyEnvOn(t, backend, core.StorageHooks{}, Config{}, up)
+	for range 2 { // answers lost, then not
+		for _, p := range []string{"/com/example/lib/maven-metadata.xml", upJar, upJar, upJar + ".sha1", upJar + ".sha1"} {
+			if r := e.get(ctx, p); r.status != http.StatusOK {
+				t.Fatalf("%s: %d %s", p, r.status, r.body)
+			}
+		}
+		lose.Store(false)
+	}
+	c := Coordinates{Group: "com.example", Artifact: "lib", Version: "1.0", File: "lib-1.0.jar"}
+	rc, _, err := e.storage.Get(ctx, upstreamFileKey(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(rc)
+	rc.Close()
+	if string(got) != "lib jar 1.0" {
+		t.Fatalf("the cached jar differs: %q", got)
+	}
+	staged := uploadKey(time.Now().Add(-2 * time.Hour))
+	if _, err := e.storage.Put(ctx, staged, bytes.NewReader(got[:3]), 3, core.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := e.h.CleanUploads(ctx, time.Now().Add(time.Minute)); err != nil || n != 1 {
+		t.Fatalf("sweep: %d, %v", n, err)
+	}
+}
+
+// Two replicas on one storage, 20 concurrent downloads of one proxied jar
+// and its .sha1: all get the right bytes, and the jar is cached whole.
+func TestProxyConcurrentMisses(t *testing.T) {
+	ctx := t.Context()
+	jar := strings.Repeat("popular jar ", 5000)
+	_, _, up := originWith(t, map[string]string{upJar: jar})
+	backend := memory.New()
+	replicas := []*testEnv{newProxyEnvOn(t, backend, core.StorageHooks{}, Config{}, up),
+		newProxyEnvOn(t, backend, core.StorageHooks{}, Config{}, up)}
+	var wg sync.WaitGroup
+	errs := make(chan error, 20)
+	for i := range 20 {
+		p, want := upJar, jar
+		if i%4 == 3 {
+			p, want = upJar+".sha1", sha1Hex(jar)
+		}
+		wg.Go(func() {
+			if r := replicas[i%2].get(ctx, p); r.status != http.StatusOK || r.body != want {
+				errs <- fmt.Errorf("GET %d %s: %d, %d bytes", i, p, r.status, len(r.body))
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	c := Coordinates{Group: "com.example", Artifact: "lib", Version: "1.0", File: "lib-1.0.jar"}
+	if info, err := replicas[0].storage.Stat(ctx, upstreamFileKey(c)); err != nil || info.Size != int64(len(jar)) {
+		t.Fatalf("cached jar: %+v %v", info, err)
+	}
+}
