@@ -26,6 +26,7 @@
 //	                              ("#@acme/*"), "!" excludes ("#!@acme/*")
 //	SMARTREGISTRY_UPSTREAM_TTL    how long fetched metadata is served before the upstream is asked again
 //	                              (default 5m)
+//	SMARTREGISTRY_UPSTREAM_MERGE  "true": a package held here also shows the upstream's versions (Policy.Merge)
 //
 // It serves GET /healthz (with the upstreams' circuit breakers), logs each request, and on SIGINT or SIGTERM stops
 // accepting connections and finishes the requests in flight.

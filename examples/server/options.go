@@ -15,6 +15,7 @@ import (
 	"github.com/smartregistry/smartregistry/core"
 	"github.com/smartregistry/smartregistry/core/storage/filesystem"
 	"github.com/smartregistry/smartregistry/core/storage/s3"
+	"github.com/smartregistry/smartregistry/upstream"
 )
 
 // options are the server's settings after flags and environment.
@@ -117,13 +118,10 @@ func (o options) registryConfig(log *slog.Logger, out io.Writer) (smartregistry.
 	} else if static != nil {
 		cfg.Upstream = static
 	}
-	cfg.NPM.Upstream.MetadataTTL = o.upstreams.ttl
-	cfg.PyPI.Upstream.MetadataTTL = o.upstreams.ttl
-	cfg.Cargo.Upstream.MetadataTTL = o.upstreams.ttl
-	cfg.Composer.Upstream.MetadataTTL = o.upstreams.ttl
-	cfg.OCI.Upstream.MetadataTTL = o.upstreams.ttl
-	cfg.RubyGems.Upstream.MetadataTTL = o.upstreams.ttl
-	cfg.Maven.Upstream.MetadataTTL = o.upstreams.ttl
+	for _, p := range []*upstream.Policy{&cfg.NPM.Upstream, &cfg.PyPI.Upstream, &cfg.Cargo.Upstream,
+		&cfg.Composer.Upstream, &cfg.OCI.Upstream, &cfg.RubyGems.Upstream, &cfg.Maven.Upstream} {
+		*p = o.upstreams.policy
+	}
 
 	for proto, pc := range map[core.Protocol]*core.ProtocolConfig{
 		core.ProtocolOCI: &cfg.OCI.ProtocolConfig, core.ProtocolNPM: &cfg.NPM.ProtocolConfig,

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -20,11 +21,13 @@ var upstreamProtocols = map[string]core.Protocol{
 // upstreamOptions are the upstreams and cache policy from the environment.
 type upstreamOptions struct {
 	byProtocol map[core.Protocol][]core.Upstream
-	ttl        time.Duration
+	// policy is every protocol's cache policy: its MetadataTTL and Merge.
+	policy upstream.Policy
 }
 
 // parseUpstreams reads SMARTREGISTRY_UPSTREAM_<PROTOCOL> (a comma-separated
-// list of URLs, first choice first) and SMARTREGISTRY_UPSTREAM_TTL.
+// list of URLs, first choice first), SMARTREGISTRY_UPSTREAM_TTL and
+// SMARTREGISTRY_UPSTREAM_MERGE.
 //
 // Each URL is what that protocol's client would be pointed at. Credentials
 // go in the URL: "https://user:secret@host/path" is sent as HTTP Basic,
@@ -54,7 +57,14 @@ func parseUpstreams(getenv func(string) string) (upstreamOptions, error) {
 		if err != nil || d <= 0 {
 			return o, fmt.Errorf("SMARTREGISTRY_UPSTREAM_TTL: %q is not a positive duration such as 5m", v)
 		}
-		o.ttl = d
+		o.policy.MetadataTTL = d
+	}
+	if v := getenv("SMARTREGISTRY_UPSTREAM_MERGE"); v != "" {
+		merge, err := strconv.ParseBool(v)
+		if err != nil {
+			return o, fmt.Errorf("SMARTREGISTRY_UPSTREAM_MERGE: %q is not true or false", v)
+		}
+		o.policy.Merge = merge
 	}
 	return o, nil
 }

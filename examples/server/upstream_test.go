@@ -10,9 +10,10 @@ import (
 
 func TestParseUpstreams(t *testing.T) {
 	env := map[string]string{
-		"SMARTREGISTRY_UPSTREAM_NPM":  "https://:tok@npm.acme.internal/npm/#@acme/*, https://registry.npmjs.org#!@acme/*;!@internal/*",
-		"SMARTREGISTRY_UPSTREAM_PYPI": "https://user:secret@pypi.example/base",
-		"SMARTREGISTRY_UPSTREAM_TTL":  "90s",
+		"SMARTREGISTRY_UPSTREAM_NPM":   "https://:tok@npm.acme.internal/npm/#@acme/*, https://registry.npmjs.org#!@acme/*;!@internal/*",
+		"SMARTREGISTRY_UPSTREAM_PYPI":  "https://user:secret@pypi.example/base",
+		"SMARTREGISTRY_UPSTREAM_TTL":   "90s",
+		"SMARTREGISTRY_UPSTREAM_MERGE": "true",
 	}
 	o, err := parseUpstreams(func(k string) string { return env[k] })
 	if err != nil {
@@ -25,12 +26,13 @@ func TestParseUpstreams(t *testing.T) {
 		},
 		core.ProtocolPyPI: {{Name: "pypi-1", URL: "https://pypi.example/base", Username: "user", Password: "secret"}},
 	}
-	if !reflect.DeepEqual(o.byProtocol, want) || o.ttl != 90*time.Second {
-		t.Fatalf("got %+v ttl %v", o.byProtocol, o.ttl)
+	if !reflect.DeepEqual(o.byProtocol, want) || o.policy.MetadataTTL != 90*time.Second || !o.policy.Merge {
+		t.Fatalf("got %+v policy %+v", o.byProtocol, o.policy)
 	}
 	for name, v := range map[string]string{
-		"SMARTREGISTRY_UPSTREAM_OCI": "ftp://x",
-		"SMARTREGISTRY_UPSTREAM_TTL": "soon",
+		"SMARTREGISTRY_UPSTREAM_OCI":   "ftp://x",
+		"SMARTREGISTRY_UPSTREAM_TTL":   "soon",
+		"SMARTREGISTRY_UPSTREAM_MERGE": "perhaps",
 	} {
 		if _, err := parseUpstreams(func(k string) string {
 			if k == name {
