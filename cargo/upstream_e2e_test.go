@@ -7,13 +7,13 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/smartregistry/smartregistry/internal/e2etest"
+	"github.com/smartregistry/smartregistry/internal/handlertest"
 )
 
 // TestE2ECargoUpstream: cargo builds, through our example server, crates
@@ -155,12 +155,7 @@ func brokenUpstream(name string, crate []byte, cut *atomic.Bool, dlHits *atomic.
 			w.Write(append(line, '\n'))
 		case "/cargo/dl/" + name + "-1.0.0.crate":
 			dlHits.Add(1)
-			w.Header().Set("Content-Length", strconv.Itoa(len(crate)))
-			if cut.Load() {
-				w.Write(crate[:len(crate)/2])
-				panic(http.ErrAbortHandler)
-			}
-			w.Write(crate)
+			handlertest.WriteBody(w, crate, cut.Load())
 		default:
 			http.NotFound(w, r)
 		}

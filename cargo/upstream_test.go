@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/smartregistry/smartregistry/core"
 	"github.com/smartregistry/smartregistry/core/storage/memory"
+	"github.com/smartregistry/smartregistry/internal/handlertest"
 	"github.com/smartregistry/smartregistry/upstream"
 )
 
@@ -247,40 +247,6 @@ func TestProxyMergesLocalAndUpstreamVersions(t *testing.T) {
 	}
 }
 
-// lyingUpstream forwards to inner but answers downloads with bad bodies:
-// "short" claims the whole length and breaks off halfway, "wrong" sends
-// other bytes of the same length.
-func lyingUpstream(t *testing.T, inner *httptest.Server, mode string, asked *atomic.Int32) *httptest.Server {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		req, _ := http.NewRequest(http.MethodGet, inner.URL+r.URL.RequestURI(), nil)
-		req.Header.Set("Authorization", r.Header.Get("Authorization"))
-		req.Host = r.Host // config.json's dl names the liar
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		defer resp.Body.Close()
-		body, _ := io.ReadAll(resp.Body)
-		if !strings.HasSuffix(r.URL.Path, "/download") {
-			w.WriteHeader(resp.StatusCode)
-			w.Write(body)
-			return
-		}
-		asked.Add(1)
-		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-		switch mode {
-		case "short":
-			w.Write(body[:len(body)/2])
-			panic(http.ErrAbortHandler)
-		default:
-			w.Write(bytes.Repeat([]byte("x"), len(body)))
-		}
-	}))
-	t.Cleanup(srv.Close)
-	return srv
-}
-
 // A truncated or mismatching upstream .crate fails the download and is
 // never cached.
 func TestProxyRefusesBadCrates(t *testing.T) {
@@ -290,7 +256,7 @@ func TestProxyRefusesBadCrates(t *testing.T) {
 			c := testCrate{name: "liar", vers: "1.0.0", payload: 20_000}
 			_, inner, _ := originWith(t, c)
 			var asked atomic.Int32
-			liar := lyingUpstream(t, inner, mode, &asked)
+			liar := handlertest.LyingUpstream(t, inner, mode, func(p string) bool { return strings.HasSuffix(p, "/download") }, &asked)
 			e := newProxyEnv(t, Config{}, core.Upstream{Name: "liar", URL: liar.URL + "/cargo", Token: adminToken})
 			for range 2 {
 				status, body, err := e.tryDownload(ctx, "/api/v1/crates/liar/1.0.0/download")

@@ -8,13 +8,13 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/smartregistry/smartregistry/internal/e2etest"
+	"github.com/smartregistry/smartregistry/internal/handlertest"
 )
 
 // TestE2EComposerUpstream: composer installs through our example server
@@ -146,12 +146,7 @@ func brokenComposerUpstream(name string, zip []byte, cut *atomic.Bool) http.Hand
 				`"autoload":{"psr-4":{"X\\":"src/"}},"dist":{"type":"zip","url":%q,"reference":"ref1","shasum":%q}}]}}`,
 				name, name, base+"/zips/pkg.zip", hex.EncodeToString(sum[:]))
 		case "/zips/pkg.zip":
-			w.Header().Set("Content-Length", strconv.Itoa(len(zip)))
-			if cut.Load() {
-				w.Write(zip[:len(zip)/2])
-				panic(http.ErrAbortHandler)
-			}
-			w.Write(zip)
+			handlertest.WriteBody(w, zip, cut.Load())
 		default:
 			http.NotFound(w, r)
 		}

@@ -8,13 +8,13 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/smartregistry/smartregistry/internal/e2etest"
+	"github.com/smartregistry/smartregistry/internal/handlertest"
 )
 
 // TestE2EMavenUpstream: mvn builds, through our example server, projects
@@ -170,14 +170,10 @@ func brokenUpstream(t *testing.T, group string, cut *atomic.Bool, jarHits *atomi
 			http.NotFound(w, r)
 			return
 		}
-		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-		if strings.HasSuffix(r.URL.Path, ".jar") {
+		jar := strings.HasSuffix(r.URL.Path, ".jar")
+		if jar {
 			jarHits.Add(1)
-			if cut.Load() {
-				w.Write(body[:len(body)/2])
-				panic(http.ErrAbortHandler)
-			}
 		}
-		w.Write(body)
+		handlertest.WriteBody(w, body, jar && cut.Load())
 	}
 }

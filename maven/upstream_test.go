@@ -1,7 +1,6 @@
 package maven
 
 import (
-	"bytes"
 	"context"
 	"crypto/md5"
 	"crypto/sha256"
@@ -221,39 +220,6 @@ func TestMergeMetadata(t *testing.T) {
 	}
 }
 
-// lyingUpstream forwards to inner but answers jar requests with bad
-// bodies: "short" claims the whole length and breaks off halfway, "wrong"
-// sends other bytes of the same length.
-func lyingUpstream(t *testing.T, inner *httptest.Server, mode string, asked *atomic.Int32) *httptest.Server {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		req, _ := http.NewRequest(http.MethodGet, inner.URL+r.URL.RequestURI(), nil)
-		req.Header.Set("Authorization", r.Header.Get("Authorization"))
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		defer resp.Body.Close()
-		body, _ := io.ReadAll(resp.Body)
-		if !strings.HasSuffix(r.URL.Path, ".jar") {
-			w.WriteHeader(resp.StatusCode)
-			w.Write(body)
-			return
-		}
-		asked.Add(1)
-		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-		switch mode {
-		case "short":
-			w.Write(body[:len(body)/2])
-			panic(http.ErrAbortHandler)
-		default:
-			w.Write(bytes.Repeat([]byte("x"), len(body)))
-		}
-	}))
-	t.Cleanup(srv.Close)
-	return srv
-}
-
 // A truncated or mismatching upstream jar fails the download and is never
 // cached; nor are checksums of it.
 func TestProxyRefusesBadFiles(t *testing.T) {
@@ -263,7 +229,7 @@ func TestProxyRefusesBadFiles(t *testing.T) {
 			big := strings.Repeat("jar bytes ", 5000)
 			_, inner, _ := originWith(t, map[string]string{upJar: big})
 			var asked atomic.Int32
-			liar := lyingUpstream(t, inner, mode, &asked)
+			liar := handlertest.LyingUpstream(t, inner, mode, func(p string) bool { return strings.HasSuffix(p, ".jar") }, &asked)
 			e := newProxyEnv(t, Config{}, core.Upstream{Name: "liar", URL: liar.URL, Token: adminToken})
 			for _, p := range []string{upJar, upJar, upJar + ".sha1"} {
 				req := handlertest.Request(t, http.MethodGet, p, nil, "http://registry.test/maven")

@@ -10,13 +10,13 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/smartregistry/smartregistry/internal/e2etest"
+	"github.com/smartregistry/smartregistry/internal/handlertest"
 )
 
 // TestE2ENpmUpstream: the npm CLI installs through our example server
@@ -131,12 +131,7 @@ func brokenUpstream(name string, tgz []byte, cut *atomic.Bool) http.HandlerFunc 
 						"shasum": hex.EncodeToString(sha[:]), "integrity": "sha512-" + base64.StdEncoding.EncodeToString(sri[:])}}}}
 			json.NewEncoder(w).Encode(doc)
 		case "/" + name + "/-/" + pathBase(name) + "-1.0.0.tgz":
-			w.Header().Set("Content-Length", strconv.Itoa(len(tgz)))
-			if cut.Load() {
-				w.Write(tgz[:len(tgz)/2])
-				panic(http.ErrAbortHandler)
-			}
-			w.Write(tgz)
+			handlertest.WriteBody(w, tgz, cut.Load())
 		default:
 			http.NotFound(w, r)
 		}

@@ -11,13 +11,13 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/smartregistry/smartregistry/internal/e2etest"
+	"github.com/smartregistry/smartregistry/internal/handlertest"
 	"github.com/smartregistry/smartregistry/oci"
 )
 
@@ -217,15 +217,11 @@ func (b *brokenUpstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			http.NotFound(w, r)
 			return
 		}
-		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-		if strings.HasSuffix(rest, b.layerHex) {
+		layer := strings.HasSuffix(rest, b.layerHex)
+		if layer {
 			b.layerHits.Add(1)
-			if b.cut.Load() {
-				w.Write(body[:len(body)/2])
-				panic(http.ErrAbortHandler)
-			}
 		}
-		w.Write(body)
+		handlertest.WriteBody(w, body, layer && b.cut.Load())
 	default:
 		http.NotFound(w, r)
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/smartregistry/smartregistry/core"
 	"github.com/smartregistry/smartregistry/core/storage/memory"
+	"github.com/smartregistry/smartregistry/internal/handlertest"
 	"github.com/smartregistry/smartregistry/upstream"
 )
 
@@ -215,15 +216,10 @@ func cutUpstream(t *testing.T, blob []byte, cut *bool, mu *sync.Mutex) *httptest
 			http.NotFound(w, r)
 			return
 		}
-		w.Header().Set("Content-Length", strconv.Itoa(len(blob)))
 		mu.Lock()
 		c := *cut
 		mu.Unlock()
-		if c {
-			w.Write(blob[:len(blob)/2])
-			panic(http.ErrAbortHandler)
-		}
-		w.Write(blob)
+		handlertest.WriteBody(w, blob, c)
 	}))
 	t.Cleanup(srv.Close)
 	return srv

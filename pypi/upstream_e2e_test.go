@@ -6,13 +6,13 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/smartregistry/smartregistry/internal/e2etest"
+	"github.com/smartregistry/smartregistry/internal/handlertest"
 )
 
 // TestE2EPipUpstream: pip installs through our example server projects
@@ -138,12 +138,7 @@ func brokenPyPI(d dist, wheel []byte, cut *atomic.Bool) http.HandlerFunc {
 				"name": NormalizeName(d.name), "files": []any{map[string]any{"filename": d.wheelName(),
 					"url": "../../files/" + d.wheelName(), "hashes": map[string]string{"sha256": sha256Hex(wheel)}}}})
 		case "/files/" + d.wheelName():
-			w.Header().Set("Content-Length", strconv.Itoa(len(wheel)))
-			if cut.Load() {
-				w.Write(wheel[:len(wheel)/2])
-				panic(http.ErrAbortHandler)
-			}
-			w.Write(wheel)
+			handlertest.WriteBody(w, wheel, cut.Load())
 		default:
 			http.NotFound(w, r)
 		}

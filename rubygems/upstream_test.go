@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -165,39 +164,6 @@ func TestProxyLocalGemShadowsUpstream(t *testing.T) {
 	}
 }
 
-// lyingUpstream forwards to inner but answers .gem downloads with bad
-// bodies: "short" claims the whole length and breaks off halfway, "wrong"
-// sends other bytes of the same length.
-func lyingUpstream(t *testing.T, inner *httptest.Server, mode string, asked *atomic.Int32) *httptest.Server {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		req, _ := http.NewRequest(http.MethodGet, inner.URL+r.URL.RequestURI(), nil)
-		req.Header.Set("Authorization", r.Header.Get("Authorization"))
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		defer resp.Body.Close()
-		body, _ := io.ReadAll(resp.Body)
-		if !strings.HasPrefix(r.URL.Path, "/gems/") {
-			w.WriteHeader(resp.StatusCode)
-			w.Write(body)
-			return
-		}
-		asked.Add(1)
-		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-		switch mode {
-		case "short":
-			w.Write(body[:len(body)/2])
-			panic(http.ErrAbortHandler)
-		default:
-			w.Write(bytes.Repeat([]byte("x"), len(body)))
-		}
-	}))
-	t.Cleanup(srv.Close)
-	return srv
-}
-
 // tryGet GETs path as the admin, returning a failed read of the body as
 // err.
 func (e *testEnv) tryGet(ctx context.Context, path string) (int, []byte, error) {
@@ -223,7 +189,7 @@ func TestProxyRefusesBadGems(t *testing.T) {
 			g := fixture{name: "liar", version: "1.0.0"}
 			_, inner, _ := originWith(t, g)
 			var asked atomic.Int32
-			liar := lyingUpstream(t, inner, mode, &asked)
+			liar := handlertest.LyingUpstream(t, inner, mode, func(p string) bool { return strings.HasPrefix(p, "/gems/") }, &asked)
 			e := newProxyEnv(t, Config{}, core.Upstream{Name: "liar", URL: liar.URL, Token: adminToken})
 			for range 2 {
 				status, body, err := e.tryGet(ctx, "/gems/liar-1.0.0.gem")
