@@ -57,10 +57,7 @@ func newProxyEnv(t testing.TB, cfg Config, ups ...core.Upstream) *testEnv {
 func newProxyEnvOn(t testing.TB, backend core.Backend, hooks core.StorageHooks, cfg Config, ups ...core.Upstream) *testEnv {
 	t.Helper()
 	e := newTestEnvOn(t, backend, false, hooks)
-	prov, err := upstream.NewStatic(map[core.Protocol][]core.Upstream{core.ProtocolCargo: ups})
-	if err != nil {
-		t.Fatal(err)
-	}
+	prov := handlertest.Upstreams(t, core.ProtocolCargo, ups...)
 	h, err := New(core.Deps{Storage: e.storage, Auth: e.h.deps.Auth, Upstream: prov,
 		Logger: slog.New(slog.DiscardHandler)}, cfg)
 	if err != nil {
@@ -311,17 +308,8 @@ func TestProxyTTLAndStale(t *testing.T) {
 
 // mustClientAt is the handler's upstream client with a clock.
 func mustClientAt(t *testing.T, e *testEnv, up core.Upstream, now *time.Time) *upstream.Client {
-	prov, err := upstream.NewStatic(map[core.Protocol][]core.Upstream{core.ProtocolCargo: {up}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := upstream.New(upstream.Config{Protocol: core.ProtocolCargo, Provider: prov, Storage: e.storage,
-		Policy: e.h.cfg.Upstream, Logger: slog.New(slog.DiscardHandler), Now: func() time.Time { return *now }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Close(context.Background()) })
-	return c
+	return handlertest.UpstreamClient(t, upstream.Config{Protocol: core.ProtocolCargo, Storage: e.storage,
+		Provider: handlertest.Upstreams(t, core.ProtocolCargo, up), Policy: e.h.cfg.Upstream, Now: func() time.Time { return *now }})
 }
 
 // Scope rules send two names to two upstreams; a name is never asked of

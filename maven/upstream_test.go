@@ -1,13 +1,11 @@
 package maven
 
 import (
-	"context"
 	"crypto/md5"
 	"crypto/sha256"
 	"crypto/sha512"
 	"errors"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -33,10 +31,7 @@ func newProxyEnv(t testing.TB, cfg Config, ups ...core.Upstream) *testEnv {
 func newProxyEnvOn(t testing.TB, backend core.Backend, hooks core.StorageHooks, cfg Config, ups ...core.Upstream) *testEnv {
 	t.Helper()
 	e := newTestEnvOn(t, backend, cfg, hooks)
-	prov, err := upstream.NewStatic(map[core.Protocol][]core.Upstream{core.ProtocolMaven: ups})
-	if err != nil {
-		t.Fatal(err)
-	}
+	prov := handlertest.Upstreams(t, core.ProtocolMaven, ups...)
 	deps := e.h.deps
 	deps.Upstream = prov
 	h, err := New(deps, cfg)
@@ -256,17 +251,8 @@ func TestProxyRefusesBadFiles(t *testing.T) {
 
 // mustClientAt is the handler's upstream client with a clock.
 func mustClientAt(t *testing.T, e *testEnv, up core.Upstream, now *time.Time) *upstream.Client {
-	prov, err := upstream.NewStatic(map[core.Protocol][]core.Upstream{core.ProtocolMaven: {up}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := upstream.New(upstream.Config{Protocol: core.ProtocolMaven, Provider: prov, Storage: e.storage,
-		Policy: e.h.cfg.Upstream, Logger: slog.New(slog.DiscardHandler), Now: func() time.Time { return *now }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Close(context.Background()) })
-	return c
+	return handlertest.UpstreamClient(t, upstream.Config{Protocol: core.ProtocolMaven, Storage: e.storage,
+		Provider: handlertest.Upstreams(t, core.ProtocolMaven, up), Policy: e.h.cfg.Upstream, Now: func() time.Time { return *now }})
 }
 
 // Past the TTL a newer upstream version and SNAPSHOT build show; with the

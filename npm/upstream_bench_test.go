@@ -26,7 +26,7 @@ func BenchmarkUpstreamPackumentCached(b *testing.B) {
 	}
 	local := newTestEnv(b, fs())
 	seedPackument(ctx, b, local, "many", 500)
-	proxy := newProxyEnvOn(b, fs(), Config{}, core.Upstream{Name: "origin", URL: serveEnv(b, local).URL, Token: adminToken})
+	proxy := newProxyEnvOn(b, fs(), core.StorageHooks{}, Config{}, core.Upstream{Name: "origin", URL: serveEnv(b, local).URL, Token: adminToken})
 	header := http.Header{"Accept": {abbreviatedType}, "Authorization": {"Bearer " + adminToken}}
 	get := func(e *testEnv) {
 		req := &core.RequestContext{Method: http.MethodGet, Path: "/many", Header: header, Body: http.NoBody,

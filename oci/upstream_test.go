@@ -58,10 +58,7 @@ func newProxyServer(t testing.TB, st *core.Storage, cfg Config, ups ...core.Upst
 	if st == nil {
 		st = core.NewStorage(memory.New(), core.StorageHooks{})
 	}
-	prov, err := upstream.NewStatic(map[core.Protocol][]core.Upstream{core.ProtocolOCI: ups})
-	if err != nil {
-		t.Fatal(err)
-	}
+	prov := handlertest.Upstreams(t, core.ProtocolOCI, ups...)
 	cfg.Enabled = true
 	h, err := New(core.Deps{Storage: st, Auth: testAuth(t), Upstream: prov, Logger: slog.New(slog.DiscardHandler)}, cfg)
 	if err != nil {

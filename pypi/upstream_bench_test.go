@@ -1,9 +1,7 @@
 package pypi
 
 import (
-	"context"
 	"io"
-	"log/slog"
 	"net/http"
 	"strconv"
 	"testing"
@@ -11,7 +9,6 @@ import (
 	"github.com/smartregistry/smartregistry/core"
 	"github.com/smartregistry/smartregistry/core/storage/filesystem"
 	"github.com/smartregistry/smartregistry/internal/handlertest"
-	"github.com/smartregistry/smartregistry/upstream"
 )
 
 // BenchmarkUpstreamPageCached compares GET of the JSON simple page of a
@@ -34,18 +31,8 @@ func BenchmarkUpstreamPageCached(b *testing.B) {
 	}
 	srv := local.serve()
 	b.Cleanup(srv.Close)
-	proxy := newTestEnvOn(b, fs(), false)
-	prov, err := upstream.NewStatic(map[core.Protocol][]core.Upstream{core.ProtocolPyPI: {
-		{Name: "origin", URL: srv.URL, Username: "__token__", Password: adminToken}}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	h, err := New(core.Deps{Storage: proxy.storage, Auth: proxy.h.deps.Auth, Upstream: prov, Logger: slog.New(slog.DiscardHandler)}, Config{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = h.Close(context.Background()) })
-	proxy.h = h
+	proxy := newProxyEnvOn(b, fs(), core.StorageHooks{}, Config{},
+		core.Upstream{Name: "origin", URL: srv.URL, Username: "__token__", Password: adminToken})
 	header := http.Header{"Accept": {pipAccept}, "Authorization": {basicAuth("__token__", adminToken)}}
 	get := func(e *testEnv) {
 		req := &core.RequestContext{Method: http.MethodGet, Path: "/simple/many/", Header: header, Body: http.NoBody,

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -19,10 +20,37 @@ import (
 	"github.com/smartregistry/smartregistry/core/storage/filesystem"
 	"github.com/smartregistry/smartregistry/core/storage/memory"
 	"github.com/smartregistry/smartregistry/core/storage/storagetest"
+	"github.com/smartregistry/smartregistry/upstream"
 )
 
 // Helpers for the tests of a protocol's upstream.go: fake upstreams that
 // break, storage that loses answers or refuses cache fills.
+
+// Upstreams returns a provider (upstream.Static) that names ups, first
+// choice first, for every package of protocol p.
+func Upstreams(t testing.TB, p core.Protocol, ups ...core.Upstream) core.UpstreamProvider {
+	t.Helper()
+	prov, err := upstream.NewStatic(map[core.Protocol][]core.Upstream{p: ups})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return prov
+}
+
+// UpstreamClient returns upstream.New(cfg), with a logger that discards
+// unless cfg has one, closed when the test ends.
+func UpstreamClient(t testing.TB, cfg upstream.Config) *upstream.Client {
+	t.Helper()
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	c, err := upstream.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close(context.Background()) })
+	return c
+}
 
 // WriteBody answers with body and its Content-Length; when cut, it sends
 // the first half only and breaks the connection off (it panics with
