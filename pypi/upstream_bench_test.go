@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/smartregistry/smartregistry/core"
-	"github.com/smartregistry/smartregistry/core/storage/filesystem"
 	"github.com/smartregistry/smartregistry/internal/handlertest"
 )
 
@@ -18,20 +17,13 @@ import (
 // each rate and cached/local.
 func BenchmarkUpstreamPageCached(b *testing.B) {
 	ctx := b.Context()
-	fs := func() core.Backend {
-		be, err := filesystem.New(b.TempDir())
-		if err != nil {
-			b.Fatal(err)
-		}
-		return be
-	}
-	local := newTestEnvOn(b, fs(), false)
+	local := newTestEnvOn(b, handlertest.Filesystem(b), false)
 	for i := range 100 {
 		local.mustUpload(ctx, dist{name: "many", version: "1." + strconv.Itoa(i)})
 	}
 	srv := local.serve()
 	b.Cleanup(srv.Close)
-	proxy := newProxyEnvOn(b, fs(), core.StorageHooks{}, Config{},
+	proxy := newProxyEnvOn(b, handlertest.Filesystem(b), core.StorageHooks{}, Config{},
 		core.Upstream{Name: "origin", URL: srv.URL, Username: "__token__", Password: adminToken})
 	header := http.Header{"Accept": {pipAccept}, "Authorization": {basicAuth("__token__", adminToken)}}
 	get := func(e *testEnv) {
