@@ -24,10 +24,7 @@ import (
 func TestE2EMavenUpstream(t *testing.T) { mavenUpstreamScenario(t, e2etest.Options{}) }
 
 // TestE2EMavenUpstreamS3 is the same with our server's cache on MinIO.
-func TestE2EMavenUpstreamS3(t *testing.T) {
-	e2etest.S3Env(t)
-	mavenUpstreamScenario(t, e2etest.Options{S3: true})
-}
+func TestE2EMavenUpstreamS3(t *testing.T) { mavenUpstreamScenario(t, e2etest.OnS3(t)) }
 
 func mavenUpstreamScenario(t *testing.T, opts e2etest.Options) {
 	mvn := requireMvn(t)
@@ -62,13 +59,10 @@ func mavenUpstreamScenario(t *testing.T, opts e2etest.Options) {
 	t.Cleanup(brokenSrv.Close)
 
 	const ttl = 2 * time.Second
-	opts.Env = append(opts.Env,
-		"SMARTREGISTRY_UPSTREAM_MAVEN="+strings.Join([]string{
-			"http://:" + private.Token + "@" + private.Host + "/maven#com.acme*",
-			"http://" + public.AdminUser + ":" + public.AdminPassword + "@" + public.Host + "/maven#!com.acme*;!com.broken*",
-			brokenSrv.URL + "/maven#com.broken*",
-		}, ","),
-		"SMARTREGISTRY_UPSTREAM_TTL="+ttl.String())
+	opts.Env = append(opts.Env, e2etest.UpstreamEnv("MAVEN", ttl,
+		private.TokenUpstream("", "/maven", "com.acme*"),
+		public.BasicUpstream("/maven", "!com.acme*;!com.broken*"),
+		brokenSrv.URL+"/maven#com.broken*")...)
 	ours := e2etest.StartServer(t, opts)
 	repo := ours.URL + "/maven"
 

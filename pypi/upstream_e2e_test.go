@@ -21,10 +21,7 @@ import (
 func TestE2EPipUpstream(t *testing.T) { pipUpstreamScenario(t, e2etest.Options{}) }
 
 // TestE2EPipUpstreamS3 is the same with our server's cache on MinIO.
-func TestE2EPipUpstreamS3(t *testing.T) {
-	e2etest.S3Env(t)
-	pipUpstreamScenario(t, e2etest.Options{S3: true})
-}
+func TestE2EPipUpstreamS3(t *testing.T) { pipUpstreamScenario(t, e2etest.OnS3(t)) }
 
 func pipUpstreamScenario(t *testing.T, opts e2etest.Options) {
 	twine := e2etest.RequireTool(t, "twine")
@@ -61,13 +58,10 @@ func pipUpstreamScenario(t *testing.T, opts e2etest.Options) {
 	t.Cleanup(broken.Close)
 
 	const ttl = 2 * time.Second
-	opts.Env = append(opts.Env,
-		"SMARTREGISTRY_UPSTREAM_PYPI="+strings.Join([]string{
-			"http://__token__:" + private.Token + "@" + private.Host + "/pypi#team-*",
-			"http://" + public.AdminUser + ":" + public.AdminPassword + "@" + public.Host + "/pypi#!team-*;!broken-*",
-			broken.URL + "#broken-*",
-		}, ","),
-		"SMARTREGISTRY_UPSTREAM_TTL="+ttl.String())
+	opts.Env = append(opts.Env, e2etest.UpstreamEnv("PYPI", ttl,
+		private.TokenUpstream("__token__", "/pypi", "team-*"),
+		public.BasicUpstream("/pypi", "!team-*;!broken-*"),
+		broken.URL+"#broken-*")...)
 	ours := e2etest.StartServer(t, opts)
 	index := "http://__token__:" + ours.Token + "@" + ours.Host + "/pypi/simple/"
 	pip := newPip(t, work, "current", python, index)
