@@ -140,15 +140,7 @@ func TestProxyServesUpstreamCrates(t *testing.T) {
 func (e *testEnv) tryDownload(ctx context.Context, path string) (int, []byte, error) {
 	req := &core.RequestContext{Method: http.MethodGet, Path: path, Header: http.Header{"Authorization": {adminToken}},
 		Actor: &core.Actor{}, BaseURL: testBaseURL}
-	resp, err := e.h.Handle(ctx, req)
-	if err != nil {
-		resp = e.h.ErrorResponse(ctx, req, err)
-		defer resp.Body.Close()
-		return resp.Status, nil, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	return resp.Status, body, err
+	return handlertest.Try(ctx, e.h, req)
 }
 
 // A local crate shadows the upstream crate of the same name.

@@ -164,15 +164,7 @@ func TestProxyLocalGemShadowsUpstream(t *testing.T) {
 func (e *testEnv) tryGet(ctx context.Context, path string) (int, []byte, error) {
 	req := handlertest.Request(e.t, http.MethodGet, path, nil, "http://registry.test/rubygems")
 	req.Header.Set("Authorization", adminToken)
-	resp, err := e.h.Handle(ctx, req)
-	if err != nil {
-		resp = e.h.ErrorResponse(ctx, req, err)
-		defer resp.Body.Close()
-		return resp.Status, nil, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	return resp.Status, body, err
+	return handlertest.Try(ctx, e.h, req)
 }
 
 // A truncated or mismatching upstream .gem fails the download and is
