@@ -96,7 +96,7 @@ func New(deps core.Deps, cfg Config) (*Handler, error) {
 	}
 	h.sweeper = core.NewSweeper(deps.Storage, uploadsPrefix, cfg.UploadMaxAge, cfg.UploadCleanupInterval, h.log,
 		func() time.Time { return h.now() })
-	if h.up, err = newUpstreamClient(deps, cfg); err != nil {
+	if h.up, err = upstream.FromDeps(deps, upstream.Config{Protocol: core.ProtocolCargo, Policy: cfg.Upstream}); err != nil {
 		return nil, fmt.Errorf("cargo: %w", err)
 	}
 	h.addRoutes()

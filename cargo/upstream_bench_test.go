@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/smartregistry/smartregistry/core"
-	"github.com/smartregistry/smartregistry/core/storage/filesystem"
 	"github.com/smartregistry/smartregistry/internal/handlertest"
 )
 
@@ -18,21 +17,14 @@ import (
 // rate and cached/local time (issue 15: within 10%).
 func BenchmarkUpstreamCached(b *testing.B) {
 	ctx := b.Context()
-	fs := func() core.Backend {
-		be, err := filesystem.New(b.TempDir())
-		if err != nil {
-			b.Fatal(err)
-		}
-		return be
-	}
-	local := newTestEnvOn(b, fs(), false, noHooks)
+	local := newTestEnvOn(b, handlertest.Filesystem(b), false, noHooks)
 	for _, body := range crateSeries(b, "many", 200) {
 		if r := local.publish(ctx, adminToken, body); r.status != http.StatusOK {
 			b.Fatalf("publish: %d %s", r.status, r.body)
 		}
 	}
 	local.mustPublish(ctx, testCrate{name: "big", vers: "1.0.0", payload: 100_000})
-	proxy := newProxyEnvOn(b, fs(), noHooks, Config{}, core.Upstream{Name: "origin",
+	proxy := newProxyEnvOn(b, handlertest.Filesystem(b), noHooks, Config{}, core.Upstream{Name: "origin",
 		URL: serveEnv(b, local).URL + "/cargo", Token: adminToken})
 	for _, tc := range []struct{ name, path string }{
 		{"index", "/ma/ny/many"},

@@ -2,20 +2,14 @@ package cargo
 
 import (
 	"bytes"
-	"context"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/smartregistry/smartregistry/core"
 	"github.com/smartregistry/smartregistry/core/storage/memory"
-	"github.com/smartregistry/smartregistry/core/storage/storagetest"
+	"github.com/smartregistry/smartregistry/internal/handlertest"
 )
 
 // TestProxyCrashStates: lost answers to the cache writes (the stored index
@@ -27,11 +21,7 @@ func TestProxyCrashStates(t *testing.T) {
 	ctx := t.Context()
 	c := testCrate{name: "crashy", vers: "1.0.0"}
 	_, _, up := originWith(t, c)
-	var lose atomic.Bool
-	lose.Store(true)
-	backend := &storagetest.LostAnswers{Backend: memory.New(), Lose: func(key string) bool {
-		return lose.Load() && strings.HasPrefix(key, upstreamPrefix)
-	}}
+	backend, lose := handlertest.LosingBackend(upstreamPrefix)
 	e := newProxyEnvOn(t, backend, noHooks, Config{}, up)
 	for range 2 { // answers lost, then not
 		if lines := e.indexLines(ctx, "crashy"); len(lines) != 1 {
@@ -44,28 +34,12 @@ func TestProxyCrashStates(t *testing.T) {
 		}
 		lose.Store(false)
 	}
-	rc, _, err := e.storage.Get(ctx, upstreamFileKey("crashy", "1.0.0"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, _ := io.ReadAll(rc)
-	rc.Close()
+	got := handlertest.ReadAll(t, e.storage, upstreamFileKey("crashy", "1.0.0"))
 	if !bytes.Equal(got, c.crateFile(t)) {
 		t.Fatal("the cached crate differs")
 	}
 
-	// A fill interrupted by a crash leaves a staged object only.
-	staged := uploadKey(time.Now().Add(-2 * time.Hour))
-	if _, err := e.storage.Put(ctx, staged, bytes.NewReader(got[:10]), 10, core.PutOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if n, err := e.h.CleanUploads(ctx, time.Now().Add(time.Minute)); err != nil || n != 1 {
-		t.Fatalf("sweep: %d, %v", n, err)
-	}
-	_ = e.storage.Walk(ctx, uploadsPrefix, func(o core.ObjectInfo) error {
-		t.Errorf("left in the uploads area: %s", o.Key)
-		return nil
-	})
+	handlertest.SweepsStaged(t, e.storage, uploadKey(time.Now().Add(-2*time.Hour)), uploadsPrefix, e.h.CleanUploads)
 }
 
 // Storage hooks see the cache fills with their kinds and crate; a hook
@@ -74,44 +48,16 @@ func TestProxyCacheFillsGoThroughHooks(t *testing.T) {
 	ctx := t.Context()
 	c := testCrate{name: "hooked", vers: "1.0.0"}
 	_, _, up := originWith(t, c)
-	var mu sync.Mutex
-	var seen []string
-	var refuse atomic.Bool
-	refuse.Store(true)
-	hooks := core.StorageHooks{
-		BeforePut: func(_ context.Context, ev core.HookEvent) error {
-			if ev.Kind == core.KindTemporary && refuse.Load() {
-				return fmt.Errorf("%w: quota exceeded", core.ErrTooLarge)
-			}
-			return nil
-		},
-		AfterPut: func(_ context.Context, ev core.HookEvent) {
-			mu.Lock()
-			defer mu.Unlock()
-			seen = append(seen, fmt.Sprintf("%s %s %s", ev.Kind, ev.Package, ev.Version))
-		},
-	}
-	e := newProxyEnvOn(t, memory.New(), hooks, Config{}, up)
-	for range 2 { // refused, then allowed
+	fills := handlertest.NewFillHooks()
+	e := newProxyEnvOn(t, memory.New(), fills.Hooks(), Config{}, up)
+	fills.RefusedThenAllowed(t, e.storage, upstreamFileKey("hooked", "1.0.0"), func() {
 		for range 2 {
 			if r := e.get(ctx, "/api/v1/crates/hooked/1.0.0/download"); r.status != http.StatusOK || r.body != string(c.crateFile(t)) {
 				t.Fatalf("download: %d, %d bytes", r.status, len(r.body))
 			}
 		}
-		_, err := e.storage.Stat(ctx, upstreamFileKey("hooked", "1.0.0"))
-		if refuse.Load() != errors.Is(err, core.ErrNotFound) {
-			t.Fatalf("refused=%v, cached: %v", refuse.Load(), err)
-		}
-		refuse.Store(false)
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	joined := strings.Join(seen, "\n")
-	for _, want := range []string{"metadata hooked ", "artifact hooked 1.0.0"} {
-		if !strings.Contains(joined, want) {
-			t.Fatalf("hooks saw:\n%s\nwant %q", joined, want)
-		}
-	}
+	})
+	fills.MustHaveSeen(t, "metadata hooked ", "artifact hooked 1.0.0")
 }
 
 // Two replicas on one storage, 20 concurrent downloads of one proxied

@@ -7,13 +7,13 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/smartregistry/smartregistry/internal/e2etest"
+	"github.com/smartregistry/smartregistry/internal/handlertest"
 )
 
 // TestE2ECargoUpstream: cargo builds, through our example server, crates
@@ -22,10 +22,7 @@ import (
 func TestE2ECargoUpstream(t *testing.T) { cargoUpstreamScenario(t, e2etest.Options{}) }
 
 // TestE2ECargoUpstreamS3 is the same with our server's cache on MinIO.
-func TestE2ECargoUpstreamS3(t *testing.T) {
-	e2etest.S3Env(t)
-	cargoUpstreamScenario(t, e2etest.Options{S3: true})
-}
+func TestE2ECargoUpstreamS3(t *testing.T) { cargoUpstreamScenario(t, e2etest.OnS3(t)) }
 
 func cargoUpstreamScenario(t *testing.T, opts e2etest.Options) {
 	cargo := requireCargo(t)
@@ -63,13 +60,10 @@ func cargoUpstreamScenario(t *testing.T, opts e2etest.Options) {
 	t.Cleanup(brokenSrv.Close)
 
 	const ttl = 2 * time.Second
-	opts.Env = append(opts.Env,
-		"SMARTREGISTRY_UPSTREAM_CARGO="+strings.Join([]string{
-			"http://:" + private.Token + "@" + private.Host + "/cargo#acme-*",
-			"http://" + public.AdminUser + ":" + public.AdminPassword + "@" + public.Host + "/cargo#!acme-*;!broken-*",
-			brokenSrv.URL + "/cargo#broken-*",
-		}, ","),
-		"SMARTREGISTRY_UPSTREAM_TTL="+ttl.String())
+	opts.Env = append(opts.Env, e2etest.UpstreamEnv("CARGO", ttl,
+		private.TokenUpstream("", "/cargo", "acme-*"),
+		public.BasicUpstream("/cargo", "!acme-*;!broken-*"),
+		brokenSrv.URL+"/cargo#broken-*")...)
 	ours := e2etest.StartServer(t, opts)
 
 	// build builds an application depending on deps (name → requirement)
@@ -155,12 +149,7 @@ func brokenUpstream(name string, crate []byte, cut *atomic.Bool, dlHits *atomic.
 			w.Write(append(line, '\n'))
 		case "/cargo/dl/" + name + "-1.0.0.crate":
 			dlHits.Add(1)
-			w.Header().Set("Content-Length", strconv.Itoa(len(crate)))
-			if cut.Load() {
-				w.Write(crate[:len(crate)/2])
-				panic(http.ErrAbortHandler)
-			}
-			w.Write(crate)
+			handlertest.WriteBody(w, crate, cut.Load())
 		default:
 			http.NotFound(w, r)
 		}

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/smartregistry/smartregistry/core"
 	"github.com/smartregistry/smartregistry/core/storage/memory"
+	"github.com/smartregistry/smartregistry/internal/handlertest"
 	"github.com/smartregistry/smartregistry/upstream"
 )
 
@@ -57,10 +57,7 @@ func newProxyEnv(t testing.TB, cfg Config, ups ...core.Upstream) *testEnv {
 func newProxyEnvOn(t testing.TB, backend core.Backend, hooks core.StorageHooks, cfg Config, ups ...core.Upstream) *testEnv {
 	t.Helper()
 	e := newTestEnvOn(t, backend, false, hooks)
-	prov, err := upstream.NewStatic(map[core.Protocol][]core.Upstream{core.ProtocolCargo: ups})
-	if err != nil {
-		t.Fatal(err)
-	}
+	prov := handlertest.Upstreams(t, core.ProtocolCargo, ups...)
 	h, err := New(core.Deps{Storage: e.storage, Auth: e.h.deps.Auth, Upstream: prov,
 		Logger: slog.New(slog.DiscardHandler)}, cfg)
 	if err != nil {
@@ -143,15 +140,7 @@ func TestProxyServesUpstreamCrates(t *testing.T) {
 func (e *testEnv) tryDownload(ctx context.Context, path string) (int, []byte, error) {
 	req := &core.RequestContext{Method: http.MethodGet, Path: path, Header: http.Header{"Authorization": {adminToken}},
 		Actor: &core.Actor{}, BaseURL: testBaseURL}
-	resp, err := e.h.Handle(ctx, req)
-	if err != nil {
-		resp = e.h.ErrorResponse(ctx, req, err)
-		defer resp.Body.Close()
-		return resp.Status, nil, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	return resp.Status, body, err
+	return handlertest.Try(ctx, e.h, req)
 }
 
 // A local crate shadows the upstream crate of the same name.
@@ -247,40 +236,6 @@ func TestProxyMergesLocalAndUpstreamVersions(t *testing.T) {
 	}
 }
 
-// lyingUpstream forwards to inner but answers downloads with bad bodies:
-// "short" claims the whole length and breaks off halfway, "wrong" sends
-// other bytes of the same length.
-func lyingUpstream(t *testing.T, inner *httptest.Server, mode string, asked *atomic.Int32) *httptest.Server {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		req, _ := http.NewRequest(http.MethodGet, inner.URL+r.URL.RequestURI(), nil)
-		req.Header.Set("Authorization", r.Header.Get("Authorization"))
-		req.Host = r.Host // config.json's dl names the liar
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		defer resp.Body.Close()
-		body, _ := io.ReadAll(resp.Body)
-		if !strings.HasSuffix(r.URL.Path, "/download") {
-			w.WriteHeader(resp.StatusCode)
-			w.Write(body)
-			return
-		}
-		asked.Add(1)
-		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-		switch mode {
-		case "short":
-			w.Write(body[:len(body)/2])
-			panic(http.ErrAbortHandler)
-		default:
-			w.Write(bytes.Repeat([]byte("x"), len(body)))
-		}
-	}))
-	t.Cleanup(srv.Close)
-	return srv
-}
-
 // A truncated or mismatching upstream .crate fails the download and is
 // never cached.
 func TestProxyRefusesBadCrates(t *testing.T) {
@@ -290,7 +245,7 @@ func TestProxyRefusesBadCrates(t *testing.T) {
 			c := testCrate{name: "liar", vers: "1.0.0", payload: 20_000}
 			_, inner, _ := originWith(t, c)
 			var asked atomic.Int32
-			liar := lyingUpstream(t, inner, mode, &asked)
+			liar := handlertest.LyingUpstream(t, inner, mode, func(p string) bool { return strings.HasSuffix(p, "/download") }, &asked)
 			e := newProxyEnv(t, Config{}, core.Upstream{Name: "liar", URL: liar.URL + "/cargo", Token: adminToken})
 			for range 2 {
 				status, body, err := e.tryDownload(ctx, "/api/v1/crates/liar/1.0.0/download")
@@ -345,17 +300,8 @@ func TestProxyTTLAndStale(t *testing.T) {
 
 // mustClientAt is the handler's upstream client with a clock.
 func mustClientAt(t *testing.T, e *testEnv, up core.Upstream, now *time.Time) *upstream.Client {
-	prov, err := upstream.NewStatic(map[core.Protocol][]core.Upstream{core.ProtocolCargo: {up}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := upstream.New(upstream.Config{Protocol: core.ProtocolCargo, Provider: prov, Storage: e.storage,
-		Policy: e.h.cfg.Upstream, Logger: slog.New(slog.DiscardHandler), Now: func() time.Time { return *now }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Close(context.Background()) })
-	return c
+	return handlertest.UpstreamClient(t, upstream.Config{Protocol: core.ProtocolCargo, Storage: e.storage,
+		Provider: handlertest.Upstreams(t, core.ProtocolCargo, up), Policy: e.h.cfg.Upstream, Now: func() time.Time { return *now }})
 }
 
 // Scope rules send two names to two upstreams; a name is never asked of

@@ -119,7 +119,7 @@ func New(deps core.Deps, cfg Config) (*Handler, error) {
 	}
 	h.sweeper = core.NewSweeper(deps.Storage, uploadsPrefix, cfg.UploadMaxAge, cfg.UploadCleanupInterval, h.log,
 		func() time.Time { return h.now() })
-	up, err := newUpstreamClient(deps, cfg)
+	up, err := upstream.FromDeps(deps, upstream.Config{Protocol: core.ProtocolComposer, Policy: cfg.Upstream})
 	if err != nil {
 		return nil, fmt.Errorf("composer: %w", err)
 	}

@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/smartregistry/smartregistry/core"
-	"github.com/smartregistry/smartregistry/core/storage/filesystem"
 	"github.com/smartregistry/smartregistry/internal/handlertest"
 )
 
@@ -19,18 +18,11 @@ import (
 // rate and cached/local (issue 15: within 10%).
 func BenchmarkUpstreamCached(b *testing.B) {
 	ctx := b.Context()
-	fs := func() core.Backend {
-		be, err := filesystem.New(b.TempDir())
-		if err != nil {
-			b.Fatal(err)
-		}
-		return be
-	}
-	local := newTestEnvOn(b, fs(), noHooks, Config{})
+	local := newTestEnvOn(b, handlertest.Filesystem(b), noHooks, Config{})
 	for i := range 50 {
 		local.mustUpload(ctx, pkg{name: "acme/many", version: fmt.Sprintf("1.0.%d", i)}, "")
 	}
-	proxy := newProxyEnvOn(b, fs(), Config{}, core.Upstream{Name: "origin", URL: local.serve().URL, Token: adminToken})
+	proxy := newProxyEnvOn(b, handlertest.Filesystem(b), Config{}, core.Upstream{Name: "origin", URL: local.serve().URL, Token: adminToken})
 	header := http.Header{"Authorization": {"Bearer " + adminToken}}
 	get := func(e *testEnv, path string) {
 		req := &core.RequestContext{Method: http.MethodGet, Path: path, Header: header, Body: http.NoBody,

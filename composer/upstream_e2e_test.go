@@ -8,13 +8,13 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/smartregistry/smartregistry/internal/e2etest"
+	"github.com/smartregistry/smartregistry/internal/handlertest"
 )
 
 // TestE2EComposerUpstream: composer installs through our example server
@@ -23,10 +23,7 @@ import (
 func TestE2EComposerUpstream(t *testing.T) { composerUpstreamScenario(t, e2etest.Options{}) }
 
 // TestE2EComposerUpstreamS3 is the same with our server's cache on MinIO.
-func TestE2EComposerUpstreamS3(t *testing.T) {
-	e2etest.S3Env(t)
-	composerUpstreamScenario(t, e2etest.Options{S3: true})
-}
+func TestE2EComposerUpstreamS3(t *testing.T) { composerUpstreamScenario(t, e2etest.OnS3(t)) }
 
 func composerUpstreamScenario(t *testing.T, opts e2etest.Options) {
 	composer := e2etest.RequireTool(t, "composer")
@@ -57,13 +54,10 @@ func composerUpstreamScenario(t *testing.T, opts e2etest.Options) {
 	t.Cleanup(brokenSrv.Close)
 
 	const ttl = 2 * time.Second
-	opts.Env = append(opts.Env,
-		"SMARTREGISTRY_UPSTREAM_COMPOSER="+strings.Join([]string{
-			"http://:" + private.Token + "@" + private.Host + "/composer#team-*",
-			"http://" + public.AdminUser + ":" + public.AdminPassword + "@" + public.Host + "/composer#!team-*;!broken-*",
-			brokenSrv.URL + "#broken-*",
-		}, ","),
-		"SMARTREGISTRY_UPSTREAM_TTL="+ttl.String())
+	opts.Env = append(opts.Env, e2etest.UpstreamEnv("COMPOSER", ttl,
+		private.TokenUpstream("", "/composer", "team-*"),
+		public.BasicUpstream("/composer", "!team-*;!broken-*"),
+		brokenSrv.URL+"#broken-*")...)
 	ours := e2etest.StartServer(t, opts)
 
 	work := t.TempDir()
@@ -146,12 +140,7 @@ func brokenComposerUpstream(name string, zip []byte, cut *atomic.Bool) http.Hand
 				`"autoload":{"psr-4":{"X\\":"src/"}},"dist":{"type":"zip","url":%q,"reference":"ref1","shasum":%q}}]}}`,
 				name, name, base+"/zips/pkg.zip", hex.EncodeToString(sum[:]))
 		case "/zips/pkg.zip":
-			w.Header().Set("Content-Length", strconv.Itoa(len(zip)))
-			if cut.Load() {
-				w.Write(zip[:len(zip)/2])
-				panic(http.ErrAbortHandler)
-			}
-			w.Write(zip)
+			handlertest.WriteBody(w, zip, cut.Load())
 		default:
 			http.NotFound(w, r)
 		}

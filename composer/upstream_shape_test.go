@@ -13,8 +13,7 @@ import (
 	"time"
 
 	"github.com/smartregistry/smartregistry/core"
-	"github.com/smartregistry/smartregistry/core/storage/memory"
-	"github.com/smartregistry/smartregistry/core/storage/storagetest"
+	"github.com/smartregistry/smartregistry/internal/handlertest"
 )
 
 // TestProxyPackagistShape: an upstream shaped like Packagist: its
@@ -101,11 +100,7 @@ func TestProxyCrashStates(t *testing.T) {
 	ctx := t.Context()
 	origin := newTestEnv(t)
 	zips := seed(t, origin)
-	var lose atomic.Bool
-	lose.Store(true)
-	backend := &storagetest.LostAnswers{Backend: memory.New(), Lose: func(key string) bool {
-		return lose.Load() && strings.HasPrefix(key, upstreamPrefix)
-	}}
+	backend, lose := handlertest.LosingBackend(upstreamPrefix)
 	e := newProxyEnvOn(t, backend, Config{}, core.Upstream{Name: "o", URL: origin.serve().URL, Token: adminToken})
 
 	var url string
@@ -123,26 +118,10 @@ func TestProxyCrashStates(t *testing.T) {
 		lose.Store(false)
 	}
 	ref := strings.TrimSuffix(url[strings.LastIndexByte(url, '/')+1:], ".zip")
-	rc, _, err := e.storage.Get(ctx, upstreamDistKey("acme/util", ref), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	buf.ReadFrom(rc)
-	rc.Close()
-	if buf.String() != string(zips["acme/util@1.0.0"]) {
+	got := handlertest.ReadAll(t, e.storage, upstreamDistKey("acme/util", ref))
+	if string(got) != string(zips["acme/util@1.0.0"]) {
 		t.Fatal("the cached zip differs")
 	}
 
-	staged := uploadKey(time.Now().Add(-2*time.Hour), "crashed")
-	if _, err := e.storage.Put(ctx, staged, bytes.NewReader(buf.Bytes()[:10]), 10, core.PutOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if n, err := e.h.CleanUploads(ctx, time.Now().Add(time.Minute)); err != nil || n != 1 {
-		t.Fatalf("sweep: %d, %v", n, err)
-	}
-	_ = e.storage.Walk(ctx, uploadsPrefix, func(o core.ObjectInfo) error {
-		t.Errorf("left in the uploads area: %s", o.Key)
-		return nil
-	})
+	handlertest.SweepsStaged(t, e.storage, uploadKey(time.Now().Add(-2*time.Hour), "crashed"), uploadsPrefix, e.h.CleanUploads)
 }

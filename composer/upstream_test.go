@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/smartregistry/smartregistry/core"
+	"github.com/smartregistry/smartregistry/internal/handlertest"
 	"github.com/smartregistry/smartregistry/upstream"
 )
 
@@ -29,10 +30,7 @@ func newProxyEnv(t testing.TB, cfg Config, ups ...core.Upstream) *testEnv {
 func newProxyEnvOn(t testing.TB, backend core.Backend, cfg Config, ups ...core.Upstream) *testEnv {
 	t.Helper()
 	e := newTestEnvOn(t, backend, noHooks, Config{})
-	prov, err := upstream.NewStatic(map[core.Protocol][]core.Upstream{core.ProtocolComposer: ups})
-	if err != nil {
-		t.Fatal(err)
-	}
+	prov := handlertest.Upstreams(t, core.ProtocolComposer, ups...)
 	h, err := New(core.Deps{Storage: e.storage, Auth: e.h.deps.Auth, Upstream: prov,
 		Logger: slog.New(slog.DiscardHandler)}, cfg)
 	if err != nil {

@@ -59,16 +59,6 @@ import (
 // Config.Upstream.NewNamesNeedWrite asks for write before anything of an
 // artifact is cached.
 
-// newUpstreamClient returns the client of deps.Upstream, or nil when the
-// repository proxies nothing.
-func newUpstreamClient(deps core.Deps, cfg Config) (*upstream.Client, error) {
-	if deps.Upstream == nil {
-		return nil, nil
-	}
-	return upstream.New(upstream.Config{Protocol: core.ProtocolMaven, Provider: deps.Upstream, Storage: deps.Storage,
-		Policy: cfg.Upstream, Logger: deps.Logger})
-}
-
 // Upstream returns the client that fetches from the upstreams, or nil when
 // none are configured; its Breakers report their circuit breakers.
 func (h *Handler) Upstream() *upstream.Client { return h.up }

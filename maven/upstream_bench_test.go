@@ -5,33 +5,24 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/smartregistry/smartregistry/core"
-	"github.com/smartregistry/smartregistry/core/storage/filesystem"
 	"github.com/smartregistry/smartregistry/internal/handlertest"
 )
 
 // BenchmarkUpstreamCached compares, on the filesystem backend, GETs of
 // what an artifact deployed locally serves with the same artifact held
 // upstream and cached here (the jar for good, the artifact-level
-// maven-metadata.xml within its TTL), alternating rounds of both so that
-// both see the same machine: a 1 MB jar, and the metadata of a
-// 200-version artifact. It reports each rate and cached/local time.
+// maven-metadata.xml within its TTL), in alternating rounds
+// (handlertest.CompareRates): a 1 MB jar, and the metadata of a
+// 200-version artifact.
 func BenchmarkUpstreamCached(b *testing.B) {
 	ctx := b.Context()
-	fs := func() core.Backend {
-		be, err := filesystem.New(b.TempDir())
-		if err != nil {
-			b.Fatal(err)
-		}
-		return be
-	}
-	local := newTestEnvOn(b, fs(), Config{}, core.StorageHooks{})
+	local := newTestEnvOn(b, handlertest.Filesystem(b), Config{}, core.StorageHooks{})
 	local.deploy(ctx, "/org/bench/big/1.0/big-1.0.jar", strings.Repeat("jar bytes ", 100_000))
 	seedVersions(b, local, "org.bench", "many", 200)
 	local.deploy(ctx, "/org/bench/many/1.0/many-1.0.jar", "x")
-	proxy := newProxyEnvOn(b, fs(), core.StorageHooks{}, Config{}, core.Upstream{Name: "origin",
+	proxy := newProxyEnvOn(b, handlertest.Filesystem(b), core.StorageHooks{}, Config{}, core.Upstream{Name: "origin",
 		URL: handlertest.Serve(b, local.h).URL, Token: adminToken})
 	for _, tc := range []struct{ name, path string }{
 		{"jar", "/org/bench/big/1.0/big-1.0.jar"},
@@ -50,25 +41,7 @@ func BenchmarkUpstreamCached(b *testing.B) {
 			}
 			get(proxy) // fills the cache
 			get(proxy)
-			const round = 100
-			var tLocal, tCached time.Duration
-			n := 0
-			for b.Loop() {
-				start := time.Now()
-				for range round {
-					get(local)
-				}
-				mid := time.Now()
-				for range round {
-					get(proxy)
-				}
-				tLocal += mid.Sub(start)
-				tCached += time.Since(mid)
-				n += round
-			}
-			b.ReportMetric(float64(n)/tLocal.Seconds(), "local-req/s")
-			b.ReportMetric(float64(n)/tCached.Seconds(), "cached-req/s")
-			b.ReportMetric(tCached.Seconds()/tLocal.Seconds(), "cached/local-time")
+			handlertest.CompareRates(b, func() { get(local) }, func() { get(proxy) })
 		})
 	}
 }

@@ -1,21 +1,16 @@
 package maven
 
 import (
-	"bytes"
-	"context"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/smartregistry/smartregistry/core"
 	"github.com/smartregistry/smartregistry/core/storage/memory"
-	"github.com/smartregistry/smartregistry/core/storage/storagetest"
+	"github.com/smartregistry/smartregistry/internal/handlertest"
 )
 
 // Storage hooks see the cache fills with their kinds, group:artifact and
@@ -24,45 +19,17 @@ import (
 func TestProxyCacheFillsGoThroughHooks(t *testing.T) {
 	ctx := t.Context()
 	_, _, up := originWith(t, libFiles())
-	var mu sync.Mutex
-	var seen []string
-	var refuse atomic.Bool
-	refuse.Store(true)
-	hooks := core.StorageHooks{
-		BeforePut: func(_ context.Context, ev core.HookEvent) error {
-			if ev.Kind == core.KindTemporary && refuse.Load() {
-				return fmt.Errorf("%w: quota exceeded", core.ErrTooLarge)
-			}
-			return nil
-		},
-		AfterPut: func(_ context.Context, ev core.HookEvent) {
-			mu.Lock()
-			defer mu.Unlock()
-			seen = append(seen, fmt.Sprintf("%s %s %s", ev.Kind, ev.Package, ev.Version))
-		},
-	}
-	e := newProxyEnvOn(t, memory.New(), hooks, Config{}, up)
+	fills := handlertest.NewFillHooks()
+	e := newProxyEnvOn(t, memory.New(), fills.Hooks(), Config{}, up)
 	c := Coordinates{Group: "com.example", Artifact: "lib", Version: "1.0", File: "lib-1.0.jar"}
-	for range 2 { // refused, then allowed
+	fills.RefusedThenAllowed(t, e.storage, upstreamFileKey(c), func() {
 		for _, p := range []string{upJar, upJar, upJar + ".sha1", "/com/example/lib/maven-metadata.xml"} {
 			if r := e.get(ctx, p); r.status != http.StatusOK {
 				t.Fatalf("%s: %d %s", p, r.status, r.body)
 			}
 		}
-		_, err := e.storage.Stat(ctx, upstreamFileKey(c))
-		if refuse.Load() != errors.Is(err, core.ErrNotFound) {
-			t.Fatalf("refused=%v, cached: %v", refuse.Load(), err)
-		}
-		refuse.Store(false)
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	joined := strings.Join(seen, "\n")
-	for _, want := range []string{"metadata com.example:lib \n", "artifact com.example:lib 1.0", "metadata com.example:lib 1.0"} {
-		if !strings.Contains(joined+"\n", want) {
-			t.Fatalf("hooks saw:\n%s\nwant %q", joined, want)
-		}
-	}
+	})
+	fills.MustHaveSeen(t, "metadata com.example:lib \n", "artifact com.example:lib 1.0", "metadata com.example:lib 1.0")
 }
 
 // Lost answers to the cache writes (metadata, the file's move into
@@ -72,11 +39,7 @@ func TestProxyCacheFillsGoThroughHooks(t *testing.T) {
 func TestProxyCrashStates(t *testing.T) {
 	ctx := t.Context()
 	_, _, up := originWith(t, libFiles())
-	var lose atomic.Bool
-	lose.Store(true)
-	backend := &storagetest.LostAnswers{Backend: memory.New(), Lose: func(key string) bool {
-		return lose.Load() && strings.HasPrefix(key, upstreamPrefix)
-	}}
+	backend, lose := handlertest.LosingBackend(upstreamPrefix)
 	e := newProxyEnvOn(t, backend, core.StorageHooks{}, Config{}, up)
 	for range 2 { // answers lost, then not
 		for _, p := range []string{"/com/example/lib/maven-metadata.xml", upJar, upJar, upJar + ".sha1", upJar + ".sha1"} {
@@ -87,22 +50,11 @@ func TestProxyCrashStates(t *testing.T) {
 		lose.Store(false)
 	}
 	c := Coordinates{Group: "com.example", Artifact: "lib", Version: "1.0", File: "lib-1.0.jar"}
-	rc, _, err := e.storage.Get(ctx, upstreamFileKey(c), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, _ := io.ReadAll(rc)
-	rc.Close()
+	got := handlertest.ReadAll(t, e.storage, upstreamFileKey(c))
 	if string(got) != "lib jar 1.0" {
 		t.Fatalf("the cached jar differs: %q", got)
 	}
-	staged := uploadKey(time.Now().Add(-2 * time.Hour))
-	if _, err := e.storage.Put(ctx, staged, bytes.NewReader(got[:3]), 3, core.PutOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if n, err := e.h.CleanUploads(ctx, time.Now().Add(time.Minute)); err != nil || n != 1 {
-		t.Fatalf("sweep: %d, %v", n, err)
-	}
+	handlertest.SweepsStaged(t, e.storage, uploadKey(time.Now().Add(-2*time.Hour)), uploadsPrefix, e.h.CleanUploads)
 }
 
 // Two replicas on one storage, 20 concurrent downloads of one proxied jar

@@ -8,13 +8,13 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/smartregistry/smartregistry/internal/e2etest"
+	"github.com/smartregistry/smartregistry/internal/handlertest"
 )
 
 // TestE2EMavenUpstream: mvn builds, through our example server, projects
@@ -24,10 +24,7 @@ import (
 func TestE2EMavenUpstream(t *testing.T) { mavenUpstreamScenario(t, e2etest.Options{}) }
 
 // TestE2EMavenUpstreamS3 is the same with our server's cache on MinIO.
-func TestE2EMavenUpstreamS3(t *testing.T) {
-	e2etest.S3Env(t)
-	mavenUpstreamScenario(t, e2etest.Options{S3: true})
-}
+func TestE2EMavenUpstreamS3(t *testing.T) { mavenUpstreamScenario(t, e2etest.OnS3(t)) }
 
 func mavenUpstreamScenario(t *testing.T, opts e2etest.Options) {
 	mvn := requireMvn(t)
@@ -62,13 +59,10 @@ func mavenUpstreamScenario(t *testing.T, opts e2etest.Options) {
 	t.Cleanup(brokenSrv.Close)
 
 	const ttl = 2 * time.Second
-	opts.Env = append(opts.Env,
-		"SMARTREGISTRY_UPSTREAM_MAVEN="+strings.Join([]string{
-			"http://:" + private.Token + "@" + private.Host + "/maven#com.acme*",
-			"http://" + public.AdminUser + ":" + public.AdminPassword + "@" + public.Host + "/maven#!com.acme*;!com.broken*",
-			brokenSrv.URL + "/maven#com.broken*",
-		}, ","),
-		"SMARTREGISTRY_UPSTREAM_TTL="+ttl.String())
+	opts.Env = append(opts.Env, e2etest.UpstreamEnv("MAVEN", ttl,
+		private.TokenUpstream("", "/maven", "com.acme*"),
+		public.BasicUpstream("/maven", "!com.acme*;!com.broken*"),
+		brokenSrv.URL+"/maven#com.broken*")...)
 	ours := e2etest.StartServer(t, opts)
 	repo := ours.URL + "/maven"
 
@@ -170,14 +164,10 @@ func brokenUpstream(t *testing.T, group string, cut *atomic.Bool, jarHits *atomi
 			http.NotFound(w, r)
 			return
 		}
-		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-		if strings.HasSuffix(r.URL.Path, ".jar") {
+		jar := strings.HasSuffix(r.URL.Path, ".jar")
+		if jar {
 			jarHits.Add(1)
-			if cut.Load() {
-				w.Write(body[:len(body)/2])
-				panic(http.ErrAbortHandler)
-			}
 		}
-		w.Write(body)
+		handlertest.WriteBody(w, body, jar && cut.Load())
 	}
 }

@@ -1,14 +1,11 @@
 package maven
 
 import (
-	"bytes"
-	"context"
 	"crypto/md5"
 	"crypto/sha256"
 	"crypto/sha512"
 	"errors"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -34,10 +31,7 @@ func newProxyEnv(t testing.TB, cfg Config, ups ...core.Upstream) *testEnv {
 func newProxyEnvOn(t testing.TB, backend core.Backend, hooks core.StorageHooks, cfg Config, ups ...core.Upstream) *testEnv {
 	t.Helper()
 	e := newTestEnvOn(t, backend, cfg, hooks)
-	prov, err := upstream.NewStatic(map[core.Protocol][]core.Upstream{core.ProtocolMaven: ups})
-	if err != nil {
-		t.Fatal(err)
-	}
+	prov := handlertest.Upstreams(t, core.ProtocolMaven, ups...)
 	deps := e.h.deps
 	deps.Upstream = prov
 	h, err := New(deps, cfg)
@@ -221,39 +215,6 @@ func TestMergeMetadata(t *testing.T) {
 	}
 }
 
-// lyingUpstream forwards to inner but answers jar requests with bad
-// bodies: "short" claims the whole length and breaks off halfway, "wrong"
-// sends other bytes of the same length.
-func lyingUpstream(t *testing.T, inner *httptest.Server, mode string, asked *atomic.Int32) *httptest.Server {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		req, _ := http.NewRequest(http.MethodGet, inner.URL+r.URL.RequestURI(), nil)
-		req.Header.Set("Authorization", r.Header.Get("Authorization"))
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		defer resp.Body.Close()
-		body, _ := io.ReadAll(resp.Body)
-		if !strings.HasSuffix(r.URL.Path, ".jar") {
-			w.WriteHeader(resp.StatusCode)
-			w.Write(body)
-			return
-		}
-		asked.Add(1)
-		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-		switch mode {
-		case "short":
-			w.Write(body[:len(body)/2])
-			panic(http.ErrAbortHandler)
-		default:
-			w.Write(bytes.Repeat([]byte("x"), len(body)))
-		}
-	}))
-	t.Cleanup(srv.Close)
-	return srv
-}
-
 // A truncated or mismatching upstream jar fails the download and is never
 // cached; nor are checksums of it.
 func TestProxyRefusesBadFiles(t *testing.T) {
@@ -263,7 +224,7 @@ func TestProxyRefusesBadFiles(t *testing.T) {
 			big := strings.Repeat("jar bytes ", 5000)
 			_, inner, _ := originWith(t, map[string]string{upJar: big})
 			var asked atomic.Int32
-			liar := lyingUpstream(t, inner, mode, &asked)
+			liar := handlertest.LyingUpstream(t, inner, mode, func(p string) bool { return strings.HasSuffix(p, ".jar") }, &asked)
 			e := newProxyEnv(t, Config{}, core.Upstream{Name: "liar", URL: liar.URL, Token: adminToken})
 			for _, p := range []string{upJar, upJar, upJar + ".sha1"} {
 				req := handlertest.Request(t, http.MethodGet, p, nil, "http://registry.test/maven")
@@ -290,17 +251,8 @@ func TestProxyRefusesBadFiles(t *testing.T) {
 
 // mustClientAt is the handler's upstream client with a clock.
 func mustClientAt(t *testing.T, e *testEnv, up core.Upstream, now *time.Time) *upstream.Client {
-	prov, err := upstream.NewStatic(map[core.Protocol][]core.Upstream{core.ProtocolMaven: {up}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := upstream.New(upstream.Config{Protocol: core.ProtocolMaven, Provider: prov, Storage: e.storage,
-		Policy: e.h.cfg.Upstream, Logger: slog.New(slog.DiscardHandler), Now: func() time.Time { return *now }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Close(context.Background()) })
-	return c
+	return handlertest.UpstreamClient(t, upstream.Config{Protocol: core.ProtocolMaven, Storage: e.storage,
+		Provider: handlertest.Upstreams(t, core.ProtocolMaven, up), Policy: e.h.cfg.Upstream, Now: func() time.Time { return *now }})
 }
 
 // Past the TTL a newer upstream version and SNAPSHOT build show; with the

@@ -108,10 +108,7 @@ func mustContain(t testing.TB, what, out string, wants ...string) {
 func TestE2ENpmCLI(t *testing.T) { npmCLIScenario(t, e2etest.Options{}) }
 
 // TestE2ENpmCLIS3 is the same with the example server on MinIO.
-func TestE2ENpmCLIS3(t *testing.T) {
-	e2etest.S3Env(t)
-	npmCLIScenario(t, e2etest.Options{S3: true})
-}
+func TestE2ENpmCLIS3(t *testing.T) { npmCLIScenario(t, e2etest.OnS3(t)) }
 
 func npmCLIScenario(t *testing.T, opts e2etest.Options) {
 	srv := e2etest.StartServer(t, opts)

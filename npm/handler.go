@@ -97,7 +97,7 @@ func New(deps core.Deps, cfg Config) (*Handler, error) {
 	}
 	h.cfg = cfg
 	h.sweeper = core.NewSweeper(deps.Storage, uploadsPrefix, cfg.UploadMaxAge, cfg.UploadCleanupInterval, log, nil)
-	up, err := newUpstreamClient(deps, cfg)
+	up, err := upstream.FromDeps(deps, upstream.Config{Protocol: core.ProtocolNPM, Policy: cfg.Upstream})
 	if err != nil {
 		return nil, fmt.Errorf("npm: %w", err)
 	}

@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/smartregistry/smartregistry/core"
-	"github.com/smartregistry/smartregistry/core/storage/filesystem"
 	"github.com/smartregistry/smartregistry/internal/handlertest"
 )
 
@@ -17,16 +16,9 @@ import (
 // reports each rate and cached/local (issue 15: within 10%).
 func BenchmarkUpstreamPackumentCached(b *testing.B) {
 	ctx := b.Context()
-	fs := func() core.Backend {
-		be, err := filesystem.New(b.TempDir())
-		if err != nil {
-			b.Fatal(err)
-		}
-		return be
-	}
-	local := newTestEnv(b, fs())
+	local := newTestEnv(b, handlertest.Filesystem(b))
 	seedPackument(ctx, b, local, "many", 500)
-	proxy := newProxyEnvOn(b, fs(), Config{}, core.Upstream{Name: "origin", URL: serveEnv(b, local).URL, Token: adminToken})
+	proxy := newProxyEnvOn(b, handlertest.Filesystem(b), core.StorageHooks{}, Config{}, core.Upstream{Name: "origin", URL: serveEnv(b, local).URL, Token: adminToken})
 	header := http.Header{"Accept": {abbreviatedType}, "Authorization": {"Bearer " + adminToken}}
 	get := func(e *testEnv) {
 		req := &core.RequestContext{Method: http.MethodGet, Path: "/many", Header: header, Body: http.NoBody,

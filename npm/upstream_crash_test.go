@@ -3,14 +3,11 @@ package npm
 import (
 	"bytes"
 	"net/http"
-	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/smartregistry/smartregistry/core"
-	"github.com/smartregistry/smartregistry/core/storage/memory"
-	"github.com/smartregistry/smartregistry/core/storage/storagetest"
+	"github.com/smartregistry/smartregistry/internal/handlertest"
 )
 
 // TestProxyCrashStates: lost answers to the cache writes (the stored
@@ -22,12 +19,8 @@ func TestProxyCrashStates(t *testing.T) {
 	origin := newTestEnv(t, nil)
 	pub := newPublish(t, "crashy", "1.0.0")
 	origin.publish(ctx, adminToken, pub)
-	var lose atomic.Bool
-	lose.Store(true)
-	backend := &storagetest.LostAnswers{Backend: memory.New(), Lose: func(key string) bool {
-		return lose.Load() && strings.HasPrefix(key, rootPrefix+"upstream/")
-	}}
-	e := newProxyEnvOn(t, backend, Config{}, core.Upstream{Name: "o", URL: serveEnv(t, origin).URL, Token: adminToken})
+	backend, lose := handlertest.LosingBackend(rootPrefix + "upstream/")
+	e := newProxyEnvOn(t, backend, core.StorageHooks{}, Config{}, core.Upstream{Name: "o", URL: serveEnv(t, origin).URL, Token: adminToken})
 
 	for range 2 { // answers lost, then not
 		if r := e.do(ctx, http.MethodGet, "/crashy", adminToken, nil); r.status != 200 {
@@ -40,27 +33,10 @@ func TestProxyCrashStates(t *testing.T) {
 		}
 		lose.Store(false)
 	}
-	rc, _, err := e.storage.Get(ctx, upstreamTarballKey("crashy", "crashy-1.0.0.tgz"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	buf.ReadFrom(rc)
-	rc.Close()
-	if !bytes.Equal(buf.Bytes(), pub.tarball) {
+	got := handlertest.ReadAll(t, e.storage, upstreamTarballKey("crashy", "crashy-1.0.0.tgz"))
+	if !bytes.Equal(got, pub.tarball) {
 		t.Fatal("the cached tarball differs")
 	}
 
-	// A fill interrupted by a crash leaves a staged object only.
-	staged := uploadKey(time.Now().Add(-2 * time.Hour))
-	if _, err := e.storage.Put(ctx, staged, bytes.NewReader(pub.tarball[:10]), 10, core.PutOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if n, err := e.h.CleanUploads(ctx, time.Now().Add(time.Minute)); err != nil || n != 1 {
-		t.Fatalf("sweep: %d, %v", n, err)
-	}
-	_ = e.storage.Walk(ctx, uploadsPrefix, func(o core.ObjectInfo) error {
-		t.Errorf("left in the uploads area: %s", o.Key)
-		return nil
-	})
+	handlertest.SweepsStaged(t, e.storage, uploadKey(time.Now().Add(-2*time.Hour)), uploadsPrefix, e.h.CleanUploads)
 }

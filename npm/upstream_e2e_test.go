@@ -10,13 +10,13 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/smartregistry/smartregistry/internal/e2etest"
+	"github.com/smartregistry/smartregistry/internal/handlertest"
 )
 
 // TestE2ENpmUpstream: the npm CLI installs through our example server
@@ -25,10 +25,7 @@ import (
 func TestE2ENpmUpstream(t *testing.T) { npmUpstreamScenario(t, e2etest.Options{}) }
 
 // TestE2ENpmUpstreamS3 is the same with our server's cache on MinIO.
-func TestE2ENpmUpstreamS3(t *testing.T) {
-	e2etest.S3Env(t)
-	npmUpstreamScenario(t, e2etest.Options{S3: true})
-}
+func TestE2ENpmUpstreamS3(t *testing.T) { npmUpstreamScenario(t, e2etest.OnS3(t)) }
 
 func npmUpstreamScenario(t *testing.T, opts e2etest.Options) {
 	e2etest.RequireTool(t, "npm")
@@ -52,13 +49,10 @@ func npmUpstreamScenario(t *testing.T, opts e2etest.Options) {
 	t.Cleanup(broken.Close)
 
 	const ttl = 2 * time.Second
-	opts.Env = append(opts.Env,
-		"SMARTREGISTRY_UPSTREAM_NPM="+strings.Join([]string{
-			"http://:" + private.Token + "@" + private.Host + "/npm#@team/*",
-			"http://" + public.AdminUser + ":" + public.AdminPassword + "@" + public.Host + "/npm#!@team/*;!@broken/*",
-			broken.URL + "#@broken/*",
-		}, ","),
-		"SMARTREGISTRY_UPSTREAM_TTL="+ttl.String())
+	opts.Env = append(opts.Env, e2etest.UpstreamEnv("NPM", ttl,
+		private.TokenUpstream("", "/npm", "@team/*"),
+		public.BasicUpstream("/npm", "!@team/*;!@broken/*"),
+		broken.URL+"#@broken/*")...)
 	ours := e2etest.StartServer(t, opts)
 	npm := newNpmCLI(t, ours, ours.Token)
 
@@ -132,12 +126,7 @@ func brokenUpstream(name string, tgz []byte, cut *atomic.Bool) http.HandlerFunc 
 						"shasum": hex.EncodeToString(sha[:]), "integrity": "sha512-" + base64.StdEncoding.EncodeToString(sri[:])}}}}
 			json.NewEncoder(w).Encode(doc)
 		case "/" + name + "/-/" + pathBase(name) + "-1.0.0.tgz":
-			w.Header().Set("Content-Length", strconv.Itoa(len(tgz)))
-			if cut.Load() {
-				w.Write(tgz[:len(tgz)/2])
-				panic(http.ErrAbortHandler)
-			}
-			w.Write(tgz)
+			handlertest.WriteBody(w, tgz, cut.Load())
 		default:
 			http.NotFound(w, r)
 		}

@@ -3,18 +3,16 @@ package npm
 import (
 	"bytes"
 	"context"
-	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 
 	"github.com/smartregistry/smartregistry/core"
 	"github.com/smartregistry/smartregistry/core/storage/memory"
+	"github.com/smartregistry/smartregistry/internal/handlertest"
 	"github.com/smartregistry/smartregistry/upstream"
 )
 
@@ -48,18 +46,15 @@ func serveEnv(t testing.TB, e *testEnv) *httptest.Server {
 // newProxyEnv returns a test handler proxying the given upstreams, on a
 // memory backend.
 func newProxyEnv(t testing.TB, cfg Config, ups ...core.Upstream) *testEnv {
-	return newProxyEnvOn(t, nil, cfg, ups...)
+	return newProxyEnvOn(t, memory.New(), core.StorageHooks{}, cfg, ups...)
 }
 
-// newProxyEnvOn is newProxyEnv on backend.
-func newProxyEnvOn(t testing.TB, backend core.Backend, cfg Config, ups ...core.Upstream) *testEnv {
+// newProxyEnvOn is newProxyEnv on backend, with storage hooks.
+func newProxyEnvOn(t testing.TB, backend core.Backend, hooks core.StorageHooks, cfg Config, ups ...core.Upstream) *testEnv {
 	t.Helper()
 	e := newTestEnv(t, backend)
-	prov, err := upstream.NewStatic(map[core.Protocol][]core.Upstream{core.ProtocolNPM: ups})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := New(core.Deps{Storage: e.storage, Auth: e.h.deps.Auth, Upstream: prov}, cfg)
+	e.storage = core.NewStorage(backend, hooks)
+	h, err := New(core.Deps{Storage: e.storage, Auth: e.h.deps.Auth, Upstream: handlertest.Upstreams(t, core.ProtocolNPM, ups...)}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,52 +197,17 @@ func TestProxyCacheFillsGoThroughHooks(t *testing.T) {
 	pub := newPublish(t, "hooked", "1.0.0")
 	origin.publish(ctx, adminToken, pub)
 	srv := serveEnv(t, origin)
-	var mu sync.Mutex
-	var seen []string
-	refuse := atomic.Bool{}
-	refuse.Store(true)
-	hooks := core.StorageHooks{
-		BeforePut: func(_ context.Context, ev core.HookEvent) error {
-			if ev.Kind == core.KindTemporary && refuse.Load() {
-				return fmt.Errorf("%w: quota exceeded", core.ErrTooLarge)
-			}
-			return nil
-		},
-		AfterPut: func(_ context.Context, ev core.HookEvent) {
-			mu.Lock()
-			defer mu.Unlock()
-			seen = append(seen, fmt.Sprintf("%s %s %s", ev.Kind, ev.Package, ev.Version))
-		},
-	}
-	e := newTestEnv(t, nil)
-	e.storage = core.NewStorage(memory.New(), hooks)
-	prov, _ := upstream.NewStatic(map[core.Protocol][]core.Upstream{core.ProtocolNPM: {{Name: "o", URL: srv.URL, Token: adminToken}}})
-	h, err := New(core.Deps{Storage: e.storage, Auth: e.h.deps.Auth, Upstream: prov}, Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.h = h
-	for range 2 { // refused, then allowed
+	fills := handlertest.NewFillHooks()
+	e := newProxyEnvOn(t, memory.New(), fills.Hooks(), Config{}, core.Upstream{Name: "o", URL: srv.URL, Token: adminToken})
+	fills.RefusedThenAllowed(t, e.storage, upstreamTarballKey("hooked", "hooked-1.0.0.tgz"), func() {
 		if r := e.do(ctx, http.MethodGet, "/hooked/-/hooked-1.0.0.tgz", adminToken, nil); r.status != 200 || !bytes.Equal(r.body, pub.tarball) {
 			t.Fatalf("download: %d, %d bytes", r.status, len(r.body))
 		}
 		if r := e.do(ctx, http.MethodGet, "/hooked/-/hooked-1.0.0.tgz", adminToken, nil); r.status != 200 {
 			t.Fatalf("second download: %d", r.status)
 		}
-		_, err := e.storage.Stat(ctx, upstreamTarballKey("hooked", "hooked-1.0.0.tgz"))
-		if refuse.Load() != errors.Is(err, core.ErrNotFound) {
-			t.Fatalf("refused=%v, cached: %v", refuse.Load(), err)
-		}
-		refuse.Store(false)
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	joined := strings.Join(seen, "\n")
-	for _, want := range []string{"metadata hooked ", "artifact hooked 1.0.0"} {
-		if !strings.Contains(joined, want) {
-			t.Fatalf("hooks saw:\n%s\nwant %q", joined, want)
-		}
-	}
+	})
+	fills.MustHaveSeen(t, "metadata hooked ", "artifact hooked 1.0.0")
 }
 
 // With Merge, a local package also shows the upstream's versions (local

@@ -49,15 +49,13 @@ import (
 // before a repository is first fetched.
 
 // newUpstreamClient returns the client of deps.Upstream, or nil when the
-// registry proxies nothing. Its transport answers Bearer challenges.
+// registry proxies nothing (upstream.FromDeps); unlike the other
+// protocols', its transport answers Bearer challenges.
 func newUpstreamClient(deps core.Deps, cfg Config) (*upstream.Client, error) {
-	if deps.Upstream == nil {
-		return nil, nil
-	}
 	base := http.DefaultTransport.(*http.Transport).Clone()
 	base.MaxIdleConnsPerHost = 16
-	return upstream.New(upstream.Config{Protocol: core.ProtocolOCI, Provider: deps.Upstream, Storage: deps.Storage,
-		Policy: cfg.Upstream, Logger: deps.Logger, HTTPClient: &http.Client{Transport: newRegistryTransport(base)}})
+	return upstream.FromDeps(deps, upstream.Config{Protocol: core.ProtocolOCI, Policy: cfg.Upstream,
+		HTTPClient: &http.Client{Transport: newRegistryTransport(base)}})
 }
 
 // Upstream returns the client that fetches from the upstreams, or nil when

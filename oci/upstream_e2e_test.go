@@ -11,13 +11,13 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/smartregistry/smartregistry/internal/e2etest"
+	"github.com/smartregistry/smartregistry/internal/handlertest"
 	"github.com/smartregistry/smartregistry/oci"
 )
 
@@ -27,10 +27,7 @@ import (
 func TestE2EOCIUpstream(t *testing.T) { ociUpstreamScenario(t, e2etest.Options{}) }
 
 // TestE2EOCIUpstreamS3 is the same with our server's cache on MinIO.
-func TestE2EOCIUpstreamS3(t *testing.T) {
-	e2etest.S3Env(t)
-	ociUpstreamScenario(t, e2etest.Options{S3: true})
-}
+func TestE2EOCIUpstreamS3(t *testing.T) { ociUpstreamScenario(t, e2etest.OnS3(t)) }
 
 func ociUpstreamScenario(t *testing.T, opts e2etest.Options) {
 	crane := e2etest.RequireTool(t, "crane")
@@ -75,13 +72,10 @@ func ociUpstreamScenario(t *testing.T, opts e2etest.Options) {
 	// (an example server serves the API at /v2/ at its root, not below
 	// /oci): ours asks <URL>/v2/<name>/....
 	const ttl = 2 * time.Second
-	opts.Env = append(opts.Env,
-		"SMARTREGISTRY_UPSTREAM_OCI="+strings.Join([]string{
-			"http://:" + private.Token + "@" + private.Host + "#acme/*",
-			"http://" + public.AdminUser + ":" + public.AdminPassword + "@" + public.Host + "#!acme/*;!broken/*",
-			brokenSrv.URL + "#broken/*",
-		}, ","),
-		"SMARTREGISTRY_UPSTREAM_TTL="+ttl.String())
+	opts.Env = append(opts.Env, e2etest.UpstreamEnv("OCI", ttl,
+		private.TokenUpstream("", "", "acme/*"),
+		public.BasicUpstream("", "!acme/*;!broken/*"),
+		brokenSrv.URL+"#broken/*")...)
 	ours := e2etest.StartServer(t, opts)
 	at := func(name string) string { return ours.Host + "/" + name }
 	login := func() *client {
@@ -217,15 +211,11 @@ func (b *brokenUpstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			http.NotFound(w, r)
 			return
 		}
-		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-		if strings.HasSuffix(rest, b.layerHex) {
+		layer := strings.HasSuffix(rest, b.layerHex)
+		if layer {
 			b.layerHits.Add(1)
-			if b.cut.Load() {
-				w.Write(body[:len(body)/2])
-				panic(http.ErrAbortHandler)
-			}
 		}
-		w.Write(body)
+		handlertest.WriteBody(w, body, layer && b.cut.Load())
 	default:
 		http.NotFound(w, r)
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/smartregistry/smartregistry/core"
 	"github.com/smartregistry/smartregistry/core/storage/memory"
+	"github.com/smartregistry/smartregistry/internal/handlertest"
 	"github.com/smartregistry/smartregistry/upstream"
 )
 
@@ -57,10 +58,7 @@ func newProxyServer(t testing.TB, st *core.Storage, cfg Config, ups ...core.Upst
 	if st == nil {
 		st = core.NewStorage(memory.New(), core.StorageHooks{})
 	}
-	prov, err := upstream.NewStatic(map[core.Protocol][]core.Upstream{core.ProtocolOCI: ups})
-	if err != nil {
-		t.Fatal(err)
-	}
+	prov := handlertest.Upstreams(t, core.ProtocolOCI, ups...)
 	cfg.Enabled = true
 	h, err := New(core.Deps{Storage: st, Auth: testAuth(t), Upstream: prov, Logger: slog.New(slog.DiscardHandler)}, cfg)
 	if err != nil {
@@ -215,15 +213,10 @@ func cutUpstream(t *testing.T, blob []byte, cut *bool, mu *sync.Mutex) *httptest
 			http.NotFound(w, r)
 			return
 		}
-		w.Header().Set("Content-Length", strconv.Itoa(len(blob)))
 		mu.Lock()
 		c := *cut
 		mu.Unlock()
-		if c {
-			w.Write(blob[:len(blob)/2])
-			panic(http.ErrAbortHandler)
-		}
-		w.Write(blob)
+		handlertest.WriteBody(w, blob, c)
 	}))
 	t.Cleanup(srv.Close)
 	return srv

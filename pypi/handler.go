@@ -116,7 +116,7 @@ func New(deps core.Deps, cfg Config) (h *Handler, err error) {
 	}
 	h.sweeper = core.NewSweeper(deps.Storage, uploadsPrefix, cfg.UploadMaxAge, cfg.UploadCleanupInterval, h.log,
 		func() time.Time { return h.now() })
-	if h.up, err = newUpstreamClient(deps, cfg); err != nil {
+	if h.up, err = upstream.FromDeps(deps, upstream.Config{Protocol: core.ProtocolPyPI, Policy: cfg.Upstream}); err != nil {
 		return nil, fmt.Errorf("pypi: %w", err)
 	}
 	h.proxies = newETagCache[string, *proxyPage](cfg.PageCacheEntries)

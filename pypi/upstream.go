@@ -34,16 +34,6 @@ import (
 // fetch needs, unless Config.Upstream.NewNamesNeedWrite asks for write
 // before a name is first fetched.
 
-// newUpstreamClient returns the client of Deps.Upstream, or nil when the
-// registry proxies nothing.
-func newUpstreamClient(deps core.Deps, cfg Config) (*upstream.Client, error) {
-	if deps.Upstream == nil {
-		return nil, nil
-	}
-	return upstream.New(upstream.Config{Protocol: core.ProtocolPyPI, Provider: deps.Upstream, Storage: deps.Storage,
-		Policy: cfg.Upstream, Logger: deps.Logger})
-}
-
 // Upstream returns the client that fetches from the upstreams, or nil when
 // none are configured; its Breakers report their circuit breakers.
 func (h *Handler) Upstream() *upstream.Client { return h.up }

@@ -1,17 +1,13 @@
 package pypi
 
 import (
-	"context"
 	"io"
-	"log/slog"
 	"net/http"
 	"strconv"
 	"testing"
 
 	"github.com/smartregistry/smartregistry/core"
-	"github.com/smartregistry/smartregistry/core/storage/filesystem"
 	"github.com/smartregistry/smartregistry/internal/handlertest"
-	"github.com/smartregistry/smartregistry/upstream"
 )
 
 // BenchmarkUpstreamPageCached compares GET of the JSON simple page of a
@@ -21,31 +17,14 @@ import (
 // each rate and cached/local.
 func BenchmarkUpstreamPageCached(b *testing.B) {
 	ctx := b.Context()
-	fs := func() core.Backend {
-		be, err := filesystem.New(b.TempDir())
-		if err != nil {
-			b.Fatal(err)
-		}
-		return be
-	}
-	local := newTestEnvOn(b, fs(), false)
+	local := newTestEnvOn(b, handlertest.Filesystem(b), false)
 	for i := range 100 {
 		local.mustUpload(ctx, dist{name: "many", version: "1." + strconv.Itoa(i)})
 	}
 	srv := local.serve()
 	b.Cleanup(srv.Close)
-	proxy := newTestEnvOn(b, fs(), false)
-	prov, err := upstream.NewStatic(map[core.Protocol][]core.Upstream{core.ProtocolPyPI: {
-		{Name: "origin", URL: srv.URL, Username: "__token__", Password: adminToken}}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	h, err := New(core.Deps{Storage: proxy.storage, Auth: proxy.h.deps.Auth, Upstream: prov, Logger: slog.New(slog.DiscardHandler)}, Config{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = h.Close(context.Background()) })
-	proxy.h = h
+	proxy := newProxyEnvOn(b, handlertest.Filesystem(b), core.StorageHooks{}, Config{},
+		core.Upstream{Name: "origin", URL: srv.URL, Username: "__token__", Password: adminToken})
 	header := http.Header{"Accept": {pipAccept}, "Authorization": {basicAuth("__token__", adminToken)}}
 	get := func(e *testEnv) {
 		req := &core.RequestContext{Method: http.MethodGet, Path: "/simple/many/", Header: header, Body: http.NoBody,

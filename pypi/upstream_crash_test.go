@@ -2,18 +2,11 @@ package pypi
 
 import (
 	"bytes"
-	"context"
-	"io"
-	"log/slog"
-	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/smartregistry/smartregistry/core"
-	"github.com/smartregistry/smartregistry/core/storage/memory"
-	"github.com/smartregistry/smartregistry/core/storage/storagetest"
-	"github.com/smartregistry/smartregistry/upstream"
+	"github.com/smartregistry/smartregistry/internal/handlertest"
 )
 
 // TestProxyCrashStates: lost answers to the cache writes (the stored page,
@@ -24,22 +17,8 @@ func TestProxyCrashStates(t *testing.T) {
 	ctx := t.Context()
 	foo := dist{name: "crashy", version: "1.0"}
 	_, _, up := originWith(t, foo)
-	var lose atomic.Bool
-	lose.Store(true)
-	backend := &storagetest.LostAnswers{Backend: memory.New(), Lose: func(key string) bool {
-		return lose.Load() && strings.HasPrefix(key, upstreamPrefix)
-	}}
-	e := newTestEnvOn(t, backend, false)
-	prov, err := upstream.NewStatic(map[core.Protocol][]core.Upstream{core.ProtocolPyPI: {up}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := New(core.Deps{Storage: e.storage, Auth: e.h.deps.Auth, Upstream: prov, Logger: slog.New(slog.DiscardHandler)}, Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = h.Close(context.Background()) })
-	e.h = h
+	backend, lose := handlertest.LosingBackend(upstreamPrefix)
+	e := newProxyEnvOn(t, backend, core.StorageHooks{}, Config{}, up)
 	wheel := foo.wheel(t)
 
 	for range 2 { // answers lost, then not
@@ -53,26 +32,10 @@ func TestProxyCrashStates(t *testing.T) {
 		}
 		lose.Store(false)
 	}
-	rc, _, err := e.storage.Get(ctx, upstreamFileKey("crashy", foo.wheelName()), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, _ := io.ReadAll(rc)
-	rc.Close()
+	got := handlertest.ReadAll(t, e.storage, upstreamFileKey("crashy", foo.wheelName()))
 	if !bytes.Equal(got, wheel) {
 		t.Fatal("the cached wheel differs")
 	}
 
-	// A fill interrupted by a crash leaves a staged object only.
-	staged := uploadKey(time.Now().Add(-2*time.Hour), "crashed")
-	if _, err := e.storage.Put(ctx, staged, bytes.NewReader(wheel[:10]), 10, core.PutOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if n, err := e.h.CleanUploads(ctx, time.Now().Add(time.Minute)); err != nil || n != 1 {
-		t.Fatalf("sweep: %d, %v", n, err)
-	}
-	_ = e.storage.Walk(ctx, uploadsPrefix, func(o core.ObjectInfo) error {
-		t.Errorf("left in the uploads area: %s", o.Key)
-		return nil
-	})
+	handlertest.SweepsStaged(t, e.storage, uploadKey(time.Now().Add(-2*time.Hour), "crashed"), uploadsPrefix, e.h.CleanUploads)
 }

@@ -6,13 +6,13 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/smartregistry/smartregistry/internal/e2etest"
+	"github.com/smartregistry/smartregistry/internal/handlertest"
 )
 
 // TestE2EPipUpstream: pip installs through our example server projects
@@ -21,10 +21,7 @@ import (
 func TestE2EPipUpstream(t *testing.T) { pipUpstreamScenario(t, e2etest.Options{}) }
 
 // TestE2EPipUpstreamS3 is the same with our server's cache on MinIO.
-func TestE2EPipUpstreamS3(t *testing.T) {
-	e2etest.S3Env(t)
-	pipUpstreamScenario(t, e2etest.Options{S3: true})
-}
+func TestE2EPipUpstreamS3(t *testing.T) { pipUpstreamScenario(t, e2etest.OnS3(t)) }
 
 func pipUpstreamScenario(t *testing.T, opts e2etest.Options) {
 	twine := e2etest.RequireTool(t, "twine")
@@ -61,13 +58,10 @@ func pipUpstreamScenario(t *testing.T, opts e2etest.Options) {
 	t.Cleanup(broken.Close)
 
 	const ttl = 2 * time.Second
-	opts.Env = append(opts.Env,
-		"SMARTREGISTRY_UPSTREAM_PYPI="+strings.Join([]string{
-			"http://__token__:" + private.Token + "@" + private.Host + "/pypi#team-*",
-			"http://" + public.AdminUser + ":" + public.AdminPassword + "@" + public.Host + "/pypi#!team-*;!broken-*",
-			broken.URL + "#broken-*",
-		}, ","),
-		"SMARTREGISTRY_UPSTREAM_TTL="+ttl.String())
+	opts.Env = append(opts.Env, e2etest.UpstreamEnv("PYPI", ttl,
+		private.TokenUpstream("__token__", "/pypi", "team-*"),
+		public.BasicUpstream("/pypi", "!team-*;!broken-*"),
+		broken.URL+"#broken-*")...)
 	ours := e2etest.StartServer(t, opts)
 	index := "http://__token__:" + ours.Token + "@" + ours.Host + "/pypi/simple/"
 	pip := newPip(t, work, "current", python, index)
@@ -138,12 +132,7 @@ func brokenPyPI(d dist, wheel []byte, cut *atomic.Bool) http.HandlerFunc {
 				"name": NormalizeName(d.name), "files": []any{map[string]any{"filename": d.wheelName(),
 					"url": "../../files/" + d.wheelName(), "hashes": map[string]string{"sha256": sha256Hex(wheel)}}}})
 		case "/files/" + d.wheelName():
-			w.Header().Set("Content-Length", strconv.Itoa(len(wheel)))
-			if cut.Load() {
-				w.Write(wheel[:len(wheel)/2])
-				panic(http.ErrAbortHandler)
-			}
-			w.Write(wheel)
+			handlertest.WriteBody(w, wheel, cut.Load())
 		default:
 			http.NotFound(w, r)
 		}

@@ -4,20 +4,18 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/smartregistry/smartregistry/core"
 	"github.com/smartregistry/smartregistry/core/storage/memory"
+	"github.com/smartregistry/smartregistry/internal/handlertest"
 	"github.com/smartregistry/smartregistry/upstream"
 )
 
@@ -27,13 +25,15 @@ const pipAccept = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.sim
 // newProxyEnv returns a test handler (auth on, no anonymous read) on a
 // memory backend proxying the given upstreams.
 func newProxyEnv(t testing.TB, cfg Config, ups ...core.Upstream) *testEnv {
+	return newProxyEnvOn(t, memory.New(), core.StorageHooks{}, cfg, ups...)
+}
+
+// newProxyEnvOn is newProxyEnv on backend, with storage hooks.
+func newProxyEnvOn(t testing.TB, backend core.Backend, hooks core.StorageHooks, cfg Config, ups ...core.Upstream) *testEnv {
 	t.Helper()
-	e := newTestEnv(t, false)
-	prov, err := upstream.NewStatic(map[core.Protocol][]core.Upstream{core.ProtocolPyPI: ups})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := New(core.Deps{Storage: e.storage, Auth: e.h.deps.Auth, Upstream: prov,
+	e := newTestEnvOn(t, backend, false)
+	e.storage = core.NewStorage(backend, hooks)
+	h, err := New(core.Deps{Storage: e.storage, Auth: e.h.deps.Auth, Upstream: handlertest.Upstreams(t, core.ProtocolPyPI, ups...),
 		Logger: slog.New(slog.DiscardHandler)}, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -350,53 +350,17 @@ func TestProxyCacheFillsGoThroughHooks(t *testing.T) {
 	ctx := t.Context()
 	foo := dist{name: "hooked", version: "1.0"}
 	_, _, up := originWith(t, foo)
-	var mu sync.Mutex
-	var seen []string
-	var refuse atomic.Bool
-	refuse.Store(true)
-	hooks := core.StorageHooks{
-		BeforePut: func(_ context.Context, ev core.HookEvent) error {
-			if ev.Kind == core.KindTemporary && refuse.Load() {
-				return fmt.Errorf("%w: quota exceeded", core.ErrTooLarge)
-			}
-			return nil
-		},
-		AfterPut: func(_ context.Context, ev core.HookEvent) {
-			mu.Lock()
-			defer mu.Unlock()
-			seen = append(seen, fmt.Sprintf("%s %s %s", ev.Kind, ev.Package, ev.Version))
-		},
-	}
-	e := newProxyEnv(t, Config{}, up)
-	e.storage = core.NewStorage(memory.New(), hooks)
-	prov, _ := upstream.NewStatic(map[core.Protocol][]core.Upstream{core.ProtocolPyPI: {up}})
-	h, err := New(core.Deps{Storage: e.storage, Auth: e.h.deps.Auth, Upstream: prov, Logger: slog.New(slog.DiscardHandler)}, Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = h.Close(context.Background()) })
-	e.h = h
+	fills := handlertest.NewFillHooks()
+	e := newProxyEnvOn(t, memory.New(), fills.Hooks(), Config{}, up)
 	wheel := foo.wheel(t)
-	for range 2 { // refused, then allowed
+	fills.RefusedThenAllowed(t, e.storage, upstreamFileKey("hooked", foo.wheelName()), func() {
 		for range 2 {
 			if r := e.do(ctx, request{method: "GET", path: "/packages/hooked/" + foo.wheelName(), token: adminToken}); r.status != 200 || r.body != string(wheel) {
 				t.Fatalf("download: %d, %d bytes", r.status, len(r.body))
 			}
 		}
-		_, err := e.storage.Stat(ctx, upstreamFileKey("hooked", foo.wheelName()))
-		if refuse.Load() != errors.Is(err, core.ErrNotFound) {
-			t.Fatalf("refused=%v, cached: %v", refuse.Load(), err)
-		}
-		refuse.Store(false)
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	joined := strings.Join(seen, "\n")
-	for _, want := range []string{"metadata hooked ", "artifact hooked 1.0"} {
-		if !strings.Contains(joined, want) {
-			t.Fatalf("hooks saw:\n%s\nwant %q", joined, want)
-		}
-	}
+	})
+	fills.MustHaveSeen(t, "metadata hooked ", "artifact hooked 1.0")
 }
 
 // The JSON API of a project held only upstream is built from its proxied

@@ -106,7 +106,7 @@ func New(deps core.Deps, cfg Config) (*Handler, error) {
 	h.sweeper = core.NewSweeper(deps.Storage, uploadsPrefix, cfg.UploadMaxAge, cfg.UploadCleanupInterval, h.log,
 		func() time.Time { return h.now() })
 	var err error
-	if h.up, err = newUpstreamClient(deps, cfg); err != nil {
+	if h.up, err = upstream.FromDeps(deps, upstream.Config{Protocol: core.ProtocolRubyGems, Policy: cfg.Upstream}); err != nil {
 		return nil, fmt.Errorf("rubygems: %w", err)
 	}
 	h.addRoutes()

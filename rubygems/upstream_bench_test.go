@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/smartregistry/smartregistry/core"
-	"github.com/smartregistry/smartregistry/core/storage/filesystem"
 	"github.com/smartregistry/smartregistry/internal/handlertest"
 )
 
@@ -18,18 +17,11 @@ import (
 // 200-version gem, and its newest .gem.
 func BenchmarkUpstreamCached(b *testing.B) {
 	ctx := b.Context()
-	fs := func() core.Backend {
-		be, err := filesystem.New(b.TempDir())
-		if err != nil {
-			b.Fatal(err)
-		}
-		return be
-	}
-	local := newTestEnvOn(b, fs(), false, Config{})
+	local := newTestEnvOn(b, handlertest.Filesystem(b), false, Config{})
 	for i := range 200 {
 		local.mustPush(ctx, fixture{name: "many", version: fmt.Sprintf("1.%d.0", i), payload: 1000})
 	}
-	proxy := newProxyEnvOn(b, fs(), core.StorageHooks{}, Config{}, core.Upstream{Name: "origin",
+	proxy := newProxyEnvOn(b, handlertest.Filesystem(b), core.StorageHooks{}, Config{}, core.Upstream{Name: "origin",
 		URL: handlertest.Serve(b, local.h).URL, Token: adminToken})
 	for _, tc := range []struct{ name, path string }{
 		{"info", "/info/many"},

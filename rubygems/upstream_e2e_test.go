@@ -23,10 +23,7 @@ import (
 func TestE2EGemUpstream(t *testing.T) { gemUpstreamScenario(t, e2etest.Options{}) }
 
 // TestE2EGemUpstreamS3 is the same with our server's cache on MinIO.
-func TestE2EGemUpstreamS3(t *testing.T) {
-	e2etest.S3Env(t)
-	gemUpstreamScenario(t, e2etest.Options{S3: true})
-}
+func TestE2EGemUpstreamS3(t *testing.T) { gemUpstreamScenario(t, e2etest.OnS3(t)) }
 
 func gemUpstreamScenario(t *testing.T, opts e2etest.Options) {
 	gem := e2etest.RequireTool(t, "gem")
@@ -58,13 +55,10 @@ func gemUpstreamScenario(t *testing.T, opts e2etest.Options) {
 	t.Cleanup(brokenSrv.Close)
 
 	const ttl = 2 * time.Second
-	opts.Env = append(opts.Env,
-		"SMARTREGISTRY_UPSTREAM_RUBYGEMS="+strings.Join([]string{
-			"http://:" + private.Token + "@" + private.Host + "/rubygems#acme-*",
-			"http://" + public.AdminUser + ":" + public.AdminPassword + "@" + public.Host + "/rubygems#!acme-*;!broken-*",
-			brokenSrv.URL + "#broken-*",
-		}, ","),
-		"SMARTREGISTRY_UPSTREAM_TTL="+ttl.String())
+	opts.Env = append(opts.Env, e2etest.UpstreamEnv("RUBYGEMS", ttl,
+		private.TokenUpstream("", "/rubygems", "acme-*"),
+		public.BasicUpstream("/rubygems", "!acme-*;!broken-*"),
+		brokenSrv.URL+"#broken-*")...)
 	ours := e2etest.StartServer(t, opts)
 	c := newGemClient(t, gem, ours)
 	step := 0

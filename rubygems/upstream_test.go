@@ -6,12 +6,10 @@ import (
 	"crypto/md5"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,7 +18,6 @@ import (
 
 	"github.com/smartregistry/smartregistry/core"
 	"github.com/smartregistry/smartregistry/core/storage/memory"
-	"github.com/smartregistry/smartregistry/core/storage/storagetest"
 	"github.com/smartregistry/smartregistry/internal/handlertest"
 	"github.com/smartregistry/smartregistry/upstream"
 )
@@ -36,10 +33,7 @@ func newProxyEnv(t testing.TB, cfg Config, ups ...core.Upstream) *testEnv {
 func newProxyEnvOn(t testing.TB, backend core.Backend, hooks core.StorageHooks, cfg Config, ups ...core.Upstream) *testEnv {
 	t.Helper()
 	e := newTestEnvOn(t, backend, false, cfg)
-	prov, err := upstream.NewStatic(map[core.Protocol][]core.Upstream{core.ProtocolRubyGems: ups})
-	if err != nil {
-		t.Fatal(err)
-	}
+	prov := handlertest.Upstreams(t, core.ProtocolRubyGems, ups...)
 	e.storage = core.NewStorage(backend, hooks)
 	h, err := New(core.Deps{Storage: e.storage, Auth: e.h.deps.Auth, Upstream: prov, Logger: slog.New(slog.DiscardHandler)}, cfg)
 	if err != nil {
@@ -165,53 +159,12 @@ func TestProxyLocalGemShadowsUpstream(t *testing.T) {
 	}
 }
 
-// lyingUpstream forwards to inner but answers .gem downloads with bad
-// bodies: "short" claims the whole length and breaks off halfway, "wrong"
-// sends other bytes of the same length.
-func lyingUpstream(t *testing.T, inner *httptest.Server, mode string, asked *atomic.Int32) *httptest.Server {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		req, _ := http.NewRequest(http.MethodGet, inner.URL+r.URL.RequestURI(), nil)
-		req.Header.Set("Authorization", r.Header.Get("Authorization"))
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		defer resp.Body.Close()
-		body, _ := io.ReadAll(resp.Body)
-		if !strings.HasPrefix(r.URL.Path, "/gems/") {
-			w.WriteHeader(resp.StatusCode)
-			w.Write(body)
-			return
-		}
-		asked.Add(1)
-		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-		switch mode {
-		case "short":
-			w.Write(body[:len(body)/2])
-			panic(http.ErrAbortHandler)
-		default:
-			w.Write(bytes.Repeat([]byte("x"), len(body)))
-		}
-	}))
-	t.Cleanup(srv.Close)
-	return srv
-}
-
 // tryGet GETs path as the admin, returning a failed read of the body as
 // err.
 func (e *testEnv) tryGet(ctx context.Context, path string) (int, []byte, error) {
 	req := handlertest.Request(e.t, http.MethodGet, path, nil, "http://registry.test/rubygems")
 	req.Header.Set("Authorization", adminToken)
-	resp, err := e.h.Handle(ctx, req)
-	if err != nil {
-		resp = e.h.ErrorResponse(ctx, req, err)
-		defer resp.Body.Close()
-		return resp.Status, nil, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	return resp.Status, body, err
+	return handlertest.Try(ctx, e.h, req)
 }
 
 // A truncated or mismatching upstream .gem fails the download and is
@@ -223,7 +176,7 @@ func TestProxyRefusesBadGems(t *testing.T) {
 			g := fixture{name: "liar", version: "1.0.0"}
 			_, inner, _ := originWith(t, g)
 			var asked atomic.Int32
-			liar := lyingUpstream(t, inner, mode, &asked)
+			liar := handlertest.LyingUpstream(t, inner, mode, func(p string) bool { return strings.HasPrefix(p, "/gems/") }, &asked)
 			e := newProxyEnv(t, Config{}, core.Upstream{Name: "liar", URL: liar.URL, Token: adminToken})
 			for range 2 {
 				status, body, err := e.tryGet(ctx, "/gems/liar-1.0.0.gem")
@@ -243,17 +196,8 @@ func TestProxyRefusesBadGems(t *testing.T) {
 
 // mustClientAt is an upstream client of e's storage with a clock.
 func mustClientAt(t *testing.T, e *testEnv, up core.Upstream, now *time.Time) *upstream.Client {
-	prov, err := upstream.NewStatic(map[core.Protocol][]core.Upstream{core.ProtocolRubyGems: {up}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := upstream.New(upstream.Config{Protocol: core.ProtocolRubyGems, Provider: prov, Storage: e.storage,
-		Policy: e.h.cfg.Upstream, Logger: slog.New(slog.DiscardHandler), Now: func() time.Time { return *now }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Close(context.Background()) })
-	return c
+	return handlertest.UpstreamClient(t, upstream.Config{Protocol: core.ProtocolRubyGems, Storage: e.storage,
+		Provider: handlertest.Upstreams(t, core.ProtocolRubyGems, up), Policy: e.h.cfg.Upstream, Now: func() time.Time { return *now }})
 }
 
 // Past the TTL a newer upstream version shows in /versions and /info;
@@ -445,11 +389,7 @@ func TestProxyCrashStates(t *testing.T) {
 	ctx := t.Context()
 	g := fixture{name: "crashy", version: "1.0.0"}
 	_, _, up := originWith(t, g)
-	var lose atomic.Bool
-	lose.Store(true)
-	backend := &storagetest.LostAnswers{Backend: memory.New(), Lose: func(key string) bool {
-		return lose.Load() && strings.HasPrefix(key, upstreamPrefix)
-	}}
+	backend, lose := handlertest.LosingBackend(upstreamPrefix)
 	e := newProxyEnvOn(t, backend, core.StorageHooks{}, Config{}, up)
 	for range 2 { // answers lost, then not
 		if !strings.Contains(e.versionsLine(ctx, "crashy"), " 1.0.0 ") {
@@ -462,13 +402,7 @@ func TestProxyCrashStates(t *testing.T) {
 		}
 		lose.Store(false)
 	}
-	staged := uploadKey(time.Now().Add(-2 * time.Hour))
-	if _, err := e.storage.Put(ctx, staged, strings.NewReader("partial"), 7, core.PutOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if n, err := e.h.CleanUploads(ctx, time.Now().Add(time.Minute)); err != nil || n != 1 {
-		t.Fatalf("sweep: %d, %v", n, err)
-	}
+	handlertest.SweepsStaged(t, e.storage, uploadKey(time.Now().Add(-2*time.Hour)), uploadsPrefix, e.h.CleanUploads)
 }
 
 // Storage hooks see the cache fills with their kinds, gem and version; a
@@ -478,44 +412,16 @@ func TestProxyCacheFillsGoThroughHooks(t *testing.T) {
 	ctx := t.Context()
 	g := fixture{name: "hooked", version: "1.0.0"}
 	_, _, up := originWith(t, g)
-	var mu sync.Mutex
-	var seen []string
-	var refuse atomic.Bool
-	refuse.Store(true)
-	hooks := core.StorageHooks{
-		BeforePut: func(_ context.Context, ev core.HookEvent) error {
-			if ev.Kind == core.KindTemporary && refuse.Load() {
-				return fmt.Errorf("%w: quota exceeded", core.ErrTooLarge)
-			}
-			return nil
-		},
-		AfterPut: func(_ context.Context, ev core.HookEvent) {
-			mu.Lock()
-			defer mu.Unlock()
-			seen = append(seen, fmt.Sprintf("%s %s %s", ev.Kind, ev.Package, ev.Version))
-		},
-	}
-	e := newProxyEnvOn(t, memory.New(), hooks, Config{}, up)
-	for range 2 { // refused, then allowed
+	fills := handlertest.NewFillHooks()
+	e := newProxyEnvOn(t, memory.New(), fills.Hooks(), Config{}, up)
+	fills.RefusedThenAllowed(t, e.storage, upstreamGemKey("hooked", "hooked-1.0.0"), func() {
 		for range 2 {
 			if r := e.get(ctx, "/gems/hooked-1.0.0.gem"); r.status != http.StatusOK || r.body != string(g.gem(t)) {
 				t.Fatalf("download: %d, %d bytes", r.status, len(r.body))
 			}
 		}
-		_, err := e.storage.Stat(ctx, upstreamGemKey("hooked", "hooked-1.0.0"))
-		if refuse.Load() != errors.Is(err, core.ErrNotFound) {
-			t.Fatalf("refused=%v, cached: %v", refuse.Load(), err)
-		}
-		refuse.Store(false)
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	joined := strings.Join(seen, "\n")
-	for _, want := range []string{"metadata hooked ", "artifact hooked 1.0.0"} {
-		if !strings.Contains(joined, want) {
-			t.Fatalf("hooks saw:\n%s\nwant %q", joined, want)
-		}
-	}
+	})
+	fills.MustHaveSeen(t, "metadata hooked ", "artifact hooked 1.0.0")
 }
 
 // FuzzUpstreamInfo: any upstream /info file is accepted or refused

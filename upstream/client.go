@@ -165,6 +165,18 @@ func New(cfg Config) (*Client, error) {
 	return c, nil
 }
 
+// FromDeps returns the client a protocol handler built on deps uses: New
+// with cfg's Provider, Storage and Logger taken from deps (Protocol,
+// Policy and the rest are cfg's). It returns nil, nil when deps.Upstream
+// is nil: the registry proxies nothing.
+func FromDeps(deps core.Deps, cfg Config) (*Client, error) {
+	if deps.Upstream == nil {
+		return nil, nil
+	}
+	cfg.Provider, cfg.Storage, cfg.Logger = deps.Upstream, deps.Storage, deps.Logger
+	return New(cfg)
+}
+
 // Breakers returns the client's circuit breakers.
 func (c *Client) Breakers() *Breakers { return c.breakers }
 

@@ -98,3 +98,25 @@ func ExampleClient_Artifact() {
 	// Output:
 	// not really a tarball <nil> 20
 }
+
+// A protocol handler builds its client from the core.Deps it was given:
+// none when the registry proxies nothing, else one on deps' provider and
+// storage with the protocol's policy.
+func ExampleFromDeps() {
+	deps := core.Deps{Storage: core.NewStorage(memory.New(), core.StorageHooks{})}
+	client, err := upstream.FromDeps(deps, upstream.Config{Protocol: core.ProtocolNPM})
+	fmt.Println(client == nil, err)
+
+	deps.Upstream, _ = upstream.NewStatic(map[core.Protocol][]core.Upstream{
+		core.ProtocolNPM: {{Name: "public", URL: "https://registry.npmjs.org"}},
+	})
+	client, err = upstream.FromDeps(deps, upstream.Config{Protocol: core.ProtocolNPM,
+		Policy: upstream.Policy{MetadataTTL: time.Minute}})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(client.Policy().MetadataTTL, len(client.Upstreams(context.Background(), "left-pad")))
+	// Output:
+	// true <nil>
+	// 1m0s 1
+}

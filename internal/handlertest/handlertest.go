@@ -5,6 +5,7 @@ package handlertest
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"io"
 	"log/slog"
@@ -153,4 +154,30 @@ func CompareRates(b *testing.B, local, cached func()) {
 	b.ReportMetric(float64(n)/tLocal.Seconds(), "local-req/s")
 	b.ReportMetric(float64(n)/tCached.Seconds(), "cached-req/s")
 	b.ReportMetric(tCached.Seconds()/tLocal.Seconds(), "cached/local-time")
+}
+
+// Try serves req with h.Handle as Handle does, but reads the body itself
+// and returns what failed: h's error, with the status of
+// h.ErrorResponse, or a body whose read failed (broken off mid-stream),
+// with what was read of it.
+func Try(ctx context.Context, h core.ProtocolHandler, req *core.RequestContext) (status int, body []byte, err error) {
+	ctx = core.WithActor(core.WithProtocol(ctx, h.Protocol()), req.Actor)
+	resp, err := h.Handle(ctx, req)
+	if err != nil {
+		resp = h.ErrorResponse(ctx, req, err)
+		if resp.Body != nil {
+			resp.Body.Close()
+		}
+		return resp.Status, nil, err
+	}
+	if resp == nil {
+		return http.StatusNoContent, nil, nil
+	}
+	status = cmp.Or(resp.Status, http.StatusOK)
+	if resp.Body == nil {
+		return status, nil, nil
+	}
+	defer resp.Body.Close()
+	body, err = io.ReadAll(resp.Body)
+	return status, body, err
 }

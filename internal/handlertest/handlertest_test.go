@@ -2,6 +2,7 @@ package handlertest
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"testing"
@@ -51,6 +52,24 @@ func TestDo(t *testing.T) {
 		}
 		if h.protocol != core.ProtocolPyPI || !h.actor {
 			t.Errorf("%s: the context carried protocol %q, actor %v", tt.path, h.protocol, h.actor)
+		}
+	}
+}
+
+func TestTry(t *testing.T) {
+	for _, tt := range []struct {
+		path   string
+		status int
+		body   string
+		err    error
+	}{
+		{"/ok", http.StatusOK, "hello", nil},
+		{"/none", http.StatusNoContent, "", nil},
+		{"/missing", http.StatusNotFound, "", core.ErrNotFound},
+	} {
+		status, body, err := Try(t.Context(), &fake{}, Request(t, http.MethodGet, tt.path, nil, "http://registry.test"))
+		if status != tt.status || string(body) != tt.body || !errors.Is(err, tt.err) {
+			t.Errorf("%s: %d %q %v, want %d %q %v", tt.path, status, body, err, tt.status, tt.body, tt.err)
 		}
 	}
 }
