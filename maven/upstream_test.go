@@ -6,8 +6,10 @@ import (
 	"crypto/sha512"
 	"errors"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -49,8 +51,10 @@ func newProxyEnvOn(t testing.TB, backend core.Backend, hooks core.StorageHooks, 
 func originWith(t testing.TB, files map[string]string) (*testEnv, *httptest.Server, core.Upstream) {
 	t.Helper()
 	origin := newTestEnv(t, Config{})
-	for p, content := range files {
-		origin.deploy(t.Context(), p, content)
+	// In path order, so that the upstream's metadata lists its versions in
+	// an order the tests know.
+	for _, p := range slices.Sorted(maps.Keys(files)) {
+		origin.deploy(t.Context(), p, files[p])
 	}
 	srv := handlertest.Serve(t, origin.h)
 	return origin, srv, core.Upstream{Name: "origin", URL: srv.URL, Token: adminToken}
