@@ -75,7 +75,7 @@ func TestProxyConcurrentMisses(t *testing.T) {
 		}
 		wg.Go(func() {
 			if r := replicas[i%2].get(ctx, p); r.status != http.StatusOK || r.body != want {
-				errs <- fmt.Errorf("GET %d %s: %d, %d bytes", i, p, r.status, len(r.body))
+				errs <- fmt.Errorf("GET %d %s: %d, %d bytes %.200s", i, p, r.status, len(r.body), r.body)
 			}
 		})
 	}

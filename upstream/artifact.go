@@ -141,12 +141,13 @@ type Artifact struct {
 // package comment). A caller that finds another caller of this process
 // filling the key waits for it and reads the cache; one that finds another
 // process filling it (the key's lease) streams from the upstream without
-// caching.
+// caching, and the callers of this process that waited for that stream
+// wait for the other process's copy.
 func (c *Client) Artifact(ctx context.Context, req ArtifactRequest) (*Artifact, error) {
 	if req.ContentType == "" {
 		req.ContentType = "application/octet-stream"
 	}
-	for range 3 {
+	for failed, waited := 0, 0; failed < 3 && waited < 10; {
 		if a, err := c.cachedArtifact(ctx, req); !errors.Is(err, core.ErrNotFound) {
 			return a, err
 		}
@@ -157,6 +158,14 @@ func (c *Client) Artifact(ctx context.Context, req ArtifactRequest) (*Artifact, 
 		if err := f.wait(ctx); err != nil {
 			return nil, err
 		}
+		if f.val == passedThrough {
+			// Another process holds the lease and fills the cache: wait
+			// for it rather than stream the artifact once more.
+			c.waitLease(ctx, req.Key)
+			waited++
+			continue
+		}
+		failed++
 	}
 	return nil, fmt.Errorf("%w: %s: fills keep failing", ErrUnavailable, req.Key)
 }
@@ -169,6 +178,11 @@ func (c *Client) cachedArtifact(ctx context.Context, req ArtifactRequest) (*Arti
 	return &Artifact{Body: rc, Size: info.Size, ContentType: req.ContentType, Cached: true}, nil
 }
 
+// passedThrough is the outcome of a fill that streamed the artifact to its
+// caller without caching it, because another process holds the key's
+// lease (and is filling the cache).
+const passedThrough = "passed through"
+
 // fill fetches the artifact and streams it to the caller and into the
 // cache; it finishes the flight f when the fill ends.
 func (c *Client) fill(ctx context.Context, req ArtifactRequest, f *flight) (*Artifact, error) {
@@ -176,11 +190,14 @@ func (c *Client) fill(ctx context.Context, req ArtifactRequest, f *flight) (*Art
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.policy.FillTimeout)
 	release, caching := c.acquire(fctx, req.Key)
 	end := func(err error) {
+		var val any
 		if caching {
 			release()
+		} else {
+			val = passedThrough
 		}
 		cancel()
-		c.flights.finish(key, f, nil, err)
+		c.flights.finish(key, f, val, err)
 	}
 	resp, err := c.fetch(fctx, http.MethodGet, req.Name, req.Path, req.Header, req.From)
 	if err != nil {

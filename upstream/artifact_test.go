@@ -5,10 +5,12 @@ import (
 	"crypto/sha512"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/smartregistry/smartregistry/core"
 )
@@ -200,5 +202,55 @@ func TestArtifactPassesThroughWhileAnotherProcessFills(t *testing.T) {
 	waitFill(t, c, req.Key)
 	if _, err := c.cfg.Storage.Stat(t.Context(), req.Key); !errors.Is(err, core.ErrNotFound) {
 		t.Fatalf("cached under another's lease: %v", err)
+	}
+}
+
+// Callers of this process that waited for a pass-through (another process
+// holds the lease) wait for the other process's copy instead of streaming
+// the artifact once more each, and none fails for it.
+func TestArtifactWaitersOfAPassThroughWaitForTheOtherProcess(t *testing.T) {
+	body := bytes.Repeat([]byte("w"), 100_000)
+	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(200 * time.Millisecond) // long enough for every caller to join the first flight
+		w.Write(body)
+	})
+	c := newTestClient(t, nil, nil, Policy{}, BreakerSettings{}, core.Upstream{Name: "o", URL: o.URL})
+	req := artReq(integrityOf(body))
+	other := newTestClient(t, c.cfg.Storage, nil, Policy{}, BreakerSettings{}, core.Upstream{Name: "o", URL: o.URL})
+	release, ok := other.acquire(t.Context(), req.Key)
+	if !ok {
+		t.Fatal("lease")
+	}
+	const callers = 10
+	done := make(chan error, callers)
+	for range callers {
+		go func() {
+			a, err := c.Artifact(t.Context(), req)
+			if err == nil {
+				var got []byte
+				got, err = io.ReadAll(a.Body)
+				a.Body.Close()
+				if err == nil && !bytes.Equal(got, body) {
+					err = fmt.Errorf("%d bytes, cached %v", len(got), a.Cached)
+				}
+			}
+			done <- err
+		}()
+	}
+	// The first caller streams it; then the other process's copy lands.
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.cfg.Storage.Put(t.Context(), req.Key, bytes.NewReader(body), int64(len(body)), core.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	release()
+	for range callers - 1 {
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}
+	if n := o.hits.Load(); n != 1 {
+		t.Errorf("the upstream was asked %d times, want once", n)
 	}
 }
