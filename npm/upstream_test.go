@@ -18,30 +18,7 @@ import (
 
 // serveEnv serves a test handler over HTTP, as the Registry would at the
 // root of the server: the upstream registry of a proxy test.
-func serveEnv(t testing.TB, e *testEnv) *httptest.Server {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		req := core.NewRequest(r.Method, r.URL.RequestURI(), r.Body)
-		req.Header = r.Header
-		req.BaseURL = "http://" + r.Host
-		resp, err := e.h.Handle(r.Context(), req)
-		if err != nil {
-			resp = e.h.ErrorResponse(r.Context(), req, err)
-		}
-		for k, vs := range resp.Header {
-			w.Header()[k] = vs
-		}
-		if resp.Status == 0 {
-			resp.Status = http.StatusOK
-		}
-		w.WriteHeader(resp.Status)
-		if resp.Body != nil {
-			io.Copy(w, resp.Body)
-			resp.Body.Close()
-		}
-	}))
-	t.Cleanup(srv.Close)
-	return srv
-}
+func serveEnv(t testing.TB, e *testEnv) *httptest.Server { return handlertest.Serve(t, e.h) }
 
 // newProxyEnv returns a test handler proxying the given upstreams, on a
 // memory backend.

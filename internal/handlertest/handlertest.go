@@ -113,11 +113,17 @@ func Do(ctx context.Context, t testing.TB, h core.ProtocolHandler, req *core.Req
 // Serve puts h behind a real HTTP server on loopback, streaming request
 // and response bodies as the Registry's ServeHTTP does; the server stops
 // when the test ends.
-func Serve(t testing.TB, h core.ProtocolHandler) *httptest.Server {
+func Serve(t testing.TB, h core.ProtocolHandler) *httptest.Server { return ServeAt(t, h, "") }
+
+// ServeAt is Serve with h mounted at base path prefix (such as "/cargo"),
+// as the Registry mounts each protocol: prefix is cut from request paths
+// and is part of the handler's BaseURL.
+func ServeAt(t testing.TB, h core.ProtocolHandler, prefix string) *httptest.Server {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, hr *http.Request) {
-		resp := Handle(hr.Context(), h, &core.RequestContext{Method: hr.Method, Path: hr.URL.EscapedPath(),
+		resp := Handle(hr.Context(), h, &core.RequestContext{Method: hr.Method,
+			Path:   strings.TrimPrefix(hr.URL.EscapedPath(), prefix),
 			Header: hr.Header, Query: hr.URL.Query(), Body: hr.Body, ContentLength: hr.ContentLength,
-			Actor: &core.Actor{}, BaseURL: "http://" + hr.Host})
+			Actor: &core.Actor{}, BaseURL: "http://" + hr.Host + prefix})
 		for k, v := range resp.Header {
 			w.Header()[k] = v
 		}
