@@ -9,6 +9,7 @@ import (
 
 	"github.com/smartregistry/smartregistry/core"
 	"github.com/smartregistry/smartregistry/internal/route"
+	"github.com/smartregistry/smartregistry/internal/tagcache"
 	"github.com/smartregistry/smartregistry/upstream"
 )
 
@@ -62,7 +63,7 @@ type Handler struct {
 	// up fetches crates held upstream; nil when none are configured.
 	up *upstream.Client
 	// merged keeps merged index files (Config.Upstream.Merge).
-	merged *mergeCache
+	merged *tagcache.Cache[[]byte]
 }
 
 // routeFunc serves one route with the wildcard values of its pattern.
@@ -90,7 +91,8 @@ func New(deps core.Deps, cfg Config) (*Handler, error) {
 	}
 	var err error
 	h := &Handler{deps: deps, cfg: cfg, log: deps.Logger, cache: newIndexCache(cfg.IndexCacheSize),
-		search: newSearcher(deps.Storage), now: time.Now, merged: newMergeCache(max(cfg.IndexCacheSize/4, 0))}
+		search: newSearcher(deps.Storage), now: time.Now}
+	h.merged = tagcache.New(h.mergedBudget(), mergedCost)
 	if h.log == nil {
 		h.log = slog.Default()
 	}

@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/smartregistry/smartregistry/core"
@@ -281,7 +280,7 @@ func (h *Handler) mergedIndex(ctx context.Context, principal *core.Principal, na
 	crate := NormalizeName(name)
 	sum := sha256.Sum256([]byte(e.etag + "\n" + doc.Sum))
 	etag := `"merge-` + hex.EncodeToString(sum[:16]) + `"`
-	if body, ok := h.merged.get(crate, etag); ok {
+	if body, ok := h.merged.Get(crate, etag); ok {
 		return body, etag, true
 	}
 	lines, err := upstreamLines(crate, doc.Body)
@@ -299,53 +298,14 @@ func (h *Handler) mergedIndex(ctx context.Context, principal *core.Principal, na
 			body = append(append(body, line...), '\n')
 		}
 	}
-	h.merged.put(crate, etag, body)
+	if mergedCost(crate, body) <= h.mergedBudget() { // too large to keep beside others
+		h.merged.Put(crate, etag, body)
+	}
 	return body, etag, true
 }
 
-// mergeCache keeps the last merged index file of each crate, by ETag,
-// within a byte budget; when full, arbitrary entries go.
-type mergeCache struct {
-	mu      sync.Mutex
-	max     int64
-	size    int64
-	entries map[string]mergedFile
-}
+// mergedCost is what a merged index file costs in Handler.merged.
+func mergedCost(crate string, body []byte) int64 { return int64(len(body) + len(crate) + 64) }
 
-type mergedFile struct {
-	etag string
-	body []byte
-}
-
-func newMergeCache(max int64) *mergeCache {
-	return &mergeCache{max: max, entries: map[string]mergedFile{}}
-}
-
-func (c *mergeCache) get(crate, etag string) ([]byte, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	f, ok := c.entries[crate]
-	return f.body, ok && f.etag == etag
-}
-
-func (c *mergeCache) put(crate, etag string, body []byte) {
-	size := int64(len(body) + len(crate) + 64)
-	if size > c.max {
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if old, ok := c.entries[crate]; ok {
-		c.size -= int64(len(old.body) + len(crate) + 64)
-		delete(c.entries, crate)
-	}
-	for k, old := range c.entries {
-		if c.size+size <= c.max {
-			break
-		}
-		c.size -= int64(len(old.body) + len(k) + 64)
-		delete(c.entries, k)
-	}
-	c.entries[crate] = mergedFile{etag: etag, body: body}
-	c.size += size
-}
+// mergedBudget bounds the bytes of merged index files kept in memory.
+func (h *Handler) mergedBudget() int64 { return max(h.cfg.IndexCacheSize/4, 0) }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/smartregistry/smartregistry/core"
 	"github.com/smartregistry/smartregistry/internal/route"
+	"github.com/smartregistry/smartregistry/internal/tagcache"
 	"github.com/smartregistry/smartregistry/upstream"
 )
 
@@ -83,7 +84,7 @@ type Handler struct {
 	// up fetches from the upstreams (nil: none); proxies keeps parsed
 	// upstream /p2/ files.
 	up      *upstream.Client
-	proxies *proxyCache
+	proxies *tagcache.Cache[*proxyFile]
 	roots   rootCache
 	// now is the clock: upload times, upload key ages; tests replace it.
 	now func() time.Time
@@ -123,7 +124,7 @@ func New(deps core.Deps, cfg Config) (*Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("composer: %w", err)
 	}
-	h.up, h.proxies = up, newProxyCache(16<<20)
+	h.up, h.proxies = up, tagcache.New(16<<20, func(_ string, f *proxyFile) int64 { return 3 * f.size })
 	h.addRoutes()
 	return h, nil
 }

@@ -99,7 +99,7 @@ func (h *Handler) upstreamDoc(ctx context.Context, req *core.RequestContext, nam
 	if dev {
 		ck += "~dev"
 	}
-	if d := h.proxies.get(ck, doc.Sum); d != nil {
+	if d, ok := h.proxies.Get(ck, doc.Sum); ok {
 		return d, nil
 	}
 	d, err := parseProxyFile(name, doc.Body)
@@ -107,7 +107,7 @@ func (h *Handler) upstreamDoc(ctx context.Context, req *core.RequestContext, nam
 		return nil, fmt.Errorf("%w: upstream %s: %w", core.ErrUnavailable, name, err)
 	}
 	d.sum, d.from, d.modified = doc.Sum, doc.Upstream, doc.Modified
-	h.proxies.put(ck, d)
+	h.proxies.Put(ck, doc.Sum, d)
 	return d, nil
 }
 
@@ -426,44 +426,4 @@ func (d *proxyFile) rendered(base string) ([]byte, string, error) {
 	r.etag = renderingETag(d.sum, base)
 	d.keep(base, r)
 	return r.body, r.etag, nil
-}
-
-// proxyCache keeps parsed upstream files, each valid for one digest,
-// within a byte budget; when full, arbitrary entries are dropped.
-type proxyCache struct {
-	mu      sync.Mutex
-	max     int64
-	total   int64
-	entries map[string]*proxyFile
-}
-
-func newProxyCache(max int64) *proxyCache {
-	return &proxyCache{max: max, entries: map[string]*proxyFile{}}
-}
-
-func (c *proxyCache) get(key, sum string) *proxyFile {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if d, ok := c.entries[key]; ok && d.sum == sum {
-		return d
-	}
-	return nil
-}
-
-func (c *proxyCache) put(key string, d *proxyFile) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if old, ok := c.entries[key]; ok {
-		c.total -= old.size * 3
-		delete(c.entries, key)
-	}
-	for k, e := range c.entries {
-		if c.total+d.size*3 <= c.max {
-			break
-		}
-		c.total -= e.size * 3
-		delete(c.entries, k)
-	}
-	c.entries[key] = d
-	c.total += d.size * 3
 }

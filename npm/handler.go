@@ -11,6 +11,7 @@ import (
 
 	"github.com/smartregistry/smartregistry/core"
 	"github.com/smartregistry/smartregistry/internal/route"
+	"github.com/smartregistry/smartregistry/internal/tagcache"
 	"github.com/smartregistry/smartregistry/upstream"
 )
 
@@ -63,7 +64,7 @@ type Handler struct {
 	// up fetches packages held upstream; nil when none are configured.
 	up *upstream.Client
 	// proxies keeps parsed upstream packuments.
-	proxies *proxyCache
+	proxies *tagcache.Cache[*proxyDoc]
 }
 
 // handlerFunc serves one matched route.
@@ -101,7 +102,7 @@ func New(deps core.Deps, cfg Config) (*Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("npm: %w", err)
 	}
-	h.up, h.proxies = up, newProxyCache(cfg.PackumentCacheSize/2)
+	h.up, h.proxies = up, tagcache.New(cfg.PackumentCacheSize/2, func(_ string, d *proxyDoc) int64 { return d.footprint() })
 	h.addRoutes()
 	return h, nil
 }

@@ -134,7 +134,7 @@ func (h *Handler) upstreamDoc(ctx context.Context, req *core.RequestContext, nam
 	if err != nil {
 		return nil, err
 	}
-	if d := h.proxies.get(name, doc.Sum); d != nil {
+	if d, ok := h.proxies.Get(name, doc.Sum); ok {
 		return d, nil
 	}
 	d, err := parseProxyDoc(name, doc.Body)
@@ -142,7 +142,7 @@ func (h *Handler) upstreamDoc(ctx context.Context, req *core.RequestContext, nam
 		return nil, err
 	}
 	d.sum, d.from = doc.Sum, doc.Upstream
-	h.proxies.put(name, d)
+	h.proxies.Put(name, doc.Sum, d)
 	return d, nil
 }
 
@@ -376,48 +376,13 @@ func proxyManifest(name, version string, raw json.RawMessage, base string, abbre
 	return json.Marshal(m)
 }
 
-// proxyCache keeps parsed upstream packuments, each valid for one digest,
-// within a byte budget; when full, arbitrary entries are dropped.
-type proxyCache struct {
-	mu      sync.Mutex
-	max     int64
-	entries map[string]*proxyDoc
-}
-
-func newProxyCache(max int64) *proxyCache {
-	return &proxyCache{max: max, entries: map[string]*proxyDoc{}}
-}
-
-func (c *proxyCache) get(name, sum string) *proxyDoc {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if d, ok := c.entries[name]; ok && d.sum == sum {
-		return d
-	}
-	return nil
-}
-
-func (c *proxyCache) put(name string, d *proxyDoc) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	var total int64
-	for _, e := range c.entries {
-		total += e.footprint()
-	}
-	for k, e := range c.entries {
-		if total+d.size*4 <= c.max {
-			break
-		}
-		total -= e.footprint()
-		delete(c.entries, k)
-	}
-	c.entries[name] = d
-}
-
+// footprint is what d costs in the proxies cache: four times its bytes
+// (the packument and the renderings it keeps), for the maps parsed from
+// them.
 func (d *proxyDoc) footprint() int64 {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return d.size
+	return 4 * d.size
 }
 
 // unpublished reports whether version was unpublished locally: merging
